@@ -1,0 +1,576 @@
+//! The upload engine for one file, in the shape of quinn-proto: events go in through
+//! [`Session::handle`], decisions come out of [`Session::poll_command`], and
+//! [`Session::poll_timeout`] says when to call [`Session::handle_timeout`].
+//!
+//! The browser driver executes commands (hash a byte range, call the API, PUT a part) and
+//! feeds their outcomes back as events. Nothing here waits, reads a clock or draws a
+//! random number by itself, so every scenario is a native test under a virtual clock.
+
+use crate::core::checksum::Checksum;
+use crate::core::ids::{ByteRange, ETag, PartNumber, SignedUrl, UploadId};
+use crate::core::plan::Plan;
+use crate::core::progress::{Progress, ProgressSnapshot};
+use crate::core::retry::{classify, Decision, Failure, RetryConfig};
+use crate::core::time::Instant;
+use crate::core::wire::{CompletedPart, PartChecksum, SignedPart};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+/// How one session schedules its work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// Most part PUTs in flight at once. Default 4.
+    pub max_in_flight: usize,
+    /// Most parts hashed or signed ahead of the PUTs: enough to keep the pipe full,
+    /// few enough that their URLs do not expire while they wait. Default 8.
+    pub hash_ahead: usize,
+    /// Most parts hashed at once. Default 2.
+    pub max_hashing: usize,
+    /// Parts signed per API call once the upload runs. Default 4.
+    pub sign_batch: usize,
+    /// Budget and backoff for part PUTs.
+    pub part_retry: RetryConfig,
+    /// Budget and backoff for API calls, kept apart so a flaky API cannot eat the parts'.
+    pub api_retry: RetryConfig,
+    /// A URL this close to its expiry is signed again rather than used. Default 30 s.
+    pub expiry_margin: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_in_flight: 4,
+            hash_ahead: 8,
+            max_hashing: 2,
+            sign_batch: 4,
+            part_retry: RetryConfig::default(),
+            api_retry: RetryConfig::default(),
+            expiry_margin: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the driver must do next.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Compute the SHA-256 of this byte range, then send [`Event::Hashed`].
+    Hash { part: PartNumber, range: ByteRange },
+    /// `POST /api/uploads`, signing these first parts; then [`Event::Created`].
+    Create { parts: Vec<PartChecksum> },
+    /// `POST /api/uploads/{id}/parts`; then [`Event::Signed`].
+    Sign { upload_id: UploadId, parts: Vec<PartChecksum> },
+    /// PUT the byte range to the URL with exactly these headers; report progress and
+    /// the outcome.
+    Put { part: PartNumber, range: ByteRange, url: SignedUrl, headers: BTreeMap<String, String> },
+    /// Abort the PUT in flight for this part; report nothing more for it.
+    CancelPut { part: PartNumber },
+    /// `POST /api/uploads/{id}/complete`; then [`Event::Completed`].
+    Complete { upload_id: UploadId, parts: Vec<CompletedPart> },
+    /// `DELETE /api/uploads/{id}`, so storage frees the parts. Fire and forget.
+    Abort { upload_id: UploadId },
+}
+
+/// What happened, as the driver reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A part's checksum is ready.
+    Hashed { part: PartNumber, checksum: Checksum },
+    /// The file could not be read (it changed or vanished on disk).
+    HashFailed { message: String },
+    /// The server created the upload.
+    Created { upload_id: UploadId, parts: Vec<SignedPart> },
+    /// The server signed parts.
+    Signed { parts: Vec<SignedPart> },
+    /// The outstanding API call (create, sign or complete) failed.
+    ApiFailed { failure: Failure },
+    /// `sent` bytes of the part's current attempt are on the wire.
+    PutProgress { part: PartNumber, sent: u64 },
+    /// Storage stored the part.
+    PutSucceeded { part: PartNumber, etag: ETag },
+    /// The part's PUT failed.
+    PutFailed { part: PartNumber, failure: Failure },
+    /// The server completed the upload.
+    Completed,
+    /// The person cancelled the upload.
+    Cancel,
+}
+
+/// Where the session stands, as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    /// Hashing the first parts before the server is asked to create the upload.
+    Preparing,
+    /// Waiting for the server to create the upload.
+    Creating,
+    /// Parts are going up.
+    Uploading,
+    /// Every part is stored; waiting for the server to complete the upload.
+    Completing,
+    /// The file is stored.
+    Done,
+    /// Stopped for good; the message is for the person.
+    Failed { message: String },
+    /// Cancelled by the person.
+    Cancelled,
+}
+
+impl Phase {
+    /// Whether nothing more will happen.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Phase::Done | Phase::Failed { .. } | Phase::Cancelled)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum PartState {
+    Unhashed,
+    Hashing,
+    Hashed,
+    Signing,
+    Ready,
+    InFlight { sent: u64 },
+    Waiting { until: Instant },
+    Done(ETag),
+}
+
+#[derive(Clone, Debug)]
+struct Url {
+    url: SignedUrl,
+    headers: BTreeMap<String, String>,
+    expires_at: Instant,
+}
+
+#[derive(Clone, Debug)]
+struct Part {
+    range: ByteRange,
+    state: PartState,
+    checksum: Option<Checksum>,
+    url: Option<Url>,
+    failures: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum ApiCall {
+    Create,
+    Sign(Vec<PartNumber>),
+    Complete,
+}
+
+/// One file's upload, from first hash to completed object.
+#[derive(Debug)]
+pub struct Session {
+    plan: Plan,
+    config: EngineConfig,
+    rng: fastrand::Rng,
+    phase: Phase,
+    upload_id: Option<UploadId>,
+    parts: Vec<Part>,
+    api: Option<ApiCall>,
+    api_failures: u32,
+    api_retry_at: Option<Instant>,
+    commands: VecDeque<Command>,
+    progress: Progress,
+}
+
+/// A summary of the session for the UI.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SessionSnapshot {
+    /// Where it stands.
+    pub phase: Phase,
+    /// Bytes, speed and time left.
+    pub progress: ProgressSnapshot,
+    /// Part PUTs in flight now.
+    pub in_flight: usize,
+    /// Parts stored so far.
+    pub parts_done: u32,
+}
+
+impl Session {
+    /// Starts a session for a planned file. `seed` feeds the backoff jitter.
+    pub fn new(plan: Plan, config: EngineConfig, seed: u64, now: Instant) -> Self {
+        let parts = plan
+            .parts()
+            .map(|n| Part { range: plan.range(n), state: PartState::Unhashed, checksum: None, url: None, failures: 0 })
+            .collect();
+        let mut session = Session {
+            plan,
+            config,
+            rng: fastrand::Rng::with_seed(seed),
+            phase: Phase::Preparing,
+            upload_id: None,
+            parts,
+            api: None,
+            api_failures: 0,
+            api_retry_at: None,
+            commands: VecDeque::new(),
+            progress: Progress::new(plan.file_size),
+        };
+        session.step(now);
+        session
+    }
+
+    /// The plan this session follows.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The server's id for the upload, once created.
+    pub fn upload_id(&self) -> Option<&UploadId> {
+        self.upload_id.as_ref()
+    }
+
+    /// Where the session stands.
+    pub fn phase(&self) -> &Phase {
+        &self.phase
+    }
+
+    /// The next thing the driver must do, if any.
+    pub fn poll_command(&mut self) -> Option<Command> {
+        self.commands.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] must be called, if anything waits on time.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase.is_terminal() {
+            return None;
+        }
+        let waits = self.parts.iter().filter_map(|p| match p.state {
+            PartState::Waiting { until } => Some(until),
+            _ => None,
+        });
+        waits.chain(self.api_retry_at).min()
+    }
+
+    /// The time given by [`Session::poll_timeout`] has come.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.step(now);
+    }
+
+    /// Numbers for the UI at `now`.
+    pub fn snapshot(&self, now: Instant) -> SessionSnapshot {
+        SessionSnapshot {
+            phase: self.phase.clone(),
+            progress: self.progress.snapshot(now),
+            in_flight: self.count(|s| matches!(s, PartState::InFlight { .. })),
+            parts_done: self.count(|s| matches!(s, PartState::Done(_))) as u32,
+        }
+    }
+
+    /// Takes in one event.
+    pub fn handle(&mut self, event: Event, now: Instant) {
+        if self.phase.is_terminal() {
+            return;
+        }
+        match event {
+            Event::Hashed { part, checksum } => {
+                if let Some(p) = self.part_in(part, |s| *s == PartState::Hashing) {
+                    p.checksum = Some(checksum);
+                    p.state = PartState::Hashed;
+                }
+            }
+            Event::HashFailed { message } => self.fail(message),
+            Event::Created { upload_id, parts } => {
+                if self.api == Some(ApiCall::Create) {
+                    self.api_succeeded();
+                    self.upload_id = Some(upload_id);
+                    self.phase = Phase::Uploading;
+                    self.apply_signed(parts, now);
+                }
+            }
+            Event::Signed { parts } => {
+                if matches!(self.api, Some(ApiCall::Sign(_))) {
+                    self.api_succeeded();
+                    self.apply_signed(parts, now);
+                }
+            }
+            Event::ApiFailed { failure } => self.api_failed(failure, now),
+            Event::PutProgress { part, sent } => self.put_progress(part, sent, now),
+            Event::PutSucceeded { part, etag } => self.put_succeeded(part, etag, now),
+            Event::PutFailed { part, failure } => self.put_failed(part, failure, now),
+            Event::Completed => {
+                if self.api == Some(ApiCall::Complete) {
+                    self.api = None;
+                    self.progress.on_finished();
+                    self.phase = Phase::Done;
+                }
+            }
+            Event::Cancel => self.cancel(),
+        }
+        self.step(now);
+    }
+
+    fn count(&self, pred: impl Fn(&PartState) -> bool) -> usize {
+        self.parts.iter().filter(|p| pred(&p.state)).count()
+    }
+
+    fn part_in(&mut self, part: PartNumber, pred: impl Fn(&PartState) -> bool) -> Option<&mut Part> {
+        self.parts.get_mut(part.index()).filter(|p| pred(&p.state))
+    }
+
+    fn api_succeeded(&mut self) {
+        self.api = None;
+        self.api_failures = 0;
+    }
+
+    fn apply_signed(&mut self, signed: Vec<SignedPart>, now: Instant) {
+        for s in signed {
+            if let Some(p) = self.part_in(s.part_number, |st| *st == PartState::Signing) {
+                let expires_at = now + Duration::from_secs(s.expires_in);
+                p.url = Some(Url { url: s.url, headers: s.headers, expires_at });
+                p.state = PartState::Ready;
+            }
+        }
+        // A part the server left out is signed again with the next batch.
+        self.revert_signing();
+    }
+
+    fn revert_signing(&mut self) {
+        for p in &mut self.parts {
+            if p.state == PartState::Signing {
+                p.state = PartState::Hashed;
+            }
+        }
+    }
+
+    fn api_failed(&mut self, failure: Failure, now: Instant) {
+        let Some(call) = self.api.take() else { return };
+        self.revert_signing();
+        if call == ApiCall::Create {
+            self.phase = Phase::Preparing;
+        }
+        match classify(&failure, false) {
+            Decision::Retry { after } => {
+                self.api_failures += 1;
+                if self.config.api_retry.allows(self.api_failures) {
+                    let unit = self.rng.f64();
+                    self.api_retry_at = Some(now + self.config.api_retry.delay(self.api_failures, unit, after));
+                } else {
+                    self.fail(failure.user_message());
+                }
+            }
+            Decision::Resign | Decision::Fatal => self.fail(failure.user_message()),
+        }
+    }
+
+    fn put_progress(&mut self, part: PartNumber, sent: u64, now: Instant) {
+        let Some(p) = self.parts.get_mut(part.index()) else { return };
+        if let PartState::InFlight { sent: old } = &mut p.state {
+            let sent = sent.min(p.range.len());
+            if sent > *old {
+                let delta = sent - *old;
+                *old = sent;
+                self.progress.on_sent(delta, now);
+            }
+        }
+    }
+
+    fn put_succeeded(&mut self, part: PartNumber, etag: ETag, now: Instant) {
+        let Some(p) = self.parts.get_mut(part.index()) else { return };
+        if let PartState::InFlight { sent } = p.state {
+            self.progress.on_confirmed(p.range.len(), sent, now);
+            p.state = PartState::Done(etag);
+            p.failures = 0;
+            p.url = None;
+        }
+    }
+
+    fn put_failed(&mut self, part: PartNumber, failure: Failure, now: Instant) {
+        let Some(p) = self.parts.get_mut(part.index()) else { return };
+        let PartState::InFlight { sent } = p.state else { return };
+        // No longer in flight, whatever comes next: a fatal failure must not cancel it.
+        p.state = PartState::Ready;
+        self.progress.on_lost(sent);
+        let expired = p.url.as_ref().is_some_and(|u| now >= u.expires_at);
+        match classify(&failure, expired) {
+            Decision::Resign => {
+                p.url = None;
+                p.state = PartState::Hashed;
+            }
+            Decision::Retry { after } => {
+                p.failures += 1;
+                if self.config.part_retry.allows(p.failures) {
+                    let unit = self.rng.f64();
+                    let wait = self.config.part_retry.delay(p.failures, unit, after);
+                    p.state = PartState::Waiting { until: now + wait };
+                } else {
+                    let message = format!(
+                        "Part {part} failed {} times; last error: {}",
+                        p.failures,
+                        failure.user_message()
+                    );
+                    self.fail(message);
+                }
+            }
+            Decision::Fatal => self.fail(failure.user_message()),
+        }
+    }
+
+    fn stop_puts(&mut self) {
+        for (i, p) in self.parts.iter_mut().enumerate() {
+            if let PartState::InFlight { sent } = p.state {
+                self.progress.on_lost(sent);
+                p.state = PartState::Ready;
+                self.commands.push_back(Command::CancelPut { part: PartNumber::from_index(i) });
+            }
+        }
+    }
+
+    fn fail(&mut self, message: String) {
+        self.stop_puts();
+        self.api = None;
+        self.phase = Phase::Failed { message };
+    }
+
+    fn cancel(&mut self) {
+        self.stop_puts();
+        self.api = None;
+        if let Some(upload_id) = self.upload_id.clone() {
+            self.commands.push_back(Command::Abort { upload_id });
+        }
+        self.phase = Phase::Cancelled;
+    }
+
+    /// Decides what to start now that something changed.
+    fn step(&mut self, now: Instant) {
+        if self.phase.is_terminal() {
+            return;
+        }
+        self.wake_waiting(now);
+        if self.api_retry_at.is_some_and(|t| t <= now) {
+            self.api_retry_at = None;
+        }
+        self.start_hashing();
+        // PUTs first: a URL too close to expiry goes back to be signed in this same step.
+        if self.phase == Phase::Uploading {
+            self.start_puts(now);
+        }
+        if self.api.is_none() && self.api_retry_at.is_none() {
+            self.start_api_call();
+        }
+    }
+
+    fn wake_waiting(&mut self, now: Instant) {
+        for p in &mut self.parts {
+            if matches!(p.state, PartState::Waiting { until } if until <= now) {
+                p.state = PartState::Ready;
+            }
+        }
+    }
+
+    fn start_hashing(&mut self) {
+        let ahead = |s: &PartState| {
+            matches!(s, PartState::Hashing | PartState::Hashed | PartState::Signing | PartState::Ready)
+        };
+        let mut ahead_count = self.count(ahead);
+        let mut hashing = self.count(|s| *s == PartState::Hashing);
+        for (i, p) in self.parts.iter_mut().enumerate() {
+            if hashing >= self.config.max_hashing || ahead_count >= self.config.hash_ahead {
+                break;
+            }
+            if p.state == PartState::Unhashed {
+                p.state = PartState::Hashing;
+                hashing += 1;
+                ahead_count += 1;
+                self.commands.push_back(Command::Hash { part: PartNumber::from_index(i), range: p.range });
+            }
+        }
+    }
+
+    fn start_api_call(&mut self) {
+        match self.phase {
+            Phase::Preparing => {
+                let first = self.config.max_in_flight.clamp(1, self.parts.len());
+                if self.parts[..first].iter().all(|p| p.state == PartState::Hashed) {
+                    let parts = self.take_for_signing(first);
+                    self.api = Some(ApiCall::Create);
+                    self.phase = Phase::Creating;
+                    self.commands.push_back(Command::Create { parts });
+                }
+            }
+            Phase::Uploading => self.start_sign_or_complete(),
+            Phase::Completing => self.push_complete(),
+            _ => {}
+        }
+    }
+
+    fn start_sign_or_complete(&mut self) {
+        let Some(upload_id) = self.upload_id.clone() else { return };
+        if self.parts.iter().all(|p| matches!(p.state, PartState::Done(_))) {
+            self.phase = Phase::Completing;
+            self.push_complete();
+            return;
+        }
+        let hashed = self.count(|s| *s == PartState::Hashed);
+        let ready = self.count(|s| *s == PartState::Ready);
+        let more_coming = self.count(|s| matches!(s, PartState::Unhashed | PartState::Hashing)) > 0;
+        if hashed > 0 && (hashed >= self.config.sign_batch || ready < self.config.max_in_flight || !more_coming) {
+            let parts = self.take_for_signing(self.config.sign_batch.max(1));
+            self.api = Some(ApiCall::Sign(parts.iter().map(|p| p.part_number).collect()));
+            self.commands.push_back(Command::Sign { upload_id, parts });
+        }
+    }
+
+    fn take_for_signing(&mut self, at_most: usize) -> Vec<PartChecksum> {
+        let mut out = Vec::new();
+        for (i, p) in self.parts.iter_mut().enumerate() {
+            if out.len() == at_most {
+                break;
+            }
+            if let (PartState::Hashed, Some(sha256)) = (&p.state, p.checksum) {
+                p.state = PartState::Signing;
+                out.push(PartChecksum { part_number: PartNumber::from_index(i), sha256 });
+            }
+        }
+        out
+    }
+
+    fn push_complete(&mut self) {
+        let Some(upload_id) = self.upload_id.clone() else { return };
+        let parts = self
+            .parts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match &p.state {
+                PartState::Done(etag) => Some(CompletedPart { part_number: PartNumber::from_index(i), etag: etag.clone() }),
+                _ => None,
+            })
+            .collect();
+        self.api = Some(ApiCall::Complete);
+        self.commands.push_back(Command::Complete { upload_id, parts });
+    }
+
+    fn start_puts(&mut self, now: Instant) {
+        let mut in_flight = self.count(|s| matches!(s, PartState::InFlight { .. }));
+        let margin = self.config.expiry_margin;
+        for (i, p) in self.parts.iter_mut().enumerate() {
+            if in_flight >= self.config.max_in_flight {
+                break;
+            }
+            if p.state != PartState::Ready {
+                continue;
+            }
+            match &p.url {
+                Some(u) if now + margin < u.expires_at => {
+                    p.state = PartState::InFlight { sent: 0 };
+                    in_flight += 1;
+                    self.commands.push_back(Command::Put {
+                        part: PartNumber::from_index(i),
+                        range: p.range,
+                        url: u.url.clone(),
+                        headers: u.headers.clone(),
+                    });
+                }
+                // Too close to expiry (or never signed): sign again rather than fail.
+                _ => {
+                    p.url = None;
+                    p.state = PartState::Hashed;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,382 @@
+//! Engine scenarios under a virtual clock: a simulated driver executes the commands and
+//! a script decides how storage and the API answer.
+
+use super::*;
+use crate::core::plan::{PlanConfig, MIB};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+/// How storage answers one PUT attempt (0-based attempt count per part).
+type PutScript = Box<dyn FnMut(PartNumber, u32) -> Result<(), Failure>>;
+/// How the API answers one call (0-based call count).
+type ApiScript = Box<dyn FnMut(u32) -> Result<(), Failure>>;
+
+struct Sim {
+    session: Session,
+    now: Instant,
+    url_ttl: u64,
+    put_script: PutScript,
+    api_script: ApiScript,
+    api_calls: u32,
+    events: VecDeque<Event>,
+    in_flight: BTreeMap<PartNumber, Instant>,
+    attempts: BTreeMap<PartNumber, u32>,
+    max_in_flight: usize,
+    puts: Vec<(PartNumber, Instant)>,
+    signs: Vec<Vec<PartNumber>>,
+    completed: Option<Vec<CompletedPart>>,
+    aborted: bool,
+    cancelled: Vec<PartNumber>,
+    expired_puts: u32,
+    expiry: BTreeMap<PartNumber, Instant>,
+}
+
+fn ok_puts() -> PutScript {
+    Box::new(|_, _| Ok(()))
+}
+
+fn ok_api() -> ApiScript {
+    Box::new(|_| Ok(()))
+}
+
+fn network() -> Failure {
+    Failure::Network
+}
+
+impl Sim {
+    fn new(size: u64, config: EngineConfig, put_script: PutScript, api_script: ApiScript) -> Sim {
+        let plan = Plan::for_file(size, &PlanConfig::default()).unwrap();
+        let now = Instant::from_millis(0);
+        Sim {
+            session: Session::new(plan, config, 7, now),
+            now,
+            url_ttl: 900,
+            put_script,
+            api_script,
+            api_calls: 0,
+            events: VecDeque::new(),
+            in_flight: BTreeMap::new(),
+            attempts: BTreeMap::new(),
+            max_in_flight: 0,
+            puts: Vec::new(),
+            signs: Vec::new(),
+            completed: None,
+            aborted: false,
+            cancelled: Vec::new(),
+            expired_puts: 0,
+            expiry: BTreeMap::new(),
+        }
+    }
+
+    fn sign(&mut self, parts: &[PartChecksum]) -> Vec<SignedPart> {
+        self.signs.push(parts.iter().map(|p| p.part_number).collect());
+        parts
+            .iter()
+            .map(|p| {
+                self.expiry.insert(p.part_number, self.now + Duration::from_secs(self.url_ttl));
+                SignedPart {
+                    part_number: p.part_number,
+                    url: SignedUrl::new(format!("http://s/{}?sig", p.part_number)),
+                    headers: [("x-amz-checksum-sha256".into(), p.sha256.to_base64())].into(),
+                    expires_in: self.url_ttl,
+                }
+            })
+            .collect()
+    }
+
+    fn api(&mut self) -> Result<(), Failure> {
+        let n = self.api_calls;
+        self.api_calls += 1;
+        (self.api_script)(n)
+    }
+
+    fn execute(&mut self) {
+        while let Some(cmd) = self.session.poll_command() {
+            match cmd {
+                Command::Hash { part, range } => {
+                    let checksum = Checksum::of(&range.start.to_le_bytes());
+                    self.events.push_back(Event::Hashed { part, checksum });
+                }
+                Command::Create { parts } => match self.api() {
+                    Ok(()) => {
+                        let parts = self.sign(&parts);
+                        self.events.push_back(Event::Created { upload_id: UploadId("u1".into()), parts });
+                    }
+                    Err(failure) => self.events.push_back(Event::ApiFailed { failure }),
+                },
+                Command::Sign { parts, .. } => match self.api() {
+                    Ok(()) => {
+                        let parts = self.sign(&parts);
+                        self.events.push_back(Event::Signed { parts });
+                    }
+                    Err(failure) => self.events.push_back(Event::ApiFailed { failure }),
+                },
+                Command::Put { part, .. } => {
+                    assert!(!self.in_flight.contains_key(&part), "part {part} put twice at once");
+                    if self.expiry[&part] <= self.now {
+                        self.expired_puts += 1;
+                    }
+                    self.in_flight.insert(part, self.now);
+                    self.puts.push((part, self.now));
+                }
+                Command::CancelPut { part } => {
+                    self.in_flight.remove(&part);
+                    self.cancelled.push(part);
+                }
+                Command::Complete { parts, .. } => match self.api() {
+                    Ok(()) => {
+                        self.completed = Some(parts);
+                        self.events.push_back(Event::Completed);
+                    }
+                    Err(failure) => self.events.push_back(Event::ApiFailed { failure }),
+                },
+                Command::Abort { .. } => self.aborted = true,
+            }
+            self.max_in_flight = self.max_in_flight.max(self.in_flight.len());
+        }
+    }
+
+    /// Runs until nothing is left to do, or `max_steps` passed.
+    fn run(&mut self, max_steps: usize) {
+        self.run_until(max_steps, |_| false);
+    }
+
+    fn run_until(&mut self, max_steps: usize, stop: impl Fn(&Sim) -> bool) {
+        for _ in 0..max_steps {
+            self.execute();
+            if stop(self) {
+                return;
+            }
+            if let Some(event) = self.events.pop_front() {
+                self.session.handle(event, self.now);
+            } else if let Some((&part, _)) = self.in_flight.iter().next() {
+                self.finish_put(part);
+            } else if let Some(t) = self.session.poll_timeout() {
+                assert!(t >= self.now, "timeout in the past");
+                self.now = t;
+                self.session.handle_timeout(self.now);
+            } else {
+                return;
+            }
+        }
+        panic!("simulation did not settle");
+    }
+
+    fn finish_put(&mut self, part: PartNumber) {
+        self.in_flight.remove(&part);
+        self.now = self.now + Duration::from_millis(100);
+        let attempt = self.attempts.entry(part).or_insert(0);
+        let n = *attempt;
+        *attempt += 1;
+        let len = self.session.plan().range(part).len();
+        self.session.handle(Event::PutProgress { part, sent: len / 2 }, self.now);
+        let event = match (self.put_script)(part, n) {
+            Ok(()) => Event::PutSucceeded { part, etag: ETag(format!("\"{part}\"")) },
+            Err(failure) => Event::PutFailed { part, failure },
+        };
+        self.session.handle(event, self.now);
+    }
+
+    fn puts_of(&self, part: u32) -> Vec<Instant> {
+        self.puts.iter().filter(|(p, _)| p.0 == part).map(|(_, t)| *t).collect()
+    }
+}
+
+fn assert_completed_in_order(sim: &Sim, count: u32) {
+    assert_eq!(sim.session.phase(), &Phase::Done);
+    let parts = sim.completed.as_ref().expect("complete was called");
+    let numbers: Vec<u32> = parts.iter().map(|p| p.part_number.0).collect();
+    assert_eq!(numbers, (1..=count).collect::<Vec<_>>());
+}
+
+#[test]
+fn happy_path_runs_parts_in_parallel_and_completes() {
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.run(1000);
+    assert_completed_in_order(&sim, 8);
+    assert_eq!(sim.max_in_flight, 4);
+    let snap = sim.session.snapshot(sim.now);
+    assert_eq!((snap.progress.shown, snap.progress.bytes_resent, snap.progress.percent()), (64 * MIB, 0, 100));
+    // The first parts were signed by the create call, the rest in batches.
+    assert_eq!(sim.signs[0].len(), 4);
+}
+
+#[test]
+fn empty_file_is_one_empty_put() {
+    let mut sim = Sim::new(0, EngineConfig::default(), ok_puts(), ok_api());
+    sim.run(100);
+    assert_completed_in_order(&sim, 1);
+    assert_eq!(sim.session.snapshot(sim.now).progress.percent(), 0);
+}
+
+#[test]
+fn concurrency_limit_is_configurable() {
+    let config = EngineConfig { max_in_flight: 2, ..EngineConfig::default() };
+    let mut sim = Sim::new(100 * MIB, config, ok_puts(), ok_api());
+    sim.run(1000);
+    assert_completed_in_order(&sim, 13);
+    assert_eq!(sim.max_in_flight, 2);
+}
+
+#[test]
+fn a_failed_put_is_retried_after_backoff_then_succeeds() {
+    let script = Box::new(|part: PartNumber, attempt| if part.0 == 3 && attempt < 2 { Err(network()) } else { Ok(()) });
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), script, ok_api());
+    sim.run(1000);
+    assert_completed_in_order(&sim, 8);
+    assert_eq!(sim.puts_of(3).len(), 3);
+    let snap = sim.session.snapshot(sim.now);
+    // Each failed attempt had sent half of its 8 MiB part.
+    assert_eq!(snap.progress.bytes_resent, 8 * MIB);
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let script = Box::new(|part: PartNumber, attempt| {
+        if part.0 == 2 && attempt == 0 {
+            Err(Failure::Status { status: 503, retry_after: Some(Duration::from_secs(7)), message: None })
+        } else {
+            Ok(())
+        }
+    });
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), script, ok_api());
+    sim.run(1000);
+    assert_completed_in_order(&sim, 8);
+    let times = sim.puts_of(2);
+    // The failure was reported 100 ms after the first PUT started.
+    let gap = times[1].saturating_since(times[0]);
+    assert!(gap >= Duration::from_millis(7100), "{gap:?}");
+}
+
+#[test]
+fn a_fatal_400_fails_the_file_with_the_message_and_stops_other_parts() {
+    let script = Box::new(|part: PartNumber, _| {
+        if part.0 == 1 {
+            Err(Failure::Status { status: 400, retry_after: None, message: Some("Bad digest.".into()) })
+        } else {
+            Ok(())
+        }
+    });
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), script, ok_api());
+    sim.run(1000);
+    assert_eq!(sim.session.phase(), &Phase::Failed { message: "Bad digest.".into() });
+    assert_eq!(sim.puts_of(1).len(), 1, "a 400 is never retried");
+    assert_eq!(sim.cancelled.len(), 3, "the other parts in flight are aborted: {:?} puts {:?}", sim.cancelled, sim.puts);
+    assert!(sim.completed.is_none());
+    assert!(sim.session.poll_command().is_none());
+}
+
+#[test]
+fn retries_are_bounded() {
+    let config = EngineConfig { part_retry: RetryConfig { max_attempts: 3, ..RetryConfig::default() }, ..EngineConfig::default() };
+    let script = Box::new(|part: PartNumber, _| if part.0 == 5 { Err(Failure::status(500)) } else { Ok(()) });
+    let mut sim = Sim::new(64 * MIB, config, script, ok_api());
+    sim.run(1000);
+    assert!(matches!(sim.session.phase(), Phase::Failed { message } if message.contains("Part 5 failed 3 times")));
+    assert_eq!(sim.puts_of(5).len(), 3);
+}
+
+#[test]
+fn cancel_mid_flight_aborts_puts_and_the_upload() {
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.run_until(1000, |s| s.puts.len() >= 6);
+    let in_flight = sim.in_flight.len();
+    assert!(in_flight > 0);
+    sim.session.handle(Event::Cancel, sim.now);
+    sim.execute();
+    assert_eq!(sim.session.phase(), &Phase::Cancelled);
+    assert_eq!(sim.cancelled.len(), in_flight);
+    assert!(sim.aborted);
+    assert!(sim.in_flight.is_empty());
+    // Late answers for the aborted PUTs change nothing.
+    sim.session.handle(Event::PutSucceeded { part: PartNumber(1), etag: ETag("x".into()) }, sim.now);
+    assert_eq!(sim.session.phase(), &Phase::Cancelled);
+    assert!(sim.session.poll_command().is_none());
+    assert!(sim.session.poll_timeout().is_none());
+}
+
+#[test]
+fn expired_urls_are_signed_again_without_spending_the_budget() {
+    let config = EngineConfig {
+        expiry_margin: Duration::ZERO,
+        part_retry: RetryConfig { max_attempts: 1, ..RetryConfig::default() },
+        ..EngineConfig::default()
+    };
+    let mut sim = Sim::new(64 * MIB, config, ok_puts(), ok_api());
+    // URLs live 0 s: every PUT finds its URL expired, as Garage answers it: 400.
+    sim.url_ttl = 0;
+    sim.put_script = Box::new(|_, _| Err(Failure::status(400)));
+    sim.run_until(1000, |s| s.signs.len() >= 5);
+    assert!(!sim.session.phase().is_terminal(), "{:?}", sim.session.phase());
+    // Then URLs that live long enough: everything goes through.
+    sim.url_ttl = 900;
+    sim.put_script = ok_puts();
+    sim.run(2000);
+    assert_completed_in_order(&sim, 8);
+}
+
+#[test]
+fn urls_near_expiry_are_not_used() {
+    let config = EngineConfig { expiry_margin: Duration::from_secs(30), ..EngineConfig::default() };
+    let mut sim = Sim::new(64 * MIB, config, ok_puts(), ok_api());
+    sim.url_ttl = 20;
+    sim.run_until(20, |s| s.signs.len() >= 3);
+    assert!(sim.puts.is_empty(), "a URL within the margin of expiry was used");
+}
+
+#[test]
+fn api_failures_retry_with_their_own_budget_and_then_fail_clearly() {
+    // The create call fails twice with 503, then works.
+    let api = Box::new(|n| if n < 2 { Err(Failure::status(503)) } else { Ok(()) });
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), api);
+    sim.run(1000);
+    assert_completed_in_order(&sim, 8);
+
+    let msg = "Files of this type are not accepted.";
+    let api = Box::new(move |_| Err(Failure::Status { status: 415, retry_after: None, message: Some(msg.into()) }));
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), api);
+    sim.run(1000);
+    assert_eq!(sim.session.phase(), &Phase::Failed { message: msg.into() });
+    assert_eq!(sim.api_calls, 1);
+}
+
+#[test]
+fn a_file_that_cannot_be_read_fails_with_a_message() {
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.session.handle(Event::HashFailed { message: "The file changed on disk.".into() }, sim.now);
+    assert_eq!(sim.session.phase(), &Phase::Failed { message: "The file changed on disk.".into() });
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Under any pattern of transient failures: the concurrency limit holds, no part is
+    /// PUT twice at once or with an expired URL, and the file completes with every part
+    /// in order, or fails only when a part ran out of attempts.
+    #[test]
+    fn invariants_hold_under_random_transient_failures(
+        size in 0u64..80 * MIB,
+        max_in_flight in 1usize..6,
+        fail_mask in proptest::collection::vec(any::<bool>(), 64),
+        statuses in proptest::collection::vec(prop_oneof![Just(408u16), Just(429), Just(500), Just(503)], 64),
+    ) {
+        let config = EngineConfig { max_in_flight, ..EngineConfig::default() };
+        let script = Box::new(move |part: PartNumber, attempt: u32| {
+            let i = (part.0 as usize * 7 + attempt as usize) % 64;
+            // At most 3 failures per part, under the default budget of 6 attempts.
+            if attempt < 3 && fail_mask[i] {
+                Err(if i % 3 == 0 { Failure::Network } else { Failure::status(statuses[i]) })
+            } else {
+                Ok(())
+            }
+        });
+        let mut sim = Sim::new(size, config, script, ok_api());
+        sim.run(5000);
+        let count = sim.session.plan().part_count;
+        assert_completed_in_order(&sim, count);
+        prop_assert!(sim.max_in_flight <= max_in_flight);
+        prop_assert_eq!(sim.expired_puts, 0);
+        let snap = sim.session.snapshot(sim.now);
+        prop_assert_eq!(snap.progress.shown, size);
+    }
+}

@@ -1,0 +1,22 @@
+//! The sans-IO core: everything that decides, nothing that does.
+//!
+//! No browser, clock, socket or randomness of its own lives here: time comes in as
+//! [`Instant`] arguments and randomness as a seed, so all of it runs natively under
+//! `cargo test --no-default-features`.
+
+pub mod checksum;
+pub mod engine;
+pub mod ids;
+pub mod plan;
+pub mod progress;
+pub mod retry;
+pub mod time;
+pub mod wire;
+
+pub use checksum::Checksum;
+pub use engine::{Command, EngineConfig, Event, Phase, Session};
+pub use ids::{ByteRange, ETag, FileId, PartNumber, SignedUrl, UploadId};
+pub use plan::{Plan, PlanConfig, PlanError};
+pub use progress::{Progress, ProgressSnapshot};
+pub use retry::{classify, Decision, Failure, RetryConfig};
+pub use time::Instant;

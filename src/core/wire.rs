@@ -1,0 +1,274 @@
+//! The HTTP contract between widget and companion server, version 1.
+//!
+//! Both crates use these types, so the contract cannot drift. All bodies are JSON;
+//! field names are snake_case. README.md's "HTTP API" section documents each call.
+
+use crate::core::checksum::Checksum;
+use crate::core::ids::{ETag, FileId, PartNumber, SignedUrl, UploadId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `POST /api/uploads`: what the client knows of the file, and the plan it proposes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreateUploadRequest {
+    /// The file's name as the person's system gave it; only shown, never a storage key.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// MIME type as the browser reported it (may be empty).
+    #[serde(default)]
+    pub content_type: String,
+    /// `File.lastModified`, milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub last_modified: Option<u64>,
+    /// Part size the client planned; the server checks it against storage's limits.
+    pub part_size: u64,
+    /// Checksums of the first parts, so their URLs come back in the same answer.
+    #[serde(default)]
+    pub parts: Vec<PartChecksum>,
+}
+
+/// One part's SHA-256, to be signed into its URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartChecksum {
+    /// Which part.
+    pub part_number: PartNumber,
+    /// SHA-256 of the part's bytes, base64.
+    pub sha256: Checksum,
+}
+
+/// The answer to `POST /api/uploads`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreateUploadResponse {
+    /// The upload's id, for the calls that follow.
+    pub upload_id: UploadId,
+    /// Part size, as accepted.
+    pub part_size: u64,
+    /// Number of parts.
+    pub part_count: u32,
+    /// Signed URLs for the parts whose checksums came with the request.
+    pub parts: Vec<SignedPart>,
+}
+
+/// `POST /api/uploads/{id}/parts`: parts to sign.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignPartsRequest {
+    /// The parts, each with its checksum.
+    pub parts: Vec<PartChecksum>,
+}
+
+/// The answer to `POST /api/uploads/{id}/parts`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignPartsResponse {
+    /// One signed URL per requested part.
+    pub parts: Vec<SignedPart>,
+}
+
+/// Where and how to PUT one part.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignedPart {
+    /// Which part.
+    pub part_number: PartNumber,
+    /// The presigned URL; a credential until it expires.
+    pub url: SignedUrl,
+    /// Headers the PUT must carry exactly, because they are signed
+    /// (for example `x-amz-checksum-sha256`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Seconds from the answer until the URL stops working. Relative, so that a client
+    /// whose clock is off still knows when to sign again.
+    pub expires_in: u64,
+}
+
+/// `POST /api/uploads/{id}/complete`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompleteUploadRequest {
+    /// Every part with the ETag storage answered, in part order.
+    pub parts: Vec<CompletedPart>,
+}
+
+/// A part storage confirmed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletedPart {
+    /// Which part.
+    pub part_number: PartNumber,
+    /// The ETag storage answered for it.
+    pub etag: ETag,
+}
+
+/// The answer to `POST /api/uploads/{id}/complete`, and to a repeat of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompleteUploadResponse {
+    /// The stored file.
+    pub file: FileInfo,
+    /// A signed URL that downloads it, valid for `expires_in` seconds.
+    pub download_url: String,
+    /// Lifetime of `download_url`, in seconds.
+    pub expires_in: u64,
+}
+
+/// `GET /api/uploads/{id}`: what storage holds of an upload, for resuming.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UploadStatus {
+    /// The upload's id.
+    pub upload_id: UploadId,
+    /// `active`, `completed` or `aborted`.
+    pub state: UploadState,
+    /// Part size.
+    pub part_size: u64,
+    /// Number of parts.
+    pub part_count: u32,
+    /// The parts storage holds.
+    pub parts: Vec<StoredPart>,
+}
+
+/// Where an upload stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadState {
+    /// Parts may still be sent.
+    Active,
+    /// The file exists.
+    Completed,
+    /// Cancelled; storage freed the parts.
+    Aborted,
+}
+
+/// A part that storage holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPart {
+    /// Which part.
+    pub part_number: PartNumber,
+    /// Its ETag.
+    pub etag: ETag,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A stored file, as `GET /api/files` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    /// The file's id.
+    pub id: FileId,
+    /// Name as uploaded.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// MIME type as uploaded.
+    pub content_type: String,
+    /// SHA-256 of the whole file, hex, when known.
+    pub sha256: Option<String>,
+    /// When the upload completed, seconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// `GET /api/files`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileList {
+    /// The caller's files, newest first.
+    pub files: Vec<FileInfo>,
+}
+
+/// `GET /api/files/{id}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileDownload {
+    /// The file.
+    pub file: FileInfo,
+    /// A signed URL that downloads it.
+    pub download_url: String,
+    /// Lifetime of `download_url`, in seconds.
+    pub expires_in: u64,
+}
+
+/// `POST /api/dev/token` (dev mode only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevTokenRequest {
+    /// The user to act as.
+    pub user: String,
+}
+
+/// A bearer token, for the `Authorization` header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The token.
+    pub token: String,
+}
+
+/// Every error answer: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// A machine-readable code and a message for the person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable code that clients may match on.
+    pub code: ErrorCode,
+    /// A sentence to show the person.
+    pub message: String,
+}
+
+/// The stable error codes of the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed or inconsistent request.
+    InvalidRequest,
+    /// Missing, malformed, forged or expired token.
+    Unauthorized,
+    /// No such upload or file for this user.
+    NotFound,
+    /// Larger than the server's limit.
+    FileTooLarge,
+    /// A file type the server does not accept.
+    TypeNotAllowed,
+    /// The user's storage quota would be exceeded.
+    QuotaExceeded,
+    /// The upload is completed or aborted.
+    UploadNotActive,
+    /// The parts sent at complete do not match what storage holds.
+    PartMismatch,
+    /// The bytes do not match the signed checksum.
+    ChecksumMismatch,
+    /// A signed URL that is forged or tampered with.
+    SignatureInvalid,
+    /// A signed URL past its expiry.
+    UrlExpired,
+    /// Something broke on the server; details are in its log.
+    Internal,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_has_the_documented_shape() {
+        let body = ErrorBody {
+            error: ErrorDetail { code: ErrorCode::QuotaExceeded, message: "Full.".into() },
+        };
+        let json = serde_json::to_string(&body).unwrap();
+        assert_eq!(json, r#"{"error":{"code":"quota_exceeded","message":"Full."}}"#);
+    }
+
+    #[test]
+    fn create_request_defaults_optional_fields() {
+        let req: CreateUploadRequest =
+            serde_json::from_str(r#"{"name":"a.txt","size":3,"part_size":3}"#).unwrap();
+        assert_eq!((req.content_type.as_str(), req.parts.len()), ("", 0));
+    }
+
+    #[test]
+    fn signed_part_round_trips_with_its_checksum_header() {
+        let part = SignedPart {
+            part_number: PartNumber(2),
+            url: SignedUrl::new("http://x/p?sig=1"),
+            headers: [("x-amz-checksum-sha256".to_string(), Checksum::of(b"x").to_base64())].into(),
+            expires_in: 900,
+        };
+        let back: SignedPart = serde_json::from_str(&serde_json::to_string(&part).unwrap()).unwrap();
+        assert_eq!(back, part);
+    }
+}
