@@ -6,10 +6,12 @@
 
 pub mod checksum;
 pub mod engine;
+pub mod format;
 pub mod ids;
 pub mod plan;
 pub mod progress;
 pub mod retry;
+pub mod status;
 pub mod time;
 pub mod wire;
 
@@ -18,5 +20,6 @@ pub use engine::{Command, EngineConfig, Event, Phase, Session};
 pub use ids::{ByteRange, ETag, FileId, PartNumber, SignedUrl, UploadId};
 pub use plan::{Plan, PlanConfig, PlanError};
 pub use progress::{Progress, ProgressSnapshot};
+pub use status::{FileStatus, FileView, Overall};
 pub use retry::{classify, Decision, Failure, RetryConfig};
 pub use time::Instant;

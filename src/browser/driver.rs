@@ -1,0 +1,262 @@
+//! Runs one file's [`Session`]: executes its commands with the browser's APIs and feeds
+//! the outcomes back, arming one timer for the session's next deadline.
+
+use crate::browser::api::Api;
+use crate::browser::clock::{now, seed};
+use crate::browser::xhr::PartPut;
+use crate::browser::{hash, slice};
+use crate::core::wire::{CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, SignPartsRequest};
+use crate::core::{Command, EngineConfig, Event, Failure, FileView, PartNumber, Plan, Session};
+use gloo_timers::callback::{Interval, Timeout};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::File;
+
+/// How often speed and time left are refreshed while nothing else happens.
+const REFRESH: u32 = 500;
+
+/// Settings of one driver.
+#[derive(Clone, Debug)]
+pub struct DriverOptions {
+    /// The engine's scheduling and retry settings.
+    pub engine: EngineConfig,
+    /// A part PUT with no answer after this long counts as failed (and is retried).
+    pub part_timeout: Duration,
+}
+
+/// Called with the file's new view after every change.
+pub type OnUpdate = Rc<dyn Fn(FileView)>;
+
+/// A running upload of one file. Cloning gives another handle to the same upload.
+#[derive(Clone)]
+pub struct Driver(Rc<RefCell<Inner>>);
+
+struct Inner {
+    session: Session,
+    file: File,
+    api: Api,
+    part_timeout: Duration,
+    puts: HashMap<PartNumber, PartPut>,
+    timer: Option<Timeout>,
+    ticker: Option<Interval>,
+    completed: Option<CompleteUploadResponse>,
+    on_update: OnUpdate,
+    on_finish: Option<Box<dyn FnOnce()>>,
+}
+
+impl Driver {
+    /// Starts uploading `file` as `plan` says. `on_finish` runs once the upload is done,
+    /// failed or cancelled.
+    pub fn start(file: File, plan: Plan, api: Api, options: DriverOptions, on_update: OnUpdate, on_finish: Box<dyn FnOnce()>) -> Driver {
+        let session = Session::new(plan, options.engine, seed(), now());
+        let driver = Driver(Rc::new(RefCell::new(Inner {
+            session,
+            file,
+            api,
+            part_timeout: options.part_timeout,
+            puts: HashMap::new(),
+            timer: None,
+            ticker: None,
+            completed: None,
+            on_update,
+            on_finish: Some(on_finish),
+        })));
+        let weak = Rc::downgrade(&driver.0);
+        let ticker = Interval::new(REFRESH, move || with(&weak, |d| d.publish()));
+        driver.0.borrow_mut().ticker = Some(ticker);
+        driver.pump();
+        driver
+    }
+
+    /// Cancels the upload: in-flight PUTs are aborted and storage frees the parts.
+    pub fn cancel(&self) {
+        self.handle(Event::Cancel);
+    }
+
+    fn handle(&self, event: Event) {
+        self.0.borrow_mut().session.handle(event, now());
+        self.pump();
+    }
+
+    fn pump(&self) {
+        loop {
+            let command = self.0.borrow_mut().session.poll_command();
+            match command {
+                Some(command) => self.execute(command),
+                None => break,
+            }
+        }
+        self.arm_timer();
+        self.publish();
+        self.finish_if_over();
+    }
+
+    fn execute(&self, command: Command) {
+        let (file, api) = {
+            let inner = self.0.borrow();
+            (inner.file.clone(), inner.api.clone())
+        };
+        match command {
+            Command::Hash { part, range } => {
+                let me = self.clone();
+                spawn_local(async move {
+                    let result = match slice::slice(&file, range) {
+                        Ok(blob) => hash::sha256(&blob).await,
+                        Err(e) => Err(e),
+                    };
+                    me.handle(match result {
+                        Ok(checksum) => Event::Hashed { part, checksum },
+                        Err(message) => Event::HashFailed { message },
+                    });
+                });
+            }
+            Command::Create { parts } => {
+                let plan = *self.0.borrow().session.plan();
+                let req = CreateUploadRequest {
+                    name: file.name(),
+                    size: plan.file_size,
+                    content_type: file.type_(),
+                    last_modified: Some(file.last_modified() as u64),
+                    part_size: plan.part_size,
+                    parts,
+                };
+                let me = self.clone();
+                spawn_local(async move {
+                    me.handle(match api.create(&req).await {
+                        Ok(res) if res.part_count == plan.part_count && res.part_size == plan.part_size => {
+                            Event::Created { upload_id: res.upload_id, parts: res.parts }
+                        }
+                        Ok(_) => Event::ApiFailed { failure: refused("The server answered with a different part plan.") },
+                        Err(failure) => Event::ApiFailed { failure },
+                    });
+                });
+            }
+            Command::Sign { upload_id, parts } => {
+                let me = self.clone();
+                spawn_local(async move {
+                    me.handle(match api.sign(&upload_id, &SignPartsRequest { parts }).await {
+                        Ok(res) => Event::Signed { parts: res.parts },
+                        Err(failure) => Event::ApiFailed { failure },
+                    });
+                });
+            }
+            Command::Put { part, range, url, headers } => self.put(part, range, &url, &headers, &file),
+            Command::CancelPut { part } => {
+                let put = self.0.borrow_mut().puts.remove(&part);
+                if let Some(put) = put {
+                    put.abort();
+                }
+            }
+            Command::Complete { upload_id, parts } => {
+                let me = self.clone();
+                spawn_local(async move {
+                    match api.complete(&upload_id, &CompleteUploadRequest { parts }).await {
+                        Ok(res) => {
+                            me.0.borrow_mut().completed = Some(res);
+                            me.handle(Event::Completed);
+                        }
+                        Err(failure) => me.handle(Event::ApiFailed { failure }),
+                    }
+                });
+            }
+            Command::Abort { upload_id } => {
+                // Best effort: the server's sweep frees what a failed abort leaves behind.
+                spawn_local(async move {
+                    let _ = api.abort(&upload_id).await;
+                });
+            }
+        }
+    }
+
+    fn put(&self, part: PartNumber, range: crate::core::ByteRange, url: &crate::core::SignedUrl, headers: &std::collections::BTreeMap<String, String>, file: &File) {
+        let blob = match slice::slice(file, range) {
+            Ok(blob) => blob,
+            Err(message) => return self.defer(Event::HashFailed { message }),
+        };
+        let timeout = self.0.borrow().part_timeout;
+        let (weak_progress, weak_done) = (Rc::downgrade(&self.0), Rc::downgrade(&self.0));
+        let started = PartPut::start(
+            url,
+            headers,
+            &blob,
+            timeout,
+            move |sent| with(&weak_progress, |d| d.handle(Event::PutProgress { part, sent })),
+            move |outcome| {
+                with(&weak_done, |d| {
+                    d.0.borrow_mut().puts.remove(&part);
+                    d.handle(match outcome {
+                        Ok(etag) => Event::PutSucceeded { part, etag },
+                        Err(failure) => Event::PutFailed { part, failure },
+                    })
+                })
+            },
+        );
+        match started {
+            Ok(put) => {
+                self.0.borrow_mut().puts.insert(part, put);
+            }
+            Err(failure) => self.defer(Event::PutFailed { part, failure }),
+        }
+    }
+
+    /// Feeds an event back on the next turn of the event loop, never from inside `pump`.
+    fn defer(&self, event: Event) {
+        let me = self.clone();
+        spawn_local(async move { me.handle(event) });
+    }
+
+    fn arm_timer(&self) {
+        let deadline = self.0.borrow().session.poll_timeout();
+        let timer = deadline.map(|at| {
+            let wait = at.saturating_since(now()).as_millis() as u32;
+            let weak = Rc::downgrade(&self.0);
+            Timeout::new(wait, move || {
+                with(&weak, |d| {
+                    d.0.borrow_mut().session.handle_timeout(now());
+                    d.pump();
+                })
+            })
+        });
+        // Dropping the previous Timeout cancels it.
+        self.0.borrow_mut().timer = timer;
+    }
+
+    fn publish(&self) {
+        let (view, on_update) = {
+            let inner = self.0.borrow();
+            let snapshot = inner.session.snapshot(now());
+            let upload_id = inner.session.upload_id().map(|id| id.0.clone());
+            let link = inner.completed.as_ref().map(|c| c.download_url.clone());
+            (FileView::of(&snapshot, upload_id, link), inner.on_update.clone())
+        };
+        on_update(view);
+    }
+
+    fn finish_if_over(&self) {
+        let finish = {
+            let mut inner = self.0.borrow_mut();
+            if !inner.session.phase().is_terminal() {
+                return;
+            }
+            inner.ticker = None;
+            inner.timer = None;
+            inner.on_finish.take()
+        };
+        if let Some(finish) = finish {
+            spawn_local(async move { finish() });
+        }
+    }
+}
+
+fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&Driver)) {
+    if let Some(rc) = weak.upgrade() {
+        f(&Driver(rc));
+    }
+}
+
+fn refused(message: &str) -> Failure {
+    Failure::Status { status: 400, retry_after: None, message: Some(message.into()) }
+}

@@ -1,0 +1,152 @@
+//! The queue of files a widget uploads: plans each file, starts a few at a time and
+//! routes the person's cancel to the right upload.
+
+use crate::browser::api::Api;
+use crate::browser::driver::{Driver, DriverOptions, OnUpdate};
+use crate::core::{EngineConfig, FileStatus, FileView, Plan, PlanConfig};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use web_sys::File;
+
+/// Settings of a widget's uploads.
+#[derive(Clone, Debug)]
+pub struct UploaderConfig {
+    /// Base URL of the companion server's API; empty for the page's own origin.
+    pub api_base: String,
+    /// Bearer token for the API.
+    pub token: Option<String>,
+    /// How files are cut into parts.
+    pub plan: PlanConfig,
+    /// Scheduling and retries within one file.
+    pub engine: EngineConfig,
+    /// Files uploading at once; the others wait as `queued`. Default 2.
+    pub max_active_files: usize,
+    /// A part PUT with no answer after this long is retried. Default 120 s.
+    pub part_timeout: Duration,
+}
+
+impl Default for UploaderConfig {
+    fn default() -> Self {
+        UploaderConfig {
+            api_base: String::new(),
+            token: None,
+            plan: PlanConfig::default(),
+            engine: EngineConfig::default(),
+            max_active_files: 2,
+            part_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Identifies a file within one uploader.
+pub type FileKey = usize;
+
+enum Slot {
+    Queued(File, Plan),
+    Running(Driver),
+    Over,
+}
+
+struct Entry {
+    key: FileKey,
+    slot: Slot,
+    on_update: OnUpdate,
+}
+
+struct Inner {
+    config: UploaderConfig,
+    api: Api,
+    entries: Vec<Entry>,
+}
+
+/// A queue of uploads. Cloning gives another handle to the same queue.
+#[derive(Clone)]
+pub struct Uploader(Rc<RefCell<Inner>>);
+
+impl Uploader {
+    /// An empty queue.
+    pub fn new(config: UploaderConfig) -> Self {
+        let api = Api::new(config.api_base.clone(), config.token.clone());
+        Uploader(Rc::new(RefCell::new(Inner { config, api, entries: Vec::new() })))
+    }
+
+    /// Adds a file; `on_update` receives its view after every change.
+    pub fn add(&self, file: File, on_update: OnUpdate) -> FileKey {
+        let size = file.size() as u64;
+        let planned = Plan::for_file(size, &self.0.borrow().config.plan);
+        let slot = match planned {
+            Ok(plan) => {
+                on_update(FileView::queued(size));
+                Slot::Queued(file, plan)
+            }
+            Err(e) => {
+                on_update(FileView::failed(size, format!("This file cannot be uploaded: {e}.")));
+                Slot::Over
+            }
+        };
+        let key = {
+            let mut inner = self.0.borrow_mut();
+            let key = inner.entries.len();
+            inner.entries.push(Entry { key, slot, on_update });
+            key
+        };
+        self.schedule();
+        key
+    }
+
+    /// Cancels a file, whether it is uploading or still queued.
+    pub fn cancel(&self, key: FileKey) {
+        let action = {
+            let mut inner = self.0.borrow_mut();
+            let Some(entry) = inner.entries.iter_mut().find(|e| e.key == key) else { return };
+            match std::mem::replace(&mut entry.slot, Slot::Over) {
+                Slot::Running(driver) => {
+                    entry.slot = Slot::Running(driver.clone());
+                    Some(Ok(driver))
+                }
+                Slot::Queued(file, _) => Some(Err((file.size() as u64, entry.on_update.clone()))),
+                Slot::Over => None,
+            }
+        };
+        match action {
+            Some(Ok(driver)) => driver.cancel(),
+            Some(Err((size, on_update))) => {
+                on_update(FileView { status: FileStatus::Cancelled, ..FileView::queued(size) });
+            }
+            None => {}
+        }
+    }
+
+    /// Starts queued files while fewer than the limit are running.
+    fn schedule(&self) {
+        loop {
+            let next = {
+                let mut inner = self.0.borrow_mut();
+                let running = inner.entries.iter().filter(|e| matches!(e.slot, Slot::Running(_))).count();
+                if running >= inner.config.max_active_files.max(1) {
+                    return;
+                }
+                let api = inner.api.clone();
+                let options = DriverOptions { engine: inner.config.engine.clone(), part_timeout: inner.config.part_timeout };
+                let Some(entry) = inner.entries.iter_mut().find(|e| matches!(e.slot, Slot::Queued(..))) else { return };
+                let Slot::Queued(file, plan) = std::mem::replace(&mut entry.slot, Slot::Over) else { return };
+                (entry.key, file, plan, api, options, entry.on_update.clone())
+            };
+            let (key, file, plan, api, options, on_update) = next;
+            let me = self.clone();
+            let on_finish = Box::new(move || me.finished(key));
+            let driver = Driver::start(file, plan, api, options, on_update, on_finish);
+            if let Some(entry) = self.0.borrow_mut().entries.iter_mut().find(|e| e.key == key) {
+                entry.slot = Slot::Running(driver);
+            }
+        }
+    }
+
+    fn finished(&self, key: FileKey) {
+        if let Some(entry) = self.0.borrow_mut().entries.iter_mut().find(|e| e.key == key) {
+            entry.slot = Slot::Over;
+        }
+        self.schedule();
+    }
+}

@@ -1,0 +1,61 @@
+//! Sizes, speeds and durations written for people.
+
+use std::time::Duration;
+
+/// `1536` → `"1.5 KiB"`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Bytes per second → `"12.0 MiB/s"`, or an empty string before there is a speed.
+pub fn speed(bytes_per_second: f64) -> String {
+    if bytes_per_second < 1.0 {
+        return String::new();
+    }
+    format!("{}/s", bytes(bytes_per_second as u64))
+}
+
+/// Time left → `"1 h 02 min"`, `"3 min 05 s"`, `"42 s"`, or empty when unknown.
+pub fn eta(left: Option<Duration>) -> String {
+    let Some(left) = left else { return String::new() };
+    let s = left.as_secs();
+    match s {
+        0..=59 => format!("{s} s left"),
+        60..=3599 => format!("{} min {:02} s left", s / 60, s % 60),
+        _ => format!("{} h {:02} min left", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(64 * 1024 * 1024), "64.0 MiB");
+    }
+
+    #[test]
+    fn speeds_and_times() {
+        assert_eq!(speed(0.0), "");
+        assert_eq!(speed(2.0 * 1024.0 * 1024.0), "2.0 MiB/s");
+        assert_eq!(eta(None), "");
+        assert_eq!(eta(Some(Duration::from_secs(42))), "42 s left");
+        assert_eq!(eta(Some(Duration::from_secs(185))), "3 min 05 s left");
+        assert_eq!(eta(Some(Duration::from_secs(3720))), "1 h 02 min left");
+    }
+}

@@ -1,0 +1,203 @@
+//! What the person sees of each file, derived from the engine's state.
+
+use crate::core::engine::{Phase, SessionSnapshot};
+use serde::Serialize;
+use std::time::Duration;
+
+/// A file's status, exactly as the `data-status` attribute spells it (a stable hook).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    /// Waiting for another file to finish.
+    Queued,
+    /// Reading and hashing the first parts.
+    Hashing,
+    /// Parts are going up, or the server is completing.
+    Uploading,
+    /// Stopped by the person; can go on.
+    Paused,
+    /// Stored.
+    Done,
+    /// Stopped for good, with a message.
+    Failed,
+    /// Cancelled by the person.
+    Cancelled,
+}
+
+impl FileStatus {
+    /// The `data-status` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Queued => "queued",
+            FileStatus::Hashing => "hashing",
+            FileStatus::Uploading => "uploading",
+            FileStatus::Paused => "paused",
+            FileStatus::Done => "done",
+            FileStatus::Failed => "failed",
+            FileStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status for an engine phase.
+    pub fn of(phase: &Phase) -> Self {
+        match phase {
+            Phase::Preparing | Phase::Creating => FileStatus::Hashing,
+            Phase::Uploading | Phase::Completing => FileStatus::Uploading,
+            Phase::Done => FileStatus::Done,
+            Phase::Failed { .. } => FileStatus::Failed,
+            Phase::Cancelled => FileStatus::Cancelled,
+        }
+    }
+
+    /// Whether the file still takes part in the overall figures.
+    pub fn counts_overall(self) -> bool {
+        !matches!(self, FileStatus::Cancelled | FileStatus::Failed)
+    }
+}
+
+/// Everything one file row shows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileView {
+    /// Status.
+    pub status: FileStatus,
+    /// Size of the file.
+    pub total: u64,
+    /// Bytes shown as sent; never decreases.
+    pub shown: u64,
+    /// Bytes per second.
+    pub speed: f64,
+    /// Time left, if known.
+    pub eta: Option<Duration>,
+    /// The message for the person when the upload failed.
+    pub error: Option<String>,
+    /// The server's upload id, once it answered.
+    pub upload_id: Option<String>,
+    /// Where to download the stored file, once done.
+    pub download_url: Option<String>,
+    /// Bytes sent more than once because an attempt failed.
+    pub bytes_resent: u64,
+}
+
+impl FileView {
+    /// A file waiting its turn.
+    pub fn queued(total: u64) -> Self {
+        FileView {
+            status: FileStatus::Queued,
+            total,
+            shown: 0,
+            speed: 0.0,
+            eta: None,
+            error: None,
+            upload_id: None,
+            download_url: None,
+            bytes_resent: 0,
+        }
+    }
+
+    /// A file that failed before its upload could start (too large, unreadable).
+    pub fn failed(total: u64, message: String) -> Self {
+        FileView { status: FileStatus::Failed, error: Some(message), ..FileView::queued(total) }
+    }
+
+    /// The view of a running session.
+    pub fn of(snapshot: &SessionSnapshot, upload_id: Option<String>, download_url: Option<String>) -> Self {
+        let p = &snapshot.progress;
+        let running = matches!(snapshot.phase, Phase::Uploading | Phase::Completing);
+        FileView {
+            status: FileStatus::of(&snapshot.phase),
+            total: p.total,
+            shown: p.shown,
+            speed: if running { p.speed } else { 0.0 },
+            eta: if running { p.eta } else { None },
+            error: match &snapshot.phase {
+                Phase::Failed { message } => Some(message.clone()),
+                _ => None,
+            },
+            upload_id,
+            download_url,
+            bytes_resent: p.bytes_resent,
+        }
+    }
+
+    /// Whole percent shown, 0 to 100 (an empty file that is done shows 100).
+    pub fn percent(&self) -> u8 {
+        if self.total == 0 {
+            return if self.status == FileStatus::Done { 100 } else { 0 };
+        }
+        ((self.shown as f64 / self.total as f64) * 100.0).floor().clamp(0.0, 100.0) as u8
+    }
+}
+
+/// The figures for all files together.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Overall {
+    /// Whole percent of all bytes, 0 to 100.
+    pub percent: u8,
+    /// Bytes per second of all files together.
+    pub speed: f64,
+    /// Time left for all of them, if known.
+    pub eta: Option<Duration>,
+}
+
+/// Sums the files that still count (cancelled and failed ones drop out).
+pub fn overall<'a>(views: impl IntoIterator<Item = &'a FileView>) -> Overall {
+    let (mut total, mut shown, mut speed) = (0u64, 0u64, 0.0);
+    let mut any_done_empty = false;
+    for v in views.into_iter().filter(|v| v.status.counts_overall()) {
+        total += v.total;
+        shown += v.shown.min(v.total);
+        speed += v.speed;
+        any_done_empty |= v.total == 0 && v.status == FileStatus::Done;
+    }
+    let percent = if total == 0 {
+        if any_done_empty { 100 } else { 0 }
+    } else {
+        ((shown as f64 / total as f64) * 100.0).floor() as u8
+    };
+    let eta = (speed > 1.0).then(|| Duration::from_secs_f64((total - shown) as f64 / speed));
+    Overall { percent, speed, eta }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(status: FileStatus, total: u64, shown: u64, speed: f64) -> FileView {
+        FileView { status, shown, speed, ..FileView::queued(total) }
+    }
+
+    #[test]
+    fn statuses_spell_the_stable_hooks() {
+        let all = [
+            (FileStatus::Queued, "queued"),
+            (FileStatus::Hashing, "hashing"),
+            (FileStatus::Uploading, "uploading"),
+            (FileStatus::Paused, "paused"),
+            (FileStatus::Done, "done"),
+            (FileStatus::Failed, "failed"),
+            (FileStatus::Cancelled, "cancelled"),
+        ];
+        for (status, name) in all {
+            assert_eq!(status.as_str(), name);
+        }
+    }
+
+    #[test]
+    fn overall_sums_bytes_and_speed_and_skips_cancelled_files() {
+        let views = [
+            view(FileStatus::Uploading, 100, 50, 10.0),
+            view(FileStatus::Done, 100, 100, 0.0),
+            view(FileStatus::Cancelled, 1000, 10, 0.0),
+        ];
+        let o = overall(&views);
+        assert_eq!(o.percent, 75);
+        assert_eq!(o.eta, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn an_empty_file_that_is_done_shows_full() {
+        let v = view(FileStatus::Done, 0, 0, 0.0);
+        assert_eq!(v.percent(), 100);
+        assert_eq!(overall([&v]).percent, 100);
+    }
+}

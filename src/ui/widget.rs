@@ -1,0 +1,55 @@
+//! The whole widget, mountable anywhere.
+
+use crate::browser::uploader::{FileKey, Uploader, UploaderConfig};
+use crate::core::FileView;
+use crate::ui::drop_zone::DropZone;
+use crate::ui::file_row::FileRow;
+use crate::ui::overall::OverallProgress;
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use std::rc::Rc;
+use web_sys::File;
+
+/// One file in the list, with the signal its upload updates.
+#[derive(Clone)]
+pub struct FileItem {
+    /// The uploader's key for the file.
+    pub key: FileKey,
+    /// The file's name.
+    pub name: String,
+    /// The latest view of its upload.
+    pub view: RwSignal<FileView>,
+}
+
+/// The uploader, shared with the rows through context. The browser is single-threaded,
+/// so the wrapper that makes it `Send` is never crossed.
+pub(crate) type SharedUploader = SendWrapper<Uploader>;
+
+/// The upload widget: pick or drop files, watch them go up, cancel them.
+#[component]
+pub fn Widget(config: UploaderConfig) -> impl IntoView {
+    let uploader = Uploader::new(config);
+    provide_context(SendWrapper::new(uploader.clone()));
+    let files = RwSignal::new(Vec::<FileItem>::new());
+
+    let add = move |picked: Vec<File>| {
+        for file in picked {
+            let view = RwSignal::new(FileView::queued(file.size() as u64));
+            let name = file.name();
+            let key = uploader.add(file, Rc::new(move |v| view.set(v)));
+            files.update(|list| list.push(FileItem { key, name, view }));
+        }
+    };
+
+    view! {
+        <div class="partway">
+            <DropZone on_files=add />
+            <OverallProgress files=files />
+            <ul class="partway-files">
+                <For each=move || files.get() key=|item| item.key let:item>
+                    <FileRow item=item />
+                </For>
+            </ul>
+        </div>
+    }
+}

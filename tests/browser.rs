@@ -1,0 +1,126 @@
+//! Browser-layer tests in a real headless Chromium (`wasm-bindgen-test`), against a real
+//! running companion server whose URL `tests/run` passes in `PARTWAY_TEST_SERVER`.
+#![cfg(target_arch = "wasm32")]
+
+use partway::browser::api::Api;
+use partway::browser::{hash, slice, xhr::PartPut};
+use partway::core::wire::{CompleteUploadRequest, CompletedPart, CreateUploadRequest, PartChecksum};
+use partway::core::{ByteRange, Checksum, Failure, PartNumber};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen_test::*;
+use web_sys::{Blob, BlobPropertyBag};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SERVER: &str = match option_env!("PARTWAY_TEST_SERVER") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8787",
+};
+
+/// A blob of `len` bytes that differ from each other (so a wrong slice is noticed).
+fn patterned(len: usize) -> (Vec<u8>, Blob) {
+    let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+    let array = js_sys::Uint8Array::from(bytes.as_slice());
+    let parts = js_sys::Array::of1(&array);
+    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &BlobPropertyBag::new()).unwrap();
+    (bytes, blob)
+}
+
+#[wasm_bindgen_test]
+async fn slices_read_exactly_their_range() {
+    let (bytes, blob) = patterned(100_000);
+    for (start, end) in [(0u64, 10u64), (99_990, 100_000), (12_345, 67_890), (500, 500)] {
+        let part = slice::slice(&blob, ByteRange { start, end }).unwrap();
+        let read = js_sys::Uint8Array::new(&hash::read(&part).await.unwrap()).to_vec();
+        assert_eq!(read, bytes[start as usize..end as usize]);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn webcrypto_and_the_sha2_fallback_agree() {
+    let subtle = hash::subtle().expect("the test page is a secure context");
+    for len in [0usize, 3, 65_536, 5 * 1024 * 1024 + 7] {
+        let (bytes, blob) = patterned(len);
+        let buffer = hash::read(&blob).await.unwrap();
+        let web = hash::digest_webcrypto(&subtle, &buffer).await.unwrap();
+        let fallback = hash::digest_fallback(&buffer);
+        assert_eq!(web, fallback, "len {len}");
+        assert_eq!(web, Checksum::of(&bytes));
+        assert_eq!(hash::sha256(&blob).await.unwrap(), web);
+    }
+}
+
+async fn next_put(done: &Rc<RefCell<Option<Result<partway::core::ETag, Failure>>>>) -> Result<partway::core::ETag, Failure> {
+    for _ in 0..600 {
+        if let Some(outcome) = done.borrow_mut().take() {
+            return outcome;
+        }
+        gloo_timers::future::TimeoutFuture::new(50).await;
+    }
+    panic!("the PUT did not finish within 30 s");
+}
+
+#[wasm_bindgen_test]
+async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_checksum() {
+    let token = Api::dev_token(SERVER, "browser-test").await.expect("dev server is up");
+    let api = Api::new(SERVER, Some(token));
+    let (bytes, blob) = patterned(3 * 1024 * 1024);
+    let checksum = Checksum::of(&bytes);
+    let created = api
+        .create(&CreateUploadRequest {
+            name: "x.bin".into(),
+            size: bytes.len() as u64,
+            content_type: "application/octet-stream".into(),
+            last_modified: None,
+            part_size: bytes.len() as u64,
+            parts: vec![PartChecksum { part_number: PartNumber(1), sha256: checksum }],
+        })
+        .await
+        .unwrap();
+    let signed = &created.parts[0];
+
+    // The wrong bytes for the signed checksum: storage refuses them, and says why.
+    let (_, other) = patterned(1000);
+    let done = Rc::new(RefCell::new(None));
+    let d = done.clone();
+    let _put = PartPut::start(&signed.url, &signed.headers, &other, Duration::from_secs(30), |_| {}, move |o| *d.borrow_mut() = Some(o)).unwrap();
+    match next_put(&done).await {
+        Err(Failure::Status { status: 400, message: Some(m), .. }) => assert!(!m.is_empty()),
+        other => panic!("expected a 400 with a message, got {other:?}"),
+    }
+
+    // The right bytes: progress events, then an ETag (exposed through CORS).
+    let progress = Rc::new(RefCell::new(Vec::new()));
+    let p = progress.clone();
+    let d = done.clone();
+    let _put = PartPut::start(&signed.url, &signed.headers, &blob, Duration::from_secs(30), move |n| p.borrow_mut().push(n), move |o| *d.borrow_mut() = Some(o)).unwrap();
+    let etag = next_put(&done).await.expect("the part is stored");
+    assert!(!etag.0.is_empty());
+    let seen = progress.borrow().clone();
+    assert!(!seen.is_empty(), "no progress event");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+    assert!(*seen.last().unwrap() <= bytes.len() as u64);
+
+    let complete = CompleteUploadRequest { parts: vec![CompletedPart { part_number: PartNumber(1), etag }] };
+    let res = api.complete(&created.upload_id, &complete).await.unwrap();
+    assert_eq!(res.file.sha256.as_deref(), Some(checksum.to_hex().as_str()));
+}
+
+#[wasm_bindgen_test]
+async fn api_errors_carry_the_servers_message() {
+    let api = Api::new(SERVER, Some("forged.token.here".into()));
+    let req = CreateUploadRequest {
+        name: "x".into(),
+        size: 1,
+        content_type: String::new(),
+        last_modified: None,
+        part_size: 1,
+        parts: vec![],
+    };
+    match api.create(&req).await {
+        Err(Failure::Status { status: 401, message: Some(m), .. }) => assert!(!m.is_empty()),
+        other => panic!("expected 401 with a message, got {other:?}"),
+    }
+}

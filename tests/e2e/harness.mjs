@@ -1,0 +1,174 @@
+// Shared by the end-to-end tests and the benchmark: a real partway-server on 127.0.0.1,
+// the real built demo page (dist/), and headless Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+// Flags from TOOLCHAIN.md: without the background-networking ones Chromium floods the
+// closed network with refused connections.
+const CHROMIUM_ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run', '--disable-quic',
+];
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort() {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address();
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+export function tempDir(prefix = 'partway-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Starts partway-server in dev mode, serving the built page from dist/. The page is opened
+ * at http://localhost:PORT while signed storage URLs point at http://127.0.0.1:PORT, so
+ * every part PUT is cross-origin, as it is with real object storage.
+ */
+export async function startServer({ args = [], binary } = {}) {
+  const port = await freePort();
+  const dataDir = tempDir('partway-data-');
+  const bin = binary ?? process.env.PARTWAY_SERVER_BIN ?? join(ROOT, 'target', 'debug', 'partway-server');
+  const child = spawn(bin, [
+    '--dev', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir,
+    '--static-dir', join(ROOT, 'dist'), '--public-url', `http://127.0.0.1:${port}`, ...args,
+  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' } });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const api = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`partway-server exited early:\n${log}`);
+    try {
+      if ((await fetch(`${api}/healthz`)).ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) { child.kill(); throw new Error(`partway-server not healthy in 30 s:\n${log}`); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    api,
+    page: `http://localhost:${port}`,
+    dataDir,
+    log: () => log,
+    async token(user) {
+      const res = await fetch(`${api}/api/dev/token`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user }),
+      });
+      if (!res.ok) throw new Error(`dev token: ${res.status}`);
+      return (await res.json()).token;
+    },
+    async get(path, token) {
+      const res = await fetch(`${api}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, body: await res.json() };
+    },
+    async stats() {
+      return (await fetch(`${api}/api/dev/stats`)).json();
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 5000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Writes a file of `size` bytes in which every MiB differs (so no store can deduplicate
+ * it) and returns its path and SHA-256.
+ */
+export async function makeFile(dir, name, size) {
+  const path = join(dir, name);
+  const out = createWriteStream(path);
+  const hash = createHash('sha256');
+  const chunk = 1024 * 1024;
+  for (let written = 0; written < size; written += chunk) {
+    const buf = randomBytes(Math.min(chunk, size - written));
+    hash.update(buf);
+    if (!out.write(buf)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return { path, name, size, sha256: hash.digest('hex') };
+}
+
+export async function sha256OfFile(path) {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** SHA-256 of what a URL serves, streamed. */
+export async function sha256OfUrl(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url.split('?')[0]}: ${res.status}`);
+  const hash = createHash('sha256');
+  for await (const chunk of res.body) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** Page object of the widget, through its stable data-testid hooks. */
+export class WidgetPage {
+  constructor(page) {
+    this.page = page;
+  }
+
+  async open(url) {
+    await this.page.goto(url);
+    await this.page.locator('[data-testid=file-input]').waitFor({ state: 'attached', timeout: 30_000 });
+  }
+
+  async pick(paths) {
+    await this.page.locator('[data-testid=file-input]').setInputFiles(paths);
+  }
+
+  row(name) {
+    return this.page.locator('[data-testid=file-row]', {
+      has: this.page.locator('[data-testid=file-name]', { hasText: name }),
+    });
+  }
+
+  async status(name) {
+    return this.row(name).getAttribute('data-status');
+  }
+
+  async percent(name) {
+    return Number(await this.row(name).locator('[data-testid=file-progress]').getAttribute('aria-valuenow'));
+  }
+
+  async overall() {
+    return Number(await this.page.locator('[data-testid=overall-progress]').getAttribute('aria-valuenow'));
+  }
+
+  /** Waits, bounded, until the row's status is one of `wanted`; returns it. */
+  async waitForStatus(name, wanted, timeoutMs = 120_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.status(name);
+      if (wanted.includes(status)) return status;
+      if (Date.now() > deadline) throw new Error(`${name}: status ${status} after ${timeoutMs} ms, wanted ${wanted}`);
+      await this.page.waitForTimeout(100);
+    }
+  }
+}
