@@ -1,6 +1,7 @@
 //! Browser-layer tests in a real headless Chromium (`wasm-bindgen-test`), against a real
 //! running companion server whose URL `tests/run` passes in `PARTWAY_TEST_SERVER`.
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)]
 
 use partway::browser::api::Api;
 use partway::browser::{hash, slice, xhr::PartPut};

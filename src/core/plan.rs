@@ -175,7 +175,7 @@ mod tests {
                     prop_assert_eq!(r.len(), plan.part_size);
                 } else {
                     prop_assert!(r.len() <= plan.part_size);
-                    prop_assert!(r.len() > 0 || size == 0);
+                    prop_assert!(!r.is_empty() || size == 0);
                 }
                 next = r.end;
             }

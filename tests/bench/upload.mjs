@@ -1,0 +1,124 @@
+// Benchmark (a script, not a test): uploads one generated file through the demo page in
+// headless Chromium, and, in the same run against the same server, the same parts through
+// a plain JavaScript loop of N parallel XHR PUTs. Prints MB/s and the ratio.
+//
+//   node bench/upload.mjs [--size-mib 1024] [--parallel 4] [--rounds 2]
+//
+// The server is the `server` profile build (tests/run builds debug; this script builds
+// what it needs). Figures are ratios within one run: the machines are shared and noisy.
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { launchBrowser, makeFile, ROOT, startServer, tempDir, WidgetPage } from '../e2e/harness.mjs';
+
+const { values } = parseArgs({
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    parallel: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '2' },
+  },
+});
+const MiB = 1024 * 1024;
+const size = Number(values['size-mib']) * MiB;
+const parallel = Number(values.parallel);
+const rounds = Number(values.rounds);
+const partSize = 8 * MiB;
+
+execFileSync('cargo', ['build', '--profile', 'server', '-p', 'partway-server'], { cwd: ROOT, stdio: 'inherit' });
+const binary = join(ROOT, 'target', 'server', 'partway-server');
+
+/** The raw loop, run inside the page: hash and sign first (untimed), then time the PUTs. */
+async function rawLoop({ partSize, parallel }) {
+  const file = document.getElementById('raw-input').files[0];
+  const json = (res) => { if (!res.ok) throw new Error(`${res.url}: ${res.status}`); return res.json(); };
+  const { token } = await json(await fetch('/api/dev/token', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'bench-raw' }),
+  }));
+  const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const count = Math.max(1, Math.ceil(file.size / partSize));
+  const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)));
+  const checksums = [];
+  for (let i = 0; i < count; i++) {
+    const buf = await file.slice(i * partSize, (i + 1) * partSize).arrayBuffer();
+    checksums.push({ part_number: i + 1, sha256: b64(await crypto.subtle.digest('SHA-256', buf)) });
+  }
+  const created = await json(await fetch('/api/uploads', {
+    method: 'POST', headers: auth,
+    body: JSON.stringify({ name: file.name, size: file.size, content_type: file.type, part_size: partSize, parts: [] }),
+  }));
+  const signed = [];
+  for (let i = 0; i < count; i += 50) {
+    const res = await json(await fetch(`/api/uploads/${created.upload_id}/parts`, {
+      method: 'POST', headers: auth, body: JSON.stringify({ parts: checksums.slice(i, i + 50) }),
+    }));
+    signed.push(...res.parts);
+  }
+  signed.sort((a, b) => a.part_number - b.part_number);
+
+  const put = (p) => new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', p.url);
+    for (const [k, v] of Object.entries(p.headers)) xhr.setRequestHeader(k, v);
+    xhr.onload = () => (xhr.status < 300 ? resolve(xhr.getResponseHeader('ETag')) : reject(new Error(`PUT ${xhr.status}`)));
+    xhr.onerror = () => reject(new Error('network'));
+    const start = (p.part_number - 1) * partSize;
+    xhr.send(file.slice(start, start + partSize));
+  });
+  const etags = new Array(count);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) {
+      const i = next++;
+      etags[i] = await put(signed[i]);
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  await json(await fetch(`/api/uploads/${created.upload_id}/complete`, {
+    method: 'POST', headers: auth,
+    body: JSON.stringify({ parts: etags.map((etag, i) => ({ part_number: i + 1, etag })) }),
+  }));
+  return seconds;
+}
+
+const dir = tempDir('partway-bench-');
+const server = await startServer({ binary });
+const browser = await launchBrowser();
+try {
+  const file = await makeFile(dir, 'bench.bin', size);
+  const mbps = (s) => (size / 1e6 / s).toFixed(1);
+  const results = [];
+  for (let round = 1; round <= rounds; round++) {
+    const page = await browser.newPage();
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=bench&parallel=${parallel}&part_mib=${partSize / MiB}`);
+    const t0 = Date.now();
+    await widget.pick([file.path]);
+    const status = await widget.waitForStatus(file.name, ['done', 'failed'], 30 * 60_000);
+    const widgetSeconds = (Date.now() - t0) / 1000;
+    if (status !== 'done') throw new Error(await widget.row(file.name).innerText());
+
+    await page.evaluate(() => {
+      const input = document.createElement('input');
+      input.type = 'file';
+      input.id = 'raw-input';
+      document.body.append(input);
+    });
+    await page.locator('#raw-input').setInputFiles(file.path);
+    const rawSeconds = await page.evaluate(rawLoop, { partSize, parallel });
+    await page.close();
+    results.push({ widgetSeconds, rawSeconds });
+    console.log(`round ${round}: widget ${widgetSeconds.toFixed(2)} s (${mbps(widgetSeconds)} MB/s), ` +
+      `raw XHR loop ${rawSeconds.toFixed(2)} s (${mbps(rawSeconds)} MB/s), ratio ${(rawSeconds / widgetSeconds).toFixed(2)}`);
+  }
+  const best = (k) => Math.min(...results.map((r) => r[k]));
+  console.log(`\n${size / MiB} MiB, ${parallel} parts in flight, ${partSize / MiB} MiB parts, best of ${rounds}:`);
+  console.log(`  widget (pick → done, hashing and completing included): ${mbps(best('widgetSeconds'))} MB/s`);
+  console.log(`  plain XHR loop (PUTs only, hashed and signed beforehand): ${mbps(best('rawSeconds'))} MB/s`);
+  console.log(`  widget / raw throughput: ${(best('rawSeconds') / best('widgetSeconds')).toFixed(2)}`);
+} finally {
+  await browser.close();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
