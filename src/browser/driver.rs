@@ -67,6 +67,9 @@ impl Driver {
         let weak = Rc::downgrade(&driver.0);
         let ticker = Interval::new(REFRESH, move || with(&weak, |d| d.publish()));
         driver.0.borrow_mut().ticker = Some(ticker);
+        if !crate::browser::network::is_online() {
+            driver.0.borrow_mut().session.handle(Event::Offline, now());
+        }
         driver.pump();
         driver
     }
@@ -74,6 +77,21 @@ impl Driver {
     /// Cancels the upload: in-flight PUTs are aborted and storage frees the parts.
     pub fn cancel(&self) {
         self.handle(Event::Cancel);
+    }
+
+    /// Pauses: in-flight PUTs are aborted, the upload is kept.
+    pub fn pause(&self) {
+        self.handle(Event::Pause);
+    }
+
+    /// Goes on after a pause.
+    pub fn resume(&self) {
+        self.handle(Event::Resume);
+    }
+
+    /// Tells the upload whether the browser is online.
+    pub fn set_online(&self, online: bool) {
+        self.handle(if online { Event::Online } else { Event::Offline });
     }
 
     fn handle(&self, event: Event) {

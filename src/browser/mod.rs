@@ -5,6 +5,7 @@ pub mod api;
 pub mod clock;
 pub mod driver;
 pub mod hash;
+pub mod network;
 pub mod slice;
 pub mod uploader;
 pub mod xhr;

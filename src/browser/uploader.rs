@@ -95,6 +95,56 @@ impl Uploader {
         key
     }
 
+    /// Pauses a file that is uploading.
+    pub fn pause(&self, key: FileKey) {
+        if let Some(driver) = self.driver(key) {
+            driver.pause();
+        }
+    }
+
+    /// Resumes a paused file.
+    pub fn resume(&self, key: FileKey) {
+        if let Some(driver) = self.driver(key) {
+            driver.resume();
+        }
+    }
+
+    /// Pauses every file that is uploading.
+    pub fn pause_all(&self) {
+        self.running().iter().for_each(Driver::pause);
+    }
+
+    /// Resumes every paused file.
+    pub fn resume_all(&self) {
+        self.running().iter().for_each(Driver::resume);
+    }
+
+    /// Passes the browser's online/offline state to every running upload.
+    pub fn set_online(&self, online: bool) {
+        for driver in self.running() {
+            driver.set_online(online);
+        }
+    }
+
+    fn driver(&self, key: FileKey) -> Option<Driver> {
+        self.0.borrow().entries.iter().find(|e| e.key == key).and_then(|e| match &e.slot {
+            Slot::Running(d) => Some(d.clone()),
+            _ => None,
+        })
+    }
+
+    fn running(&self) -> Vec<Driver> {
+        let inner = self.0.borrow();
+        inner
+            .entries
+            .iter()
+            .filter_map(|e| match &e.slot {
+                Slot::Running(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Cancels a file, whether it is uploading or still queued.
     pub fn cancel(&self, key: FileKey) {
         let action = {

@@ -94,6 +94,24 @@ pub enum Event {
     Completed,
     /// The person cancelled the upload.
     Cancel,
+    /// The person paused the upload: PUTs in flight are aborted, nothing new starts.
+    Pause,
+    /// The person resumed a paused upload.
+    Resume,
+    /// The browser reports that the network is gone.
+    Offline,
+    /// The browser reports that the network is back.
+    Online,
+}
+
+/// Why a session is holding still.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hold {
+    /// The person paused it.
+    Paused,
+    /// The browser is offline; it goes on by itself when the network returns.
+    Offline,
 }
 
 /// Where the session stands, as the UI shows it.
@@ -172,6 +190,8 @@ pub struct Session {
     api_retry_at: Option<Instant>,
     commands: VecDeque<Command>,
     progress: Progress,
+    paused: bool,
+    offline: bool,
 }
 
 /// A summary of the session for the UI.
@@ -185,6 +205,8 @@ pub struct SessionSnapshot {
     pub in_flight: usize,
     /// Parts stored so far.
     pub parts_done: u32,
+    /// Why the session holds still, if it does.
+    pub hold: Option<Hold>,
 }
 
 impl Session {
@@ -206,6 +228,8 @@ impl Session {
             api_retry_at: None,
             commands: VecDeque::new(),
             progress: Progress::new(plan.file_size),
+            paused: false,
+            offline: false,
         };
         session.step(now);
         session
@@ -233,7 +257,8 @@ impl Session {
 
     /// When [`Session::handle_timeout`] must be called, if anything waits on time.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.phase.is_terminal() {
+        // While holding, nothing waits on time: resuming or coming online wakes it.
+        if self.phase.is_terminal() || self.hold().is_some() {
             return None;
         }
         let waits = self.parts.iter().filter_map(|p| match p.state {
@@ -255,6 +280,7 @@ impl Session {
             progress: self.progress.snapshot(now),
             in_flight: self.count(|s| matches!(s, PartState::InFlight { .. })),
             parts_done: self.count(|s| matches!(s, PartState::Done(_))) as u32,
+            hold: self.hold(),
         }
     }
 
@@ -297,8 +323,37 @@ impl Session {
                 }
             }
             Event::Cancel => self.cancel(),
+            Event::Pause => {
+                self.paused = true;
+                self.stop_puts();
+            }
+            Event::Resume => self.paused = false,
+            Event::Offline => self.offline = true,
+            Event::Online => {
+                self.offline = false;
+                self.wake_all();
+            }
         }
         self.step(now);
+    }
+
+    /// Why the session holds still, if it does; a pause by the person wins.
+    pub fn hold(&self) -> Option<Hold> {
+        match (self.paused, self.offline) {
+            (true, _) => Some(Hold::Paused),
+            (false, true) => Some(Hold::Offline),
+            (false, false) => None,
+        }
+    }
+
+    /// The network is back: parts and calls waiting out a backoff go now.
+    fn wake_all(&mut self) {
+        for p in &mut self.parts {
+            if matches!(p.state, PartState::Waiting { .. }) {
+                p.state = PartState::Ready;
+            }
+        }
+        self.api_retry_at = None;
     }
 
     fn count(&self, pred: impl Fn(&PartState) -> bool) -> usize {
@@ -339,6 +394,11 @@ impl Session {
         self.revert_signing();
         if call == ApiCall::Create {
             self.phase = Phase::Preparing;
+        }
+        if self.offline {
+            // Expected while offline, and no sign of a broken server: the call is made
+            // again when the network returns, at no cost to the budget.
+            return;
         }
         match classify(&failure, false) {
             Decision::Retry { after } => {
@@ -383,6 +443,11 @@ impl Session {
         p.state = PartState::Ready;
         self.progress.on_lost(sent);
         let expired = p.url.as_ref().is_some_and(|u| now >= u.expires_at);
+        if self.offline {
+            // Failures while the browser says it is offline cost no attempt: the part
+            // waits for the network instead of running out of budget.
+            return;
+        }
         match classify(&failure, expired) {
             Decision::Resign => {
                 p.url = None;
@@ -442,6 +507,9 @@ impl Session {
             self.api_retry_at = None;
         }
         self.start_hashing();
+        if self.hold().is_some() {
+            return;
+        }
         // PUTs first: a URL too close to expiry goes back to be signed in this same step.
         if self.phase == Phase::Uploading {
             self.start_puts(now);

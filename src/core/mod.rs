@@ -16,7 +16,7 @@ pub mod time;
 pub mod wire;
 
 pub use checksum::Checksum;
-pub use engine::{Command, EngineConfig, Event, Phase, Session};
+pub use engine::{Command, EngineConfig, Event, Hold, Phase, Session, SessionSnapshot};
 pub use ids::{ByteRange, ETag, FileId, PartNumber, SignedUrl, UploadId};
 pub use plan::{Plan, PlanConfig, PlanError};
 pub use progress::{Progress, ProgressSnapshot};

@@ -1,6 +1,6 @@
 //! What the person sees of each file, derived from the engine's state.
 
-use crate::core::engine::{Phase, SessionSnapshot};
+use crate::core::engine::{Hold, Phase, SessionSnapshot};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -76,6 +76,8 @@ pub struct FileView {
     pub download_url: Option<String>,
     /// Bytes sent more than once because an attempt failed.
     pub bytes_resent: u64,
+    /// A passing remark for the person (offline, will go on by itself).
+    pub note: Option<String>,
 }
 
 impl FileView {
@@ -91,6 +93,7 @@ impl FileView {
             upload_id: None,
             download_url: None,
             bytes_resent: 0,
+            note: None,
         }
     }
 
@@ -102,9 +105,10 @@ impl FileView {
     /// The view of a running session.
     pub fn of(snapshot: &SessionSnapshot, upload_id: Option<String>, download_url: Option<String>) -> Self {
         let p = &snapshot.progress;
-        let running = matches!(snapshot.phase, Phase::Uploading | Phase::Completing);
+        let holding = snapshot.hold.filter(|_| !snapshot.phase.is_terminal());
+        let running = holding.is_none() && matches!(snapshot.phase, Phase::Uploading | Phase::Completing);
         FileView {
-            status: FileStatus::of(&snapshot.phase),
+            status: if holding.is_some() { FileStatus::Paused } else { FileStatus::of(&snapshot.phase) },
             total: p.total,
             shown: p.shown,
             speed: if running { p.speed } else { 0.0 },
@@ -116,6 +120,10 @@ impl FileView {
             upload_id,
             download_url,
             bytes_resent: p.bytes_resent,
+            note: match holding {
+                Some(Hold::Offline) => Some("Offline: paused, will go on when the network returns.".into()),
+                _ => None,
+            },
         }
     }
 

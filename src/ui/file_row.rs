@@ -1,5 +1,6 @@
 //! One file's row: name, size, bar, speed, time left, status, error and actions.
 
+use crate::browser::uploader::Uploader;
 use crate::core::{format, FileStatus};
 use crate::ui::widget::{FileItem, SharedUploader};
 use leptos::prelude::*;
@@ -10,16 +11,25 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
     let FileItem { key, name, view } = item;
     // Stored so that the cancel handler is `Copy` and can be rebuilt whenever shown.
     let uploader = StoredValue::new(use_context::<SharedUploader>());
-    let cancel = move |_| {
+    let act = move |f: fn(&Uploader, usize)| {
         uploader.with_value(|u| {
             if let Some(u) = u {
-                u.cancel(key);
+                f(u, key);
             }
         })
     };
+    let cancel = move |_| act(Uploader::cancel);
+    let pause = move |_| act(Uploader::pause);
+    let resume = move |_| act(Uploader::resume);
     let status = move || view.with(|v| v.status);
     let percent = move || view.with(|v| v.percent());
-    let active = move || matches!(status(), FileStatus::Queued | FileStatus::Hashing | FileStatus::Uploading);
+    let active = move || {
+        matches!(status(), FileStatus::Queued | FileStatus::Hashing | FileStatus::Uploading | FileStatus::Paused)
+    };
+    let can_pause = move || matches!(status(), FileStatus::Hashing | FileStatus::Uploading);
+    // An offline hold lifts by itself; only a pause by the person offers "Resume".
+    let can_resume = move || status() == FileStatus::Paused && view.with(|v| v.note.is_none());
+    let note = move || view.with(|v| v.note.clone());
     let error = move || view.with(|v| v.error.clone());
     let link = move || view.with(|v| v.download_url.clone());
     let download_name = name.clone();
@@ -50,6 +60,12 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
             <div class="partway-file-foot">
                 <span data-testid="file-speed">{move || view.with(|v| format::speed(v.speed))}</span>
                 <span data-testid="file-eta">{move || view.with(|v| format::eta(v.eta))}</span>
+                <Show when=can_pause>
+                    <button type="button" data-testid="file-pause" on:click=pause>"Pause"</button>
+                </Show>
+                <Show when=can_resume>
+                    <button type="button" data-testid="file-resume" on:click=resume>"Resume"</button>
+                </Show>
                 <Show when=active>
                     <button type="button" data-testid="file-cancel" on:click=cancel>"Cancel"</button>
                 </Show>
@@ -57,6 +73,9 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
                     <a data-testid="file-link" href=href download=download_name.clone()>"Download"</a>
                 })}
             </div>
+            {move || note().map(|message| view! {
+                <p class="partway-note" data-testid="file-note">{message}</p>
+            })}
             {move || error().map(|message| view! {
                 <p class="partway-error" data-testid="file-error" role="alert">{message}</p>
             })}

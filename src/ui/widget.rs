@@ -1,5 +1,6 @@
 //! The whole widget, mountable anywhere.
 
+use crate::browser::network::NetworkWatch;
 use crate::browser::uploader::{FileKey, Uploader, UploaderConfig};
 use crate::core::FileView;
 use crate::ui::drop_zone::DropZone;
@@ -32,6 +33,14 @@ pub fn Widget(config: UploaderConfig) -> impl IntoView {
     provide_context(SendWrapper::new(uploader.clone()));
     let files = RwSignal::new(Vec::<FileItem>::new());
 
+    // Uploads hold still while the browser is offline and go on when it is back.
+    let watch = {
+        let u = uploader.clone();
+        SendWrapper::new(NetworkWatch::new(move |online| u.set_online(online)))
+    };
+    on_cleanup(move || drop(watch));
+    let all = StoredValue::new(SendWrapper::new(uploader.clone()));
+
     let add = move |picked: Vec<File>| {
         for file in picked {
             let view = RwSignal::new(FileView::queued(file.size() as u64));
@@ -45,6 +54,14 @@ pub fn Widget(config: UploaderConfig) -> impl IntoView {
         <div class="partway">
             <DropZone on_files=add />
             <OverallProgress files=files />
+            <div class="partway-actions" class:empty=move || files.with(|f| f.is_empty())>
+                <button type="button" data-testid="pause-all" on:click=move |_| all.with_value(|u| u.pause_all())>
+                    "Pause all"
+                </button>
+                <button type="button" data-testid="resume-all" on:click=move |_| all.with_value(|u| u.resume_all())>
+                    "Resume all"
+                </button>
+            </div>
             <ul class="partway-files">
                 <For each=move || files.get() key=|item| item.key let:item>
                     <FileRow item=item />

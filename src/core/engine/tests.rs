@@ -347,6 +347,61 @@ fn a_file_that_cannot_be_read_fails_with_a_message() {
     assert_eq!(sim.session.phase(), &Phase::Failed { message: "The file changed on disk.".into() });
 }
 
+#[test]
+fn pause_aborts_in_flight_puts_and_resume_goes_on() {
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.run_until(1000, |s| s.in_flight.len() == 4);
+    sim.session.handle(Event::Pause, sim.now);
+    sim.execute();
+    assert_eq!(sim.cancelled.len(), 4);
+    assert!(sim.in_flight.is_empty());
+    assert_eq!(sim.session.snapshot(sim.now).hold, Some(Hold::Paused));
+    // Nothing starts while paused, and nothing waits on a timer.
+    sim.run(100);
+    assert!(sim.in_flight.is_empty() && sim.completed.is_none());
+    assert_eq!(sim.session.poll_timeout(), None);
+    sim.session.handle(Event::Resume, sim.now);
+    sim.run(1000);
+    assert_completed_in_order(&sim, 8);
+    // The four aborted attempts had sent nothing yet, so nothing was sent twice.
+    assert_eq!(sim.session.snapshot(sim.now).progress.bytes_resent, 0);
+}
+
+#[test]
+fn failures_while_offline_cost_no_attempts_and_online_resumes() {
+    let config = EngineConfig { part_retry: RetryConfig { max_attempts: 2, ..RetryConfig::default() }, ..EngineConfig::default() };
+    let mut sim = Sim::new(64 * MIB, config, ok_puts(), ok_api());
+    sim.run_until(1000, |s| s.in_flight.len() == 4);
+    sim.session.handle(Event::Offline, sim.now);
+    // Every PUT in flight fails, several times over: far more than the budget of 2.
+    sim.put_script = Box::new(|_, _| Err(Failure::Network));
+    for _ in 0..4 {
+        if let Some((&part, _)) = sim.in_flight.iter().next() {
+            sim.finish_put(part);
+        }
+    }
+    sim.run(200);
+    assert!(!sim.session.phase().is_terminal(), "{:?}", sim.session.phase());
+    assert_eq!(sim.session.snapshot(sim.now).hold, Some(Hold::Offline));
+    assert!(sim.in_flight.is_empty(), "nothing new starts while offline");
+    sim.put_script = ok_puts();
+    sim.session.handle(Event::Online, sim.now);
+    sim.run(1000);
+    assert_completed_in_order(&sim, 8);
+}
+
+#[test]
+fn api_failures_while_offline_wait_for_the_network() {
+    let api = Box::new(|n| if n == 0 { Err(Failure::Network) } else { Ok(()) });
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), api);
+    sim.session.handle(Event::Offline, sim.now);
+    sim.run(100);
+    assert_eq!(sim.api_calls, 0, "no call is made while offline");
+    sim.session.handle(Event::Online, sim.now);
+    sim.run(1000);
+    assert_completed_in_order(&sim, 8);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
