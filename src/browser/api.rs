@@ -2,7 +2,7 @@
 
 use crate::core::wire::{
     CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, CreateUploadResponse,
-    DevTokenRequest, ErrorBody, SignPartsRequest, SignPartsResponse, TokenResponse,
+    DevTokenRequest, ErrorBody, SignPartsRequest, SignPartsResponse, TokenResponse, UploadStatus,
 };
 use crate::core::{Failure, UploadId};
 use gloo_net::http::{Request, RequestBuilder, Response};
@@ -44,6 +44,20 @@ impl Api {
     /// `POST /api/uploads/{id}/complete`.
     pub async fn complete(&self, id: &UploadId, req: &CompleteUploadRequest) -> Result<CompleteUploadResponse, Failure> {
         self.send(self.post(&format!("/api/uploads/{id}/complete")), Some(req)).await
+    }
+
+    /// `GET /api/uploads/{id}`: the parts storage holds.
+    pub async fn status(&self, id: &UploadId) -> Result<UploadStatus, Failure> {
+        let req = self.authorize(Request::get(&format!("{}/api/uploads/{id}", self.base)));
+        self.send::<(), _>(req, None).await
+    }
+
+    /// The API's base URL, resolved against the page for an empty base.
+    pub fn endpoint(&self) -> String {
+        if !self.base.is_empty() {
+            return self.base.clone();
+        }
+        web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
     }
 
     /// `DELETE /api/uploads/{id}`.

@@ -5,8 +5,10 @@ use crate::browser::api::Api;
 use crate::browser::clock::{now, seed};
 use crate::browser::xhr::PartPut;
 use crate::browser::{hash, slice};
-use crate::core::wire::{CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, SignPartsRequest};
-use crate::core::{Command, EngineConfig, Event, Failure, FileView, PartNumber, Plan, Session};
+use crate::browser::resume_store::RecordKeeper;
+use crate::core::resume::{Fingerprint, RecordedPart, ResumeRecord};
+use crate::core::wire::{CompleteUploadRequest, CompleteUploadResponse, CompletedPart, CreateUploadRequest, SignPartsRequest};
+use crate::core::{Command, EngineConfig, Event, Failure, FileView, PartNumber, Plan, ResumeUpdate, Session};
 use gloo_timers::callback::{Interval, Timeout};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -30,6 +32,46 @@ pub struct DriverOptions {
 /// Called with the file's new view after every change.
 pub type OnUpdate = Rc<dyn Fn(FileView)>;
 
+/// Where an upload keeps its resume record, and what goes in it.
+#[derive(Clone)]
+pub struct Resumable {
+    /// Writes the record to IndexedDB.
+    pub keeper: RecordKeeper,
+    /// The file's fingerprint.
+    pub fingerprint: Fingerprint,
+    /// The API the upload belongs to.
+    pub endpoint: String,
+    /// How long a record stays usable.
+    pub lifetime: Duration,
+}
+
+/// How a driver begins.
+pub enum Start {
+    /// A new upload.
+    Fresh,
+    /// Goes on with an upload of which storage already holds `stored`.
+    Resume {
+        /// The record that found it.
+        record: ResumeRecord,
+        /// The parts storage confirmed.
+        stored: Vec<CompletedPart>,
+    },
+}
+
+/// Everything a driver needs to begin one file.
+pub struct Launch {
+    /// The file.
+    pub file: File,
+    /// How it is cut.
+    pub plan: Plan,
+    /// Fresh or resumed.
+    pub start: Start,
+    /// Where to keep resume state; `None` where IndexedDB is unavailable.
+    pub resumable: Option<Resumable>,
+    /// A remark to show on the row (resumed, record discarded).
+    pub note: Option<String>,
+}
+
 /// A running upload of one file. Cloning gives another handle to the same upload.
 #[derive(Clone)]
 pub struct Driver(Rc<RefCell<Inner>>);
@@ -43,6 +85,9 @@ struct Inner {
     timer: Option<Timeout>,
     ticker: Option<Interval>,
     completed: Option<CompleteUploadResponse>,
+    resumable: Option<Resumable>,
+    record: Option<ResumeRecord>,
+    note: Option<String>,
     on_update: OnUpdate,
     on_finish: Option<Box<dyn FnOnce()>>,
 }
@@ -50,12 +95,22 @@ struct Inner {
 impl Driver {
     /// Starts uploading `file` as `plan` says. `on_finish` runs once the upload is done,
     /// failed or cancelled.
-    pub fn start(file: File, plan: Plan, api: Api, options: DriverOptions, on_update: OnUpdate, on_finish: Box<dyn FnOnce()>) -> Driver {
-        let session = Session::new(plan, options.engine, seed(), now());
+    pub fn start(launch: Launch, api: Api, options: DriverOptions, on_update: OnUpdate, on_finish: Box<dyn FnOnce()>) -> Driver {
+        let Launch { file, plan, start, resumable, note } = launch;
+        let (session, record) = match start {
+            Start::Fresh => (Session::new(plan, options.engine, seed(), now()), None),
+            Start::Resume { record, stored } => {
+                let id = record.upload_id.clone();
+                (Session::resume(plan, options.engine, seed(), now(), id, &stored), Some(record))
+            }
+        };
         let driver = Driver(Rc::new(RefCell::new(Inner {
             session,
             file,
             api,
+            resumable,
+            record,
+            note,
             part_timeout: options.part_timeout,
             puts: HashMap::new(),
             timer: None,
@@ -180,6 +235,7 @@ impl Driver {
                     }
                 });
             }
+            Command::Persist(update) => self.persist(update),
             Command::Abort { upload_id } => {
                 // Best effort: the server's sweep frees what a failed abort leaves behind.
                 spawn_local(async move {
@@ -220,6 +276,29 @@ impl Driver {
         }
     }
 
+    /// Applies a change to the resume record and hands it to the keeper.
+    fn persist(&self, update: ResumeUpdate) {
+        let mut inner = self.0.borrow_mut();
+        let Some(resumable) = inner.resumable.clone() else { return };
+        let plan = *inner.session.plan();
+        let next = match update {
+            ResumeUpdate::Started { upload_id } => {
+                let lifetime = resumable.lifetime.as_millis() as u64;
+                let now_ms = js_sys::Date::now() as u64;
+                Some(ResumeRecord::new(resumable.fingerprint.clone(), resumable.endpoint.clone(), upload_id, &plan, now_ms, lifetime))
+            }
+            ResumeUpdate::PartStored { part, etag, sha256 } => {
+                let Some(mut record) = inner.record.take() else { return };
+                record.record_part(RecordedPart { part_number: part, etag, sha256 });
+                Some(record)
+            }
+            ResumeUpdate::Forget => None,
+        };
+        inner.record = next.clone();
+        drop(inner);
+        resumable.keeper.save(next);
+    }
+
     /// Feeds an event back on the next turn of the event loop, never from inside `pump`.
     fn defer(&self, event: Event) {
         let me = self.clone();
@@ -248,7 +327,11 @@ impl Driver {
             let snapshot = inner.session.snapshot(now());
             let upload_id = inner.session.upload_id().map(|id| id.0.clone());
             let link = inner.completed.as_ref().map(|c| c.download_url.clone());
-            (FileView::of(&snapshot, upload_id, link), inner.on_update.clone())
+            let mut view = FileView::of(&snapshot, upload_id, link);
+            if view.note.is_none() && !snapshot.phase.is_terminal() {
+                view.note = inner.note.clone();
+            }
+            (view, inner.on_update.clone())
         };
         on_update(view);
     }

@@ -4,8 +4,11 @@
 pub mod api;
 pub mod clock;
 pub mod driver;
+pub mod fingerprint;
 pub mod hash;
 pub mod network;
+pub mod resume;
+pub mod resume_store;
 pub mod slice;
 pub mod uploader;
 pub mod xhr;

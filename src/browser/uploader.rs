@@ -2,7 +2,9 @@
 //! routes the person's cancel to the right upload.
 
 use crate::browser::api::Api;
-use crate::browser::driver::{Driver, DriverOptions, OnUpdate};
+use crate::browser::driver::{Driver, DriverOptions, Launch, OnUpdate};
+use crate::browser::resume::prepare;
+use crate::browser::resume_store::ResumeStore;
 use crate::core::{EngineConfig, FileStatus, FileView, Plan, PlanConfig};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -24,6 +26,8 @@ pub struct UploaderConfig {
     pub max_active_files: usize,
     /// A part PUT with no answer after this long is retried. Default 120 s.
     pub part_timeout: Duration,
+    /// How long an unfinished upload can be resumed. Default 7 days.
+    pub resume_lifetime: Duration,
 }
 
 impl Default for UploaderConfig {
@@ -35,6 +39,7 @@ impl Default for UploaderConfig {
             engine: EngineConfig::default(),
             max_active_files: 2,
             part_timeout: Duration::from_secs(120),
+            resume_lifetime: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -43,7 +48,9 @@ impl Default for UploaderConfig {
 pub type FileKey = usize;
 
 enum Slot {
-    Queued(File, Plan),
+    /// Looking for a resume record.
+    Preparing(File),
+    Queued(Box<Launch>),
     Running(Driver),
     Over,
 }
@@ -58,6 +65,7 @@ struct Inner {
     config: UploaderConfig,
     api: Api,
     entries: Vec<Entry>,
+    store: Option<Rc<ResumeStore>>,
 }
 
 /// A queue of uploads. Cloning gives another handle to the same queue.
@@ -68,17 +76,28 @@ impl Uploader {
     /// An empty queue.
     pub fn new(config: UploaderConfig) -> Self {
         let api = Api::new(config.api_base.clone(), config.token.clone());
-        Uploader(Rc::new(RefCell::new(Inner { config, api, entries: Vec::new() })))
+        Uploader(Rc::new(RefCell::new(Inner { config, api, entries: Vec::new(), store: None })))
+    }
+
+    /// The IndexedDB store of resume records, opened on first use; `None` where the
+    /// browser has no IndexedDB (private modes), in which case uploads just don't resume.
+    pub async fn store(&self) -> Option<Rc<ResumeStore>> {
+        if let Some(store) = self.0.borrow().store.clone() {
+            return Some(store);
+        }
+        let store = Rc::new(ResumeStore::open().await.ok()?);
+        self.0.borrow_mut().store = Some(store.clone());
+        Some(store)
     }
 
     /// Adds a file; `on_update` receives its view after every change.
     pub fn add(&self, file: File, on_update: OnUpdate) -> FileKey {
         let size = file.size() as u64;
         let planned = Plan::for_file(size, &self.0.borrow().config.plan);
-        let slot = match planned {
-            Ok(plan) => {
+        let slot = match &planned {
+            Ok(_) => {
                 on_update(FileView::queued(size));
-                Slot::Queued(file, plan)
+                Slot::Preparing(file.clone())
             }
             Err(e) => {
                 on_update(FileView::failed(size, format!("This file cannot be uploaded: {e}.")));
@@ -91,7 +110,24 @@ impl Uploader {
             inner.entries.push(Entry { key, slot, on_update });
             key
         };
-        self.schedule();
+        if let Ok(plan) = planned {
+            let me = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let (api, lifetime) = {
+                    let inner = me.0.borrow();
+                    (inner.api.clone(), inner.config.resume_lifetime)
+                };
+                let store = me.store().await;
+                let launch = prepare(file, plan, &api, store, lifetime).await;
+                if let Some(entry) = me.0.borrow_mut().entries.iter_mut().find(|e| e.key == key) {
+                    // A file cancelled while it was being prepared stays cancelled.
+                    if matches!(entry.slot, Slot::Preparing(_)) {
+                        entry.slot = Slot::Queued(Box::new(launch));
+                    }
+                }
+                me.schedule();
+            });
+        }
         key
     }
 
@@ -155,7 +191,8 @@ impl Uploader {
                     entry.slot = Slot::Running(driver.clone());
                     Some(Ok(driver))
                 }
-                Slot::Queued(file, _) => Some(Err((file.size() as u64, entry.on_update.clone()))),
+                Slot::Queued(launch) => Some(Err((launch.file.size() as u64, entry.on_update.clone()))),
+                Slot::Preparing(file) => Some(Err((file.size() as u64, entry.on_update.clone()))),
                 Slot::Over => None,
             }
         };
@@ -180,13 +217,13 @@ impl Uploader {
                 let api = inner.api.clone();
                 let options = DriverOptions { engine: inner.config.engine.clone(), part_timeout: inner.config.part_timeout };
                 let Some(entry) = inner.entries.iter_mut().find(|e| matches!(e.slot, Slot::Queued(..))) else { return };
-                let Slot::Queued(file, plan) = std::mem::replace(&mut entry.slot, Slot::Over) else { return };
-                (entry.key, file, plan, api, options, entry.on_update.clone())
+                let Slot::Queued(launch) = std::mem::replace(&mut entry.slot, Slot::Over) else { return };
+                (entry.key, launch, api, options, entry.on_update.clone())
             };
-            let (key, file, plan, api, options, on_update) = next;
+            let (key, launch, api, options, on_update) = next;
             let me = self.clone();
             let on_finish = Box::new(move || me.finished(key));
-            let driver = Driver::start(file, plan, api, options, on_update, on_finish);
+            let driver = Driver::start(*launch, api, options, on_update, on_finish);
             if let Some(entry) = self.0.borrow_mut().entries.iter_mut().find(|e| e.key == key) {
                 entry.slot = Slot::Running(driver);
             }

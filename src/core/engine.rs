@@ -69,6 +69,19 @@ pub enum Command {
     Complete { upload_id: UploadId, parts: Vec<CompletedPart> },
     /// `DELETE /api/uploads/{id}`, so storage frees the parts. Fire and forget.
     Abort { upload_id: UploadId },
+    /// Update the resume record (IndexedDB), in the order given.
+    Persist(ResumeUpdate),
+}
+
+/// A change to the resume record of this upload.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResumeUpdate {
+    /// The server created the upload: start a record.
+    Started { upload_id: UploadId },
+    /// Storage confirmed a part.
+    PartStored { part: PartNumber, etag: ETag, sha256: Checksum },
+    /// Completed or cancelled: nothing to resume any more.
+    Forget,
 }
 
 /// What happened, as the driver reports it.
@@ -235,6 +248,28 @@ impl Session {
         session
     }
 
+    /// Continues an upload of which storage already holds `stored` (from the server's
+    /// list of parts), sending only the rest.
+    pub fn resume(plan: Plan, config: EngineConfig, seed: u64, now: Instant, upload_id: UploadId, stored: &[CompletedPart]) -> Self {
+        let mut session = Session::new(plan, config, seed, Instant::default());
+        session.commands.clear();
+        for p in &mut session.parts {
+            p.state = PartState::Unhashed;
+        }
+        for s in stored {
+            if let Some(p) = session.parts.get_mut(s.part_number.index()) {
+                if !matches!(p.state, PartState::Done(_)) {
+                    session.progress.on_resumed(p.range.len());
+                }
+                p.state = PartState::Done(s.etag.clone());
+            }
+        }
+        session.upload_id = Some(upload_id);
+        session.phase = Phase::Uploading;
+        session.step(now);
+        session
+    }
+
     /// The plan this session follows.
     pub fn plan(&self) -> &Plan {
         &self.plan
@@ -300,6 +335,7 @@ impl Session {
             Event::Created { upload_id, parts } => {
                 if self.api == Some(ApiCall::Create) {
                     self.api_succeeded();
+                    self.commands.push_back(Command::Persist(ResumeUpdate::Started { upload_id: upload_id.clone() }));
                     self.upload_id = Some(upload_id);
                     self.phase = Phase::Uploading;
                     self.apply_signed(parts, now);
@@ -318,6 +354,7 @@ impl Session {
             Event::Completed => {
                 if self.api == Some(ApiCall::Complete) {
                     self.api = None;
+                    self.commands.push_back(Command::Persist(ResumeUpdate::Forget));
                     self.progress.on_finished();
                     self.phase = Phase::Done;
                 }
@@ -430,6 +467,10 @@ impl Session {
         let Some(p) = self.parts.get_mut(part.index()) else { return };
         if let PartState::InFlight { sent } = p.state {
             self.progress.on_confirmed(p.range.len(), sent, now);
+            if let Some(sha256) = p.checksum {
+                let update = ResumeUpdate::PartStored { part, etag: etag.clone(), sha256 };
+                self.commands.push_back(Command::Persist(update));
+            }
             p.state = PartState::Done(etag);
             p.failures = 0;
             p.url = None;
@@ -494,6 +535,7 @@ impl Session {
         if let Some(upload_id) = self.upload_id.clone() {
             self.commands.push_back(Command::Abort { upload_id });
         }
+        self.commands.push_back(Command::Persist(ResumeUpdate::Forget));
         self.phase = Phase::Cancelled;
     }
 

@@ -10,13 +10,14 @@ pub mod format;
 pub mod ids;
 pub mod plan;
 pub mod progress;
+pub mod resume;
 pub mod retry;
 pub mod status;
 pub mod time;
 pub mod wire;
 
 pub use checksum::Checksum;
-pub use engine::{Command, EngineConfig, Event, Hold, Phase, Session, SessionSnapshot};
+pub use engine::{Command, EngineConfig, Event, Hold, Phase, ResumeUpdate, Session, SessionSnapshot};
 pub use ids::{ByteRange, ETag, FileId, PartNumber, SignedUrl, UploadId};
 pub use plan::{Plan, PlanConfig, PlanError};
 pub use progress::{Progress, ProgressSnapshot};

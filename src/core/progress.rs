@@ -80,6 +80,13 @@ impl Progress {
         self.resent += attempt_sent;
     }
 
+    /// A part stored before this session began (resumed after a reload): done, but not
+    /// sent now, so it counts toward neither speed nor bytes re-sent.
+    pub fn on_resumed(&mut self, len: u64) {
+        self.confirmed += len;
+        self.shown = self.shown.max(self.confirmed.min(self.total));
+    }
+
     /// The whole file is stored (also covers the empty file, which sends no byte).
     pub fn on_finished(&mut self) {
         self.confirmed = self.total;

@@ -76,7 +76,9 @@ pub struct FileView {
     pub download_url: Option<String>,
     /// Bytes sent more than once because an attempt failed.
     pub bytes_resent: u64,
-    /// A passing remark for the person (offline, will go on by itself).
+    /// Why the file holds still, when its status is `paused`.
+    pub hold: Option<Hold>,
+    /// A remark for the person that is not an error (offline; resumed from a record).
     pub note: Option<String>,
 }
 
@@ -93,6 +95,7 @@ impl FileView {
             upload_id: None,
             download_url: None,
             bytes_resent: 0,
+            hold: None,
             note: None,
         }
     }
@@ -120,6 +123,7 @@ impl FileView {
             upload_id,
             download_url,
             bytes_resent: p.bytes_resent,
+            hold: holding,
             note: match holding {
                 Some(Hold::Offline) => Some("Offline: paused, will go on when the network returns.".into()),
                 _ => None,

@@ -1,7 +1,7 @@
 //! One file's row: name, size, bar, speed, time left, status, error and actions.
 
 use crate::browser::uploader::Uploader;
-use crate::core::{format, FileStatus};
+use crate::core::{format, FileStatus, Hold};
 use crate::ui::widget::{FileItem, SharedUploader};
 use leptos::prelude::*;
 
@@ -28,7 +28,7 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
     };
     let can_pause = move || matches!(status(), FileStatus::Hashing | FileStatus::Uploading);
     // An offline hold lifts by itself; only a pause by the person offers "Resume".
-    let can_resume = move || status() == FileStatus::Paused && view.with(|v| v.note.is_none());
+    let can_resume = move || view.with(|v| v.hold == Some(Hold::Paused));
     let note = move || view.with(|v| v.note.clone());
     let error = move || view.with(|v| v.error.clone());
     let link = move || view.with(|v| v.download_url.clone());

@@ -5,6 +5,7 @@ mod demo;
 mod drop_zone;
 mod file_row;
 mod overall;
+mod unfinished;
 mod widget;
 
 pub use demo::start_demo;

@@ -6,6 +6,7 @@ use crate::core::FileView;
 use crate::ui::drop_zone::DropZone;
 use crate::ui::file_row::FileRow;
 use crate::ui::overall::OverallProgress;
+use crate::ui::unfinished::UnfinishedUploads;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use std::rc::Rc;
@@ -53,6 +54,7 @@ pub fn Widget(config: UploaderConfig) -> impl IntoView {
     view! {
         <div class="partway">
             <DropZone on_files=add />
+            <UnfinishedUploads />
             <OverallProgress files=files />
             <div class="partway-actions" class:empty=move || files.with(|f| f.is_empty())>
                 <button type="button" data-testid="pause-all" on:click=move |_| all.with_value(|u| u.pause_all())>

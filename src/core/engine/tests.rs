@@ -29,6 +29,7 @@ struct Sim {
     cancelled: Vec<PartNumber>,
     expired_puts: u32,
     expiry: BTreeMap<PartNumber, Instant>,
+    persisted: Vec<ResumeUpdate>,
 }
 
 fn ok_puts() -> PutScript {
@@ -65,6 +66,7 @@ impl Sim {
             cancelled: Vec::new(),
             expired_puts: 0,
             expiry: BTreeMap::new(),
+            persisted: Vec::new(),
         }
     }
 
@@ -131,6 +133,7 @@ impl Sim {
                     Err(failure) => self.events.push_back(Event::ApiFailed { failure }),
                 },
                 Command::Abort { .. } => self.aborted = true,
+                Command::Persist(update) => self.persisted.push(update),
             }
             self.max_in_flight = self.max_in_flight.max(self.in_flight.len());
         }
@@ -400,6 +403,60 @@ fn api_failures_while_offline_wait_for_the_network() {
     sim.session.handle(Event::Online, sim.now);
     sim.run(1000);
     assert_completed_in_order(&sim, 8);
+}
+
+#[test]
+fn the_resume_record_follows_the_upload() {
+    let mut sim = Sim::new(20 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.run(1000);
+    assert_completed_in_order(&sim, 3);
+    assert_eq!(sim.persisted.first(), Some(&ResumeUpdate::Started { upload_id: UploadId("u1".into()) }));
+    let stored: Vec<u32> = sim
+        .persisted
+        .iter()
+        .filter_map(|u| match u {
+            ResumeUpdate::PartStored { part, .. } => Some(part.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stored.len(), 3);
+    assert_eq!(sim.persisted.last(), Some(&ResumeUpdate::Forget));
+}
+
+#[test]
+fn a_cancel_forgets_the_record_but_a_failure_keeps_it() {
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.run_until(1000, |s| s.puts.len() >= 6);
+    sim.session.handle(Event::Cancel, sim.now);
+    sim.execute();
+    assert_eq!(sim.persisted.last(), Some(&ResumeUpdate::Forget));
+
+    let script = Box::new(|part: PartNumber, _| if part.0 == 6 { Err(Failure::status(400)) } else { Ok(()) });
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), script, ok_api());
+    sim.run(1000);
+    assert!(matches!(sim.session.phase(), Phase::Failed { .. }));
+    assert!(!sim.persisted.contains(&ResumeUpdate::Forget));
+}
+
+#[test]
+fn a_resumed_session_sends_only_the_missing_parts() {
+    let plan = Plan::for_file(64 * MIB, &PlanConfig::default()).unwrap();
+    let stored: Vec<CompletedPart> = [1u32, 2, 3, 5]
+        .iter()
+        .map(|&n| CompletedPart { part_number: PartNumber(n), etag: ETag(format!("\"{n}\"")) })
+        .collect();
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.session = Session::resume(plan, EngineConfig::default(), 1, sim.now, UploadId("u1".into()), &stored);
+    assert_eq!(sim.session.snapshot(sim.now).progress.shown, 32 * MIB);
+    sim.run(1000);
+    assert_completed_in_order(&sim, 8);
+    let mut sent: Vec<u32> = sim.puts.iter().map(|(p, _)| p.0).collect();
+    sent.sort();
+    assert_eq!(sent, vec![4, 6, 7, 8]);
+    let completed = sim.completed.as_ref().unwrap();
+    assert_eq!(completed[0].etag, ETag("\"1\"".into()), "stored ETags are kept");
+    let snap = sim.session.snapshot(sim.now);
+    assert_eq!((snap.progress.shown, snap.progress.bytes_resent), (64 * MIB, 0));
 }
 
 proptest! {

@@ -1,0 +1,211 @@
+//! The resume record: what the browser keeps of an unfinished upload so that a reload,
+//! a closed tab or a lost network costs at most the parts that were in flight.
+//!
+//! Records live in IndexedDB as JSON text. Anything can be found there (another
+//! version's record, a half-written one, garbage), so reading one is a validation that
+//! ends in a record or in a reason to drop it, never in a crash.
+
+use crate::core::checksum::Checksum;
+use crate::core::ids::{ETag, PartNumber, UploadId};
+use crate::core::plan::Plan;
+use serde::{Deserialize, Serialize};
+
+/// The record layout this code writes and reads. Bump it when the layout changes:
+/// records of other versions are dropped, not misread.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How much of the file's start and end is hashed into its fingerprint: enough to tell
+/// apart two files with the same name, size and date, cheap enough to do on every pick.
+pub const FINGERPRINT_EDGE: u64 = 64 * 1024;
+
+/// What identifies "the same file" when the person picks it again after a reload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// File name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// MIME type as the browser reported it.
+    pub content_type: String,
+    /// `File.lastModified`, milliseconds since the Unix epoch.
+    pub last_modified: u64,
+    /// SHA-256 of the first [`FINGERPRINT_EDGE`] bytes.
+    pub head_sha256: Checksum,
+    /// SHA-256 of the last [`FINGERPRINT_EDGE`] bytes.
+    pub tail_sha256: Checksum,
+}
+
+impl Fingerprint {
+    /// The IndexedDB key of the record for this file at this endpoint.
+    pub fn key(&self, endpoint: &str) -> String {
+        format!(
+            "{endpoint}|{}|{}|{}|{}|{}",
+            self.name,
+            self.size,
+            self.last_modified,
+            self.head_sha256.to_base64(),
+            self.tail_sha256.to_base64()
+        )
+    }
+}
+
+/// A part storage confirmed, as remembered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedPart {
+    /// Which part.
+    pub part_number: PartNumber,
+    /// The ETag storage answered.
+    pub etag: ETag,
+    /// The part's SHA-256.
+    pub sha256: Checksum,
+}
+
+/// One unfinished upload, as kept in IndexedDB.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeRecord {
+    /// Layout version; see [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// The file.
+    pub fingerprint: Fingerprint,
+    /// The API the upload belongs to.
+    pub endpoint: String,
+    /// The server's upload id.
+    pub upload_id: UploadId,
+    /// Part size.
+    pub part_size: u64,
+    /// Number of parts.
+    pub part_count: u32,
+    /// Parts storage confirmed, in the order they finished.
+    pub parts: Vec<RecordedPart>,
+    /// When the upload was created, milliseconds since the Unix epoch.
+    pub created_at: u64,
+    /// After this (milliseconds since the Unix epoch) the server may have swept the upload.
+    pub expires_at: u64,
+}
+
+/// Why a stored record was dropped.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Not a record at all: unreadable JSON or missing fields.
+    #[error("a saved upload could not be read and was discarded ({0})")]
+    Corrupt(String),
+    /// Written by another version of the widget.
+    #[error("a saved upload from another version (schema {0}) was discarded")]
+    OtherSchema(u32),
+    /// Older than the upload's expiry.
+    #[error("a saved upload had expired and was discarded")]
+    Expired,
+    /// Its numbers do not describe a valid plan for its file.
+    #[error("a saved upload was inconsistent and was discarded")]
+    Inconsistent,
+}
+
+impl ResumeRecord {
+    /// A record for a freshly created upload with no part stored yet.
+    pub fn new(fingerprint: Fingerprint, endpoint: String, upload_id: UploadId, plan: &Plan, now_ms: u64, lifetime_ms: u64) -> Self {
+        ResumeRecord {
+            schema: SCHEMA_VERSION,
+            fingerprint,
+            endpoint,
+            upload_id,
+            part_size: plan.part_size,
+            part_count: plan.part_count,
+            parts: Vec::new(),
+            created_at: now_ms,
+            expires_at: now_ms.saturating_add(lifetime_ms),
+        }
+    }
+
+    /// Notes a stored part (a repeat of the same part replaces the old entry).
+    pub fn record_part(&mut self, part: RecordedPart) {
+        self.parts.retain(|p| p.part_number != part.part_number);
+        self.parts.push(part);
+    }
+
+    /// The JSON text kept in IndexedDB.
+    pub fn to_json(&self) -> String {
+        // Serialising plain strings and numbers cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads and checks a stored record at `now_ms` (milliseconds since the Unix epoch).
+    pub fn parse(json: &str, now_ms: u64) -> Result<ResumeRecord, RecordError> {
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| RecordError::Corrupt(e.to_string()))?;
+        match value.get("schema").and_then(|s| s.as_u64()) {
+            Some(v) if v == SCHEMA_VERSION as u64 => {}
+            Some(v) => return Err(RecordError::OtherSchema(v as u32)),
+            None => return Err(RecordError::Corrupt("no schema version".into())),
+        }
+        let record: ResumeRecord = serde_json::from_value(value).map_err(|e| RecordError::Corrupt(e.to_string()))?;
+        if now_ms >= record.expires_at {
+            return Err(RecordError::Expired);
+        }
+        let plan = Plan::with_part_size(record.fingerprint.size, record.part_size).map_err(|_| RecordError::Inconsistent)?;
+        let parts_fit = record.parts.iter().all(|p| p.part_number.0 >= 1 && p.part_number.0 <= plan.part_count);
+        if plan.part_count != record.part_count || !parts_fit {
+            return Err(RecordError::Inconsistent);
+        }
+        Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::plan::MIB;
+
+    fn record() -> ResumeRecord {
+        let fingerprint = Fingerprint {
+            name: "film.mov".into(),
+            size: 20 * MIB,
+            content_type: "video/quicktime".into(),
+            last_modified: 1_700_000_000_000,
+            head_sha256: Checksum::of(b"head"),
+            tail_sha256: Checksum::of(b"tail"),
+        };
+        let plan = Plan::with_part_size(20 * MIB, 8 * MIB).unwrap();
+        let mut r = ResumeRecord::new(fingerprint, "http://api".into(), UploadId("u1".into()), &plan, 1000, 60_000);
+        r.record_part(RecordedPart { part_number: PartNumber(2), etag: ETag("\"b\"".into()), sha256: Checksum::of(b"2") });
+        r
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let r = record();
+        assert_eq!(ResumeRecord::parse(&r.to_json(), 2000), Ok(r));
+    }
+
+    #[test]
+    fn a_repeated_part_replaces_the_old_entry() {
+        let mut r = record();
+        r.record_part(RecordedPart { part_number: PartNumber(2), etag: ETag("\"c\"".into()), sha256: Checksum::of(b"2") });
+        assert_eq!(r.parts.len(), 1);
+        assert_eq!(r.parts[0].etag, ETag("\"c\"".into()));
+    }
+
+    #[test]
+    fn garbage_other_versions_expired_and_inconsistent_records_are_dropped() {
+        assert!(matches!(ResumeRecord::parse("{not json", 0), Err(RecordError::Corrupt(_))));
+        assert!(matches!(ResumeRecord::parse("42", 0), Err(RecordError::Corrupt(_))));
+        assert!(matches!(ResumeRecord::parse(r#"{"schema":1}"#, 0), Err(RecordError::Corrupt(_))));
+        let mut other = record();
+        other.schema = 99;
+        assert_eq!(ResumeRecord::parse(&other.to_json(), 2000), Err(RecordError::OtherSchema(99)));
+        assert_eq!(ResumeRecord::parse(&record().to_json(), 61_000), Err(RecordError::Expired));
+        let mut bad = record();
+        bad.part_count = 7;
+        assert_eq!(ResumeRecord::parse(&bad.to_json(), 2000), Err(RecordError::Inconsistent));
+        let mut bad = record();
+        bad.parts[0].part_number = PartNumber(9);
+        assert_eq!(ResumeRecord::parse(&bad.to_json(), 2000), Err(RecordError::Inconsistent));
+    }
+
+    #[test]
+    fn keys_differ_when_the_content_differs() {
+        let a = record().fingerprint;
+        let mut b = a.clone();
+        b.tail_sha256 = Checksum::of(b"other tail");
+        assert_ne!(a.key("x"), b.key("x"));
+        assert_ne!(a.key("x"), a.key("y"));
+    }
+}

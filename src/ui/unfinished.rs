@@ -1,0 +1,64 @@
+//! The uploads a previous visit left unfinished, listed on load so the person knows
+//! that picking the same file again continues where it stopped.
+
+use crate::core::format;
+use crate::ui::widget::SharedUploader;
+use leptos::prelude::*;
+
+/// One unfinished upload, as listed.
+#[derive(Clone, Debug, PartialEq)]
+struct Unfinished {
+    name: String,
+    size: u64,
+    parts_done: usize,
+    part_count: u32,
+}
+
+/// Lists unfinished uploads from IndexedDB; drops unusable records with a visible note.
+#[component]
+pub fn UnfinishedUploads() -> impl IntoView {
+    let items = RwSignal::new(Vec::<Unfinished>::new());
+    let notices = RwSignal::new(Vec::<String>::new());
+    if let Some(uploader) = use_context::<SharedUploader>() {
+        let uploader = uploader.take();
+        wasm_bindgen_futures::spawn_local(async move {
+            let Some(store) = uploader.store().await else { return };
+            let Ok(all) = store.all(js_sys::Date::now() as u64).await else { return };
+            for (key, record) in all {
+                match record {
+                    Ok(r) => items.update(|list| {
+                        list.push(Unfinished {
+                            name: r.fingerprint.name.clone(),
+                            size: r.fingerprint.size,
+                            parts_done: r.parts.len(),
+                            part_count: r.part_count,
+                        })
+                    }),
+                    Err(reason) => {
+                        let _ = store.delete(&key).await;
+                        notices.update(|n| n.push(reason.to_string()));
+                    }
+                }
+            }
+        });
+    }
+    view! {
+        <section class="partway-unfinished" data-testid="unfinished"
+            class:empty=move || items.with(|i| i.is_empty()) && notices.with(|n| n.is_empty())>
+            <Show when=move || items.with(|i| !i.is_empty())>
+                <p>"Unfinished uploads: pick the same file again to continue where it stopped."</p>
+            </Show>
+            <ul>
+                {move || items.get().into_iter().map(|u| view! {
+                    <li data-testid="unfinished-upload">
+                        {u.name} " (" {format::bytes(u.size)} "): "
+                        {u.parts_done} " of " {u.part_count} " parts stored"
+                    </li>
+                }).collect_view()}
+            </ul>
+            {move || notices.get().into_iter().map(|n| view! {
+                <p class="partway-note" data-testid="resume-notice" role="status">{n}</p>
+            }).collect_view()}
+        </section>
+    }
+}
