@@ -33,7 +33,8 @@ pub struct EngineConfig {
     pub part_retry: RetryConfig,
     /// Budget and backoff for API calls, kept apart so a flaky API cannot eat the parts'.
     pub api_retry: RetryConfig,
-    /// A URL this close to its expiry is signed again rather than used. Default 30 s.
+    /// A URL this close to its expiry is signed again rather than used. Default 30 s;
+    /// never more than a quarter of the URL's lifetime, so short-lived URLs stay usable.
     pub expiry_margin: Duration,
 }
 
@@ -171,6 +172,8 @@ struct Url {
     url: SignedUrl,
     headers: BTreeMap<String, String>,
     expires_at: Instant,
+    /// Past this, the URL is signed again before a PUT rather than risked.
+    use_before: Instant,
 }
 
 #[derive(Clone, Debug)]
@@ -407,10 +410,13 @@ impl Session {
     }
 
     fn apply_signed(&mut self, signed: Vec<SignedPart>, now: Instant) {
+        let max_margin = self.config.expiry_margin;
         for s in signed {
             if let Some(p) = self.part_in(s.part_number, |st| *st == PartState::Signing) {
-                let expires_at = now + Duration::from_secs(s.expires_in);
-                p.url = Some(Url { url: s.url, headers: s.headers, expires_at });
+                let lifetime = Duration::from_secs(s.expires_in);
+                let margin = max_margin.min(lifetime / 4);
+                let use_before = now + (lifetime - margin);
+                p.url = Some(Url { url: s.url, headers: s.headers, expires_at: now + lifetime, use_before });
                 p.state = PartState::Ready;
             }
         }
@@ -653,7 +659,6 @@ impl Session {
 
     fn start_puts(&mut self, now: Instant) {
         let mut in_flight = self.count(|s| matches!(s, PartState::InFlight { .. }));
-        let margin = self.config.expiry_margin;
         for (i, p) in self.parts.iter_mut().enumerate() {
             if in_flight >= self.config.max_in_flight {
                 break;
@@ -662,7 +667,7 @@ impl Session {
                 continue;
             }
             match &p.url {
-                Some(u) if now + margin < u.expires_at => {
+                Some(u) if now < u.use_before => {
                     p.state = PartState::InFlight { sent: 0 };
                     in_flight += 1;
                     self.commands.push_back(Command::Put {
