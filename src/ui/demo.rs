@@ -6,7 +6,7 @@ use crate::core::plan::MIB;
 use crate::ui::widget::Widget;
 use leptos::prelude::*;
 
-/// A query parameter of the page's URL (`?user=alice&parallel=6&part_mib=16`).
+/// A query parameter of the page's URL (`?user=alice&parallel=6&part_mib=16&part_timeout=30`).
 fn param(name: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
@@ -21,6 +21,9 @@ fn config_from_url(token: String) -> UploaderConfig {
     if let Some(mib) = param("part_mib").and_then(|v| v.parse::<u64>().ok()) {
         config.plan.part_size = mib * MIB;
         config.plan.single_put_max = config.plan.single_put_max.min(mib * MIB);
+    }
+    if let Some(secs) = param("part_timeout").and_then(|v| v.parse().ok()) {
+        config.part_timeout = std::time::Duration::from_secs(secs);
     }
     config
 }

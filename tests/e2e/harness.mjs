@@ -39,29 +39,44 @@ export function tempDir(prefix = 'partway-') {
  * at http://localhost:PORT while signed storage URLs point at http://127.0.0.1:PORT, so
  * every part PUT is cross-origin, as it is with real object storage.
  */
-export async function startServer({ args = [], binary } = {}) {
-  const port = await freePort();
+export async function startServer({ args = [], binary, port, publicUrl } = {}) {
+  port = port ?? await freePort();
   const dataDir = tempDir('partway-data-');
   const bin = binary ?? process.env.PARTWAY_SERVER_BIN ?? join(ROOT, 'target', 'debug', 'partway-server');
-  const child = spawn(bin, [
-    '--dev', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir,
-    '--static-dir', join(ROOT, 'dist'), '--public-url', `http://127.0.0.1:${port}`, ...args,
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' } });
-  let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
   const api = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`partway-server exited early:\n${log}`);
-    try {
-      if ((await fetch(`${api}/healthz`)).ok) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) { child.kill(); throw new Error(`partway-server not healthy in 30 s:\n${log}`); }
-    await new Promise((r) => setTimeout(r, 100));
+  let child;
+  let log = '';
+
+  async function launch() {
+    child = spawn(bin, [
+      '--dev', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir,
+      '--static-dir', join(ROOT, 'dist'), '--public-url', publicUrl ?? api, ...args,
+    ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' } });
+    child.stdout.on('data', (d) => { log += d; });
+    child.stderr.on('data', (d) => { log += d; });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`partway-server exited early:\n${log}`);
+      try {
+        if ((await fetch(`${api}/healthz`)).ok) return;
+      } catch { /* not listening yet */ }
+      if (Date.now() > deadline) { child.kill(); throw new Error(`partway-server not healthy in 30 s:\n${log}`); }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
+
+  async function halt(signal) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }
+
+  await launch();
   return {
     api,
+    port,
     page: `http://localhost:${port}`,
     dataDir,
     log: () => log,
@@ -79,12 +94,14 @@ export async function startServer({ args = [], binary } = {}) {
     async stats() {
       return (await fetch(`${api}/api/dev/stats`)).json();
     },
+    /** Kills the process outright (no graceful shutdown) and starts it again on the same port and data. */
+    async restart(downMs = 0) {
+      await halt('SIGKILL');
+      await new Promise((r) => setTimeout(r, downMs));
+      await launch();
+    },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await halt('SIGTERM');
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -170,5 +187,69 @@ export class WidgetPage {
       if (Date.now() > deadline) throw new Error(`${name}: status ${status} after ${timeoutMs} ms, wanted ${wanted}`);
       await this.page.waitForTimeout(100);
     }
+  }
+}
+
+/** Throttles the page's network through CDP; `upload` in bytes per second. */
+export async function throttle(page, upload) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 5, downloadThroughput: -1, uploadThroughput: upload,
+  });
+  return {
+    cdp,
+    async offline(on) {
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: on, latency: 5, downloadThroughput: -1, uploadThroughput: upload,
+      });
+    },
+  };
+}
+
+/** The resume records in the page's IndexedDB, as `[key, value]` pairs. */
+export async function resumeRecords(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('partway', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('uploads');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const out = [];
+      const tx = open.result.transaction('uploads', 'readonly');
+      const cursor = tx.objectStore('uploads').openCursor();
+      cursor.onsuccess = () => {
+        const c = cursor.result;
+        if (c) { out.push([c.key, c.value]); c.continue(); } else { open.result.close(); resolve(out); }
+      };
+      cursor.onerror = () => reject(cursor.error);
+    };
+  }));
+}
+
+/** Overwrites (or plants) a resume record with an arbitrary value. */
+export async function writeResumeRecord(page, key, value) {
+  await page.evaluate(([key, value]) => new Promise((resolve, reject) => {
+    const open = indexedDB.open('partway', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('uploads');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction('uploads', 'readwrite');
+      tx.objectStore('uploads').put(value, key);
+      tx.oncomplete = () => { open.result.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+  }), [key, value]);
+}
+
+/** Waits, bounded, until the row shows at least `percent`. */
+export async function waitForPercent(widget, name, percent, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await widget.percent(name);
+    if (now >= percent) return now;
+    const status = await widget.status(name);
+    if (status === 'done' || status === 'failed') throw new Error(`${name} is ${status} before ${percent}%`);
+    if (Date.now() > deadline) throw new Error(`${name} at ${now}% after ${timeoutMs} ms, wanted ${percent}%`);
+    await widget.page.waitForTimeout(50);
   }
 }

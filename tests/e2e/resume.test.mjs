@@ -1,0 +1,234 @@
+// Never start over: uploads survive injected faults, going offline, a reload and a
+// server restart, and lose at most the parts in flight.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { startFaultProxy } from './fault-proxy.mjs';
+import {
+  freePort, launchBrowser, makeFile, resumeRecords, sha256OfUrl, startServer, tempDir, throttle,
+  waitForPercent, WidgetPage, writeResumeRecord,
+} from './harness.mjs';
+
+const MiB = 1024 * 1024;
+const PART = 8 * MiB;
+let browser;
+let dir;
+
+before(async () => {
+  browser = await launchBrowser();
+  dir = tempDir('partway-resume-');
+});
+
+after(async () => {
+  await browser?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A server whose signed part URLs point at a fault proxy in front of it. */
+async function serverBehindProxy(proxyOptions = {}, args = []) {
+  const port = await freePort();
+  const proxy = await startFaultProxy({ upstream: `http://127.0.0.1:${port}`, ...proxyOptions });
+  const server = await startServer({ port, publicUrl: proxy.url, args });
+  return { server, proxy, async stop() { await proxy.close(); await server.stop(); } };
+}
+
+async function downloadMatches(widget, file) {
+  const href = await widget.row(file.name).locator('[data-testid=file-link]').getAttribute('href');
+  assert.equal(await sha256OfUrl(href), file.sha256, `${file.name} came back different`);
+}
+
+async function resent(widget, name) {
+  return Number(await widget.row(name).getAttribute('data-bytes-resent'));
+}
+
+test('256 MiB through a proxy that faults 20% of part PUTs completes intact', async () => {
+  const { server, proxy, stop } = await serverBehindProxy({ seed: 42, rate: 0.2, stallMs: 6000 });
+  try {
+    const file = await makeFile(dir, 'faulty-256.bin', 256 * MiB);
+    const page = await browser.newPage();
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=faults&part_timeout=4`);
+    await widget.pick([file.path]);
+    const status = await widget.waitForStatus(file.name, ['done', 'failed'], 300_000);
+    assert.equal(status, 'done', await widget.row(file.name).innerText());
+    await downloadMatches(widget, file);
+    const bytesResent = await resent(widget, file.name);
+    const s = proxy.stats;
+    console.log(`# faults: ${s.faults} of ${s.puts} part PUTs (${s.resets} resets, ${s.errors} 5xx, ${s.stalls} stalls) ` +
+      `on ${s.faultedParts.size} parts; bytes re-sent ${bytesResent} = ${(bytesResent / file.size * 100).toFixed(1)}% of the file`);
+    assert.ok(s.faults > 0, 'the proxy injected no fault');
+    assert.ok(bytesResent <= s.faults * PART, `re-sent ${bytesResent} bytes for ${s.faults} faulted attempts`);
+    await page.close();
+  } finally {
+    await stop();
+  }
+});
+
+test('going offline for 5 s pauses the upload, which goes on by itself', async () => {
+  const server = await startServer();
+  try {
+    const file = await makeFile(dir, 'offline-128.bin', 128 * MiB);
+    const page = await browser.newPage();
+    const net = await throttle(page, 16 * MiB);
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=offline`);
+    await widget.pick([file.path]);
+    await waitForPercent(widget, file.name, 50);
+    await net.offline(true);
+    const paused = await widget.waitForStatus(file.name, ['paused'], 10_000);
+    assert.equal(paused, 'paused');
+    await page.waitForTimeout(5000);
+    assert.equal(await widget.status(file.name), 'paused');
+    await net.offline(false);
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 120_000), 'done');
+    await downloadMatches(widget, file);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a reload at 60% continues from the stored parts once the file is picked again', async () => {
+  const { server, proxy, stop } = await serverBehindProxy({ rate: 0 });
+  try {
+    const file = await makeFile(dir, 'reload-192.bin', 192 * MiB);
+    const page = await browser.newPage();
+    await throttle(page, 24 * MiB);
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=reload`);
+    await widget.pick([file.path]);
+    await waitForPercent(widget, file.name, 60);
+    const uploadId = await widget.row(file.name).getAttribute('data-upload-id');
+    await page.reload();
+    await widget.open(`${server.page}/?user=reload`);
+    const sentBefore = proxy.stats.bytesForwarded;
+    const token = await server.token('reload');
+    const stored = (await server.get(`/api/uploads/${uploadId}`, token)).body.parts;
+    const storedBytes = stored.reduce((sum, p) => sum + p.size, 0);
+
+    // The page lists the unfinished upload before anything is picked.
+    await page.locator('[data-testid=unfinished-upload]').first().waitFor({ timeout: 10_000 });
+    assert.match(await page.locator('[data-testid=unfinished-upload]').first().innerText(), /reload-192\.bin/);
+
+    await widget.pick([file.path]);
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 180_000), 'done');
+    assert.equal(await widget.row(file.name).getAttribute('data-upload-id'), uploadId, 'a new upload was started');
+    await downloadMatches(widget, file);
+    const sentAfter = proxy.stats.bytesForwarded - sentBefore;
+    const remainder = file.size - storedBytes;
+    console.log(`# reload: ${stored.length} parts stored at reload; sent after reload ${sentAfter} bytes ` +
+      `for a remainder of ${remainder} (${((sentAfter - remainder) / file.size * 100).toFixed(1)}% of the file extra)`);
+    assert.ok(sentAfter <= remainder + 4 * PART, `sent ${sentAfter} after the reload for a remainder of ${remainder}`);
+    assert.deepEqual(await resumeRecords(page), [], 'the record is cleared once done');
+    await page.close();
+  } finally {
+    await stop();
+  }
+});
+
+test('killing and restarting the server at 40% does not stop the upload', async () => {
+  const { server, proxy, stop } = await serverBehindProxy({ rate: 0 });
+  try {
+    const file = await makeFile(dir, 'restart-160.bin', 160 * MiB);
+    const page = await browser.newPage();
+    await throttle(page, 24 * MiB);
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=restart`);
+    await widget.pick([file.path]);
+    await waitForPercent(widget, file.name, 40);
+    await server.restart(1000);
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 180_000), 'done',
+      await widget.row(file.name).innerText());
+    await downloadMatches(widget, file);
+    const bytesResent = await resent(widget, file.name);
+    console.log(`# restart: bytes re-sent ${bytesResent} = ${(bytesResent / file.size * 100).toFixed(1)}% of the file; ` +
+      `${proxy.stats.bytesForwarded} bytes sent for ${file.size}`);
+    await page.close();
+  } finally {
+    await stop();
+  }
+});
+
+test('cancel frees the parts in storage and clears the resume record', async () => {
+  const server = await startServer();
+  try {
+    const file = await makeFile(dir, 'cancel-96.bin', 96 * MiB);
+    const page = await browser.newPage();
+    await throttle(page, 16 * MiB);
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=canceller`);
+    await widget.pick([file.path]);
+    await waitForPercent(widget, file.name, 30);
+    assert.equal((await resumeRecords(page)).length, 1, 'a record is kept while uploading');
+    await widget.row(file.name).locator('[data-testid=file-cancel]').click();
+    assert.equal(await widget.waitForStatus(file.name, ['cancelled'], 10_000), 'cancelled');
+    const uploadId = await widget.row(file.name).getAttribute('data-upload-id');
+    const token = await server.token('canceller');
+    let state;
+    for (let i = 0; i < 50; i++) {
+      state = (await server.get(`/api/uploads/${uploadId}`, token)).body;
+      if (state.state === 'aborted') break;
+      await page.waitForTimeout(100);
+    }
+    assert.equal(state.state, 'aborted');
+    assert.deepEqual(state.parts, []);
+    let records = await resumeRecords(page);
+    for (let i = 0; i < 20 && records.length > 0; i++) {
+      await page.waitForTimeout(100);
+      records = await resumeRecords(page);
+    }
+    assert.deepEqual(records, []);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a corrupt resume record is reported and dropped, and the same file uploads fresh', async () => {
+  const server = await startServer();
+  try {
+    const file = await makeFile(dir, 'corrupt-48.bin', 48 * MiB);
+    const page = await browser.newPage();
+    await throttle(page, 16 * MiB);
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=corrupt`);
+    await widget.pick([file.path]);
+    await waitForPercent(widget, file.name, 30);
+    const [[key]] = await resumeRecords(page);
+    await page.reload();
+    await widget.open(`${server.page}/?user=corrupt`);
+    await page.waitForTimeout(300);
+    await writeResumeRecord(page, key, '{"schema":1,"fingerprint":garbage');
+    await writeResumeRecord(page, 'not-even-text', { some: 'object' });
+    await page.reload();
+    await widget.open(`${server.page}/?user=corrupt`);
+    const notice = page.locator('[data-testid=resume-notice]').first();
+    await notice.waitFor({ timeout: 10_000 });
+    assert.match(await notice.innerText(), /could not be read/);
+    assert.deepEqual(await resumeRecords(page), [], 'unusable records are deleted');
+    await widget.pick([file.path]);
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 120_000), 'done');
+    await downloadMatches(widget, file);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('with 2-second URLs a 64 MiB upload completes, signing parts again as needed', async () => {
+  const server = await startServer({ args: ['--url-ttl', '2'] });
+  try {
+    const file = await makeFile(dir, 'short-urls-64.bin', 64 * MiB);
+    const page = await browser.newPage();
+    await throttle(page, 12 * MiB);
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=expiry`);
+    await widget.pick([file.path]);
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 120_000), 'done',
+      await widget.row(file.name).innerText());
+    await downloadMatches(widget, file);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
