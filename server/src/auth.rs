@@ -30,14 +30,16 @@ pub struct AuthKeys {
 impl AuthKeys {
     /// Keys from the server's secret; tokens live `token_ttl` seconds.
     pub fn new(secret: &[u8], token_ttl: u64) -> Self {
+        let key = crate::secret::derive_key(secret, "partway bearer tokens v1");
         let mut validation = Validation::new(Algorithm::HS256);
         // Only this server (or its siblings, with the same secret and NTP) issues the
         // tokens, so a little leeway is enough.
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
         AuthKeys {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            // A derived key is 32 bytes, never empty, so these cannot fail.
+            encoding: EncodingKey::from_secret(&key).expect("HMAC key is not empty"),
+            decoding: DecodingKey::from_secret(&key).expect("HMAC key is not empty"),
             validation,
             token_ttl,
         }
@@ -50,7 +52,10 @@ impl AuthKeys {
 
     /// A token for `user` that expires at `exp` (seconds since the epoch).
     pub fn issue_until(&self, user: &str, exp: u64) -> Result<String, ApiError> {
-        let claims = Claims { sub: user.to_string(), exp };
+        let claims = Claims {
+            sub: user.to_string(),
+            exp,
+        };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ApiError::internal(format_args!("signing a token: {e}")))
     }
@@ -65,7 +70,9 @@ impl AuthKeys {
                 _ => ApiError::Unauthorized("The sign-in token is not valid.".into()),
             })?;
         if !is_valid_user_id(&data.claims.sub) {
-            return Err(ApiError::Unauthorized("The sign-in token is not valid.".into()));
+            return Err(ApiError::Unauthorized(
+                "The sign-in token is not valid.".into(),
+            ));
         }
         Ok(data.claims.sub)
     }
@@ -74,7 +81,9 @@ impl AuthKeys {
 /// Whether `id` is a user id: 1 to 64 of `A-Z a-z 0-9 _ . -`.
 pub fn is_valid_user_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// The signed-in user of a request, from `Authorization: Bearer <token>`.

@@ -58,7 +58,12 @@ pub struct Config {
 
     /// MIME types accepted, comma-separated; `type/*` matches a family and `*` anything.
     /// A file whose browser type is empty counts as `application/octet-stream`.
-    #[arg(long, env = "PARTWAY_ALLOWED_TYPES", default_value = "*", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "PARTWAY_ALLOWED_TYPES",
+        default_value = "*",
+        value_delimiter = ','
+    )]
     pub allowed_types: Vec<String>,
 
     /// Lifetime of a signed part URL, in seconds.
@@ -77,6 +82,12 @@ pub struct Config {
     /// binary serves the built demo page next to the API.
     #[arg(long, env = "PARTWAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+
+    /// Origins of the pages allowed to call `/api` from a browser, comma-separated, or
+    /// `*` for any. Tokens travel in a header, never in cookies, so `*` lends nothing
+    /// of the user's to a foreign page.
+    #[arg(long, env = "PARTWAY_CORS_ORIGINS", default_value = "*", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -84,7 +95,9 @@ impl Default for Config {
     /// (so tests are not affected by the shell they run in).
     fn default() -> Self {
         Config {
-            bind: DEFAULT_BIND.parse().expect("the default bind address parses"),
+            bind: DEFAULT_BIND
+                .parse()
+                .expect("the default bind address parses"),
             dev: false,
             data_dir: PathBuf::from("./partway-data"),
             database_url: None,
@@ -96,6 +109,7 @@ impl Default for Config {
             download_ttl: DEFAULT_DOWNLOAD_TTL,
             token_ttl: DEFAULT_TOKEN_TTL,
             static_dir: None,
+            cors_origins: vec!["*".into()],
         }
     }
 }
@@ -103,7 +117,10 @@ impl Default for Config {
 impl Config {
     /// The defaults, with data (storage, database, secret) kept in `data_dir`.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
-        Config { data_dir: data_dir.into(), ..Config::default() }
+        Config {
+            data_dir: data_dir.into(),
+            ..Config::default()
+        }
     }
 
     /// The database URL in force: the flag, or a SQLite file in the data directory.
@@ -149,7 +166,10 @@ mod tests {
     fn public_url_defaults_to_bind() {
         let c = Config::default();
         assert_eq!(c.public_url(), "http://127.0.0.1:8787");
-        let c = Config { public_url: Some("http://proxy:9000/".into()), ..c };
+        let c = Config {
+            public_url: Some("http://proxy:9000/".into()),
+            ..c
+        };
         assert_eq!(c.public_url(), "http://proxy:9000");
     }
 }

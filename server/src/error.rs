@@ -94,9 +94,9 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TypeNotAllowed { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::QuotaExceeded(_)
-            | ApiError::SignatureInvalid(_)
-            | ApiError::UrlExpired => StatusCode::FORBIDDEN,
+            ApiError::QuotaExceeded(_) | ApiError::SignatureInvalid(_) | ApiError::UrlExpired => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::UploadNotActive(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -142,7 +142,10 @@ impl IntoResponse for ApiError {
         }
         let status = self.status_code();
         let body = ErrorBody {
-            error: ErrorDetail { code: self.code(), message: self.public_message() },
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.public_message(),
+            },
         };
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
@@ -171,8 +174,14 @@ mod tests {
 
     #[test]
     fn too_large_reads_as_a_sentence() {
-        let e = ApiError::FileTooLarge { size: 12 * (1 << 30), limit: 10 * (1 << 30) };
-        assert_eq!(e.to_string(), "This file is 12.0 GiB; the limit is 10.0 GiB.");
+        let e = ApiError::FileTooLarge {
+            size: 12 * (1 << 30),
+            limit: 10 * (1 << 30),
+        };
+        assert_eq!(
+            e.to_string(),
+            "This file is 12.0 GiB; the limit is 10.0 GiB."
+        );
         assert_eq!(e.status_code(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 

@@ -1,0 +1,279 @@
+//! The metadata database: every SQL statement of the server lives here.
+//!
+//! SQLite today; the statements avoid SQLite-only syntax (and use `$n` placeholders,
+//! which SQLite also reads) so that a PostgreSQL backend can share them.
+
+use crate::error::ApiError;
+use partway::core::wire::{CompletedPart, FileInfo, UploadState};
+use partway::core::{FileId, UploadId};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::{Row, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The database handle; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+/// One row of `uploads`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadRow {
+    /// The upload's id.
+    pub id: String,
+    /// The user who started it.
+    pub owner: String,
+    /// The file's name, only for showing.
+    pub name: String,
+    /// The file's size.
+    pub size: u64,
+    /// Its MIME type.
+    pub content_type: String,
+    /// `File.lastModified`, in milliseconds.
+    pub last_modified: Option<u64>,
+    /// Part size of the plan.
+    pub part_size: u64,
+    /// Part count of the plan.
+    pub part_count: u32,
+    /// Where storage keeps the object (server-generated, never the file name).
+    pub storage_key: String,
+    /// Storage's id for the multipart upload.
+    pub storage_upload_id: String,
+    /// Where it stands.
+    pub state: UploadState,
+    /// The parts named at complete.
+    pub parts: Vec<CompletedPart>,
+    /// The file it produced, once completed.
+    pub file_id: Option<String>,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+}
+
+/// One row of `files`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRow {
+    /// What the API shows.
+    pub info: FileInfo,
+    /// Where storage keeps it.
+    pub storage_key: String,
+}
+
+impl Db {
+    /// Opens (creating a SQLite file if missing) and migrates the database.
+    pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            // WAL lets readers go on while a write commits.
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Db { pool })
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Records a new, active upload.
+    pub async fn insert_upload(&self, u: &UploadRow) -> Result<(), ApiError> {
+        sqlx::query(
+            "INSERT INTO uploads (id, owner, name, size, content_type, last_modified, part_size,
+                part_count, storage_key, storage_upload_id, state, parts, file_id, created_at,
+                updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $12)",
+        )
+        .bind(&u.id)
+        .bind(&u.owner)
+        .bind(&u.name)
+        .bind(to_i64(u.size))
+        .bind(&u.content_type)
+        .bind(u.last_modified.map(to_i64))
+        .bind(to_i64(u.part_size))
+        .bind(i64::from(u.part_count))
+        .bind(&u.storage_key)
+        .bind(&u.storage_upload_id)
+        .bind(state_name(u.state))
+        .bind(u.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The upload `id`, if `owner` started it.
+    pub async fn upload(&self, id: &UploadId, owner: &str) -> Result<Option<UploadRow>, ApiError> {
+        let row = sqlx::query("SELECT * FROM uploads WHERE id = $1 AND owner = $2")
+            .bind(&id.0)
+            .bind(owner)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| upload_from_row(&r)).transpose()
+    }
+
+    /// Marks an active upload aborted; false if it was not active.
+    pub async fn abort_upload(&self, id: &UploadId, now: i64) -> Result<bool, ApiError> {
+        let done = sqlx::query(
+            "UPDATE uploads SET state = 'aborted', updated_at = $2 WHERE id = $1 AND state = 'active'",
+        )
+        .bind(&id.0)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks an active upload completed and records its file, atomically. Returns false
+    /// (and changes nothing) if the upload was no longer active, so that two racing
+    /// completes produce one file.
+    pub async fn complete_upload(
+        &self,
+        upload: &UploadRow,
+        parts: &[CompletedPart],
+        file: &FileRow,
+    ) -> Result<bool, ApiError> {
+        let parts_json = serde_json::to_string(parts).map_err(ApiError::internal)?;
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE uploads SET state = 'completed', parts = $2, file_id = $3, updated_at = $4
+             WHERE id = $1 AND state = 'active'",
+        )
+        .bind(&upload.id)
+        .bind(parts_json)
+        .bind(&file.info.id.0)
+        .bind(file.info.created_at)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let f = &file.info;
+        sqlx::query(
+            "INSERT INTO files (id, owner, name, storage_key, size, content_type, sha256,
+                upload_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&f.id.0)
+        .bind(&upload.owner)
+        .bind(&f.name)
+        .bind(&file.storage_key)
+        .bind(to_i64(f.size))
+        .bind(&f.content_type)
+        .bind(&f.sha256)
+        .bind(&upload.id)
+        .bind(f.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The file `id`, if `owner` has it.
+    pub async fn file(&self, id: &FileId, owner: &str) -> Result<Option<FileRow>, ApiError> {
+        let row = sqlx::query("SELECT * FROM files WHERE id = $1 AND owner = $2")
+            .bind(&id.0)
+            .bind(owner)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| file_from_row(&r)).transpose()
+    }
+
+    /// The files of `owner`, newest first (ids are time-ordered, which breaks ties
+    /// within one second).
+    pub async fn files(&self, owner: &str) -> Result<Vec<FileRow>, ApiError> {
+        let rows =
+            sqlx::query("SELECT * FROM files WHERE owner = $1 ORDER BY created_at DESC, id DESC")
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(file_from_row).collect()
+    }
+
+    /// Deletes the file `id` of `owner`; false if there was none.
+    pub async fn delete_file(&self, id: &FileId, owner: &str) -> Result<bool, ApiError> {
+        let done = sqlx::query("DELETE FROM files WHERE id = $1 AND owner = $2")
+            .bind(&id.0)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+fn upload_from_row(r: &SqliteRow) -> Result<UploadRow, ApiError> {
+    let state: String = r.try_get("state")?;
+    let parts: Option<String> = r.try_get("parts")?;
+    let parts = match parts {
+        Some(json) => serde_json::from_str(&json).map_err(ApiError::internal)?,
+        None => Vec::new(),
+    };
+    let last_modified: Option<i64> = r.try_get("last_modified")?;
+    let part_count: i64 = r.try_get("part_count")?;
+    Ok(UploadRow {
+        id: r.try_get("id")?,
+        owner: r.try_get("owner")?,
+        name: r.try_get("name")?,
+        size: to_u64(r.try_get("size")?),
+        content_type: r.try_get("content_type")?,
+        last_modified: last_modified.map(to_u64),
+        part_size: to_u64(r.try_get("part_size")?),
+        part_count: u32::try_from(part_count).map_err(ApiError::internal)?,
+        storage_key: r.try_get("storage_key")?,
+        storage_upload_id: r.try_get("storage_upload_id")?,
+        state: parse_state(&state)?,
+        parts,
+        file_id: r.try_get("file_id")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn file_from_row(r: &SqliteRow) -> Result<FileRow, ApiError> {
+    Ok(FileRow {
+        info: FileInfo {
+            id: FileId(r.try_get("id")?),
+            name: r.try_get("name")?,
+            size: to_u64(r.try_get("size")?),
+            content_type: r.try_get("content_type")?,
+            sha256: r.try_get("sha256")?,
+            created_at: r.try_get("created_at")?,
+        },
+        storage_key: r.try_get("storage_key")?,
+    })
+}
+
+fn state_name(state: UploadState) -> &'static str {
+    match state {
+        UploadState::Active => "active",
+        UploadState::Completed => "completed",
+        UploadState::Aborted => "aborted",
+    }
+}
+
+fn parse_state(s: &str) -> Result<UploadState, ApiError> {
+    match s {
+        "active" => Ok(UploadState::Active),
+        "completed" => Ok(UploadState::Completed),
+        "aborted" => Ok(UploadState::Aborted),
+        other => Err(ApiError::internal(format_args!(
+            "unknown upload state {other:?}"
+        ))),
+    }
+}
+
+/// Sizes are at most 5 TiB, far inside `i64`; SQL integers are signed.
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}

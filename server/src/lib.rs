@@ -1,0 +1,176 @@
+//! Partway's companion server: decides who may upload what, signs part URLs, and
+//! records what storage holds. File bytes go to storage, not through the API.
+//!
+//! [`app`] builds the whole HTTP service from an [`AppState`], so tests drive it with
+//! `app(state).oneshot(request)` and no socket; [`run`] is what the binary does.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod json;
+pub mod policy;
+pub mod routes;
+pub mod secret;
+pub mod stats;
+pub mod storage;
+
+use crate::auth::AuthKeys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::stats::PutStats;
+use crate::storage::local::LocalStorage;
+use crate::storage::Storage;
+use axum::extract::Request;
+use axum::Router;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The metadata database.
+    pub db: Db,
+    /// Where file bytes live.
+    pub storage: Arc<dyn Storage>,
+    /// The configuration in force.
+    pub config: Arc<Config>,
+    /// Issues and checks bearer tokens.
+    pub keys: Arc<AuthKeys>,
+    /// Part-PUT counters, for `/api/dev/stats`.
+    pub stats: Arc<PutStats>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A file or directory of the data directory, or the listening socket.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+fn io_context(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SetupError {
+    let what = what.into();
+    move |source| SetupError::Io { what, source }
+}
+
+/// Prepares the data directory, secret, database and storage for `config`.
+pub async fn build_state(config: &Config) -> Result<AppState, SetupError> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir).map_err(io_context(format!("creating {}", dir.display())))?;
+    let secret = secret::load_or_create(config.secret.as_deref(), dir)
+        .map_err(io_context("reading or creating the secret"))?;
+    let db = Db::connect(&config.database_url()).await?;
+    let stats = Arc::new(PutStats::default());
+    let storage = LocalStorage::new(
+        dir.join("storage"),
+        &config.public_url(),
+        &secret,
+        stats.clone(),
+    )
+    .map_err(io_context("creating the storage directories"))?;
+    Ok(AppState {
+        db,
+        storage: Arc::new(storage),
+        config: Arc::new(config.clone()),
+        keys: Arc::new(AuthKeys::new(&secret, config.token_ttl)),
+        stats,
+    })
+}
+
+/// The whole HTTP service: `/api`, `/healthz`, the storage backend's own routes, and
+/// the static directory if one is configured.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .merge(routes::health::router())
+        .nest("/api", routes::api(state.config.dev).layer(routes::cors::api_cors(&state.config.cors_origins)))
+        .with_state(state.clone());
+    if let Some(storage_routes) = state.storage.router() {
+        router = router.merge(storage_routes);
+    }
+    if let Some(dir) = &state.config.static_dir {
+        let index = ServeFile::new(dir.join("index.html"));
+        router = router.fallback_service(ServeDir::new(dir).fallback(index));
+    }
+    router.layer(
+        TraceLayer::new_for_http()
+            // The path only: a signed URL's query string is a credential.
+            .make_span_with(|req: &Request| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            })
+            .on_response(DefaultOnResponse::new().level(Level::INFO)),
+    )
+}
+
+/// Runs the server until SIGINT or SIGTERM, then finishes the requests in flight.
+pub async fn run(mut config: Config) -> Result<(), SetupError> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(io_context(format!("listening on {}", config.bind)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(io_context("reading the bound address"))?;
+    // With port 0 the real port is known only now, and signed URLs must carry it.
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{addr}"));
+    }
+    let state = build_state(&config).await?;
+    println!("partway-server listening on http://{addr}");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(io_context("serving"))
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (what service managers send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Seconds since the Unix epoch, as SQL stores them.
+pub(crate) fn unix_now_i64() -> i64 {
+    i64::try_from(unix_now()).unwrap_or(i64::MAX)
+}

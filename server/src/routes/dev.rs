@@ -1,0 +1,47 @@
+//! Development-only routes (`--dev`): act as any user, and read the part-PUT counters.
+//! Mounted only in dev mode, so without it these paths answer 404.
+
+use crate::auth::is_valid_user_id;
+use crate::error::ApiError;
+use crate::json::Json;
+use crate::stats::PutStatsSnapshot;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use partway::core::wire::{DevTokenRequest, TokenResponse};
+
+/// The dev routes, relative to `/api`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dev/token", post(token))
+        .route("/dev/stats", get(stats))
+        .route("/dev/stats/reset", post(reset))
+}
+
+/// `POST /api/dev/token` `{"user": "alice"}` → `{"token": "..."}`.
+async fn token(
+    State(state): State<AppState>,
+    Json(req): Json<DevTokenRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    if !is_valid_user_id(&req.user) {
+        return Err(ApiError::invalid(
+            "A user id is 1 to 64 letters, digits, dots, dashes or underscores.",
+        ));
+    }
+    Ok(Json(TokenResponse {
+        token: state.keys.issue(&req.user)?,
+    }))
+}
+
+/// `GET /api/dev/stats`: part PUTs in flight, the most at once, and the total.
+async fn stats(State(state): State<AppState>) -> Json<PutStatsSnapshot> {
+    Json(state.stats.snapshot())
+}
+
+/// `POST /api/dev/stats/reset`: restarts the maximum and the total (204).
+async fn reset(State(state): State<AppState>) -> StatusCode {
+    state.stats.reset();
+    StatusCode::NO_CONTENT
+}

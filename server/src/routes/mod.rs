@@ -1,0 +1,24 @@
+//! The API's routes, one module per resource.
+
+pub mod cors;
+pub mod dev;
+pub mod files;
+pub mod health;
+pub mod uploads;
+
+use crate::error::{api_method_not_allowed, api_not_found};
+use crate::AppState;
+use axum::Router;
+
+/// Everything under `/api` (to be nested there). Unknown paths and methods answer in
+/// the API's JSON error shape; the dev routes exist only in dev mode.
+pub fn api(dev: bool) -> Router<AppState> {
+    let mut api = Router::new()
+        .merge(uploads::router())
+        .merge(files::router());
+    if dev {
+        api = api.merge(dev::router());
+    }
+    api.fallback(api_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed)
+}

@@ -1,0 +1,333 @@
+//! `/api/uploads`: start, sign, inspect, complete and abort multipart uploads.
+
+use crate::auth::AuthUser;
+use crate::db::{FileRow, UploadRow};
+use crate::error::ApiError;
+use crate::json::Json;
+use crate::{policy, AppState};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use partway::core::wire::{
+    CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, CreateUploadResponse,
+    FileInfo, PartChecksum, SignPartsRequest, SignPartsResponse, SignedPart, UploadState,
+    UploadStatus,
+};
+use partway::core::{FileId, Plan, UploadId};
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// The upload routes, relative to `/api`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/uploads", post(create))
+        .route("/uploads/{id}", get(status).delete(abort))
+        .route("/uploads/{id}/parts", post(sign))
+        .route("/uploads/{id}/complete", post(complete))
+}
+
+/// `POST /api/uploads`: checks the file and its plan, starts the multipart upload and
+/// signs the parts whose checksums came along.
+async fn create(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Json(req): Json<CreateUploadRequest>,
+) -> Result<(StatusCode, Json<CreateUploadResponse>), ApiError> {
+    policy::check_name(&req.name)?;
+    policy::check_size(req.size, &state.config)?;
+    let content_type = policy::normalise_type(&req.content_type);
+    policy::check_type(&content_type, &state.config)?;
+    let plan = Plan::with_part_size(req.size, req.part_size)
+        .map_err(|e| ApiError::invalid(format!("The upload plan was refused: {e}.")))?;
+    check_parts(&plan, &req.parts)?;
+
+    // The key is ours, never the file's name: names are untrusted and may collide.
+    let key = uuid::Uuid::new_v4().simple().to_string();
+    let storage_upload_id = state
+        .storage
+        .create_upload(&key, &content_type, plan.part_count)
+        .await?;
+    let row = UploadRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        owner: user,
+        name: req.name,
+        size: req.size,
+        content_type,
+        last_modified: req.last_modified,
+        part_size: plan.part_size,
+        part_count: plan.part_count,
+        storage_key: key,
+        storage_upload_id,
+        state: UploadState::Active,
+        parts: Vec::new(),
+        file_id: None,
+        created_at: crate::unix_now_i64(),
+    };
+    if let Err(e) = state.db.insert_upload(&row).await {
+        // Don't leave an upload in storage that nothing refers to.
+        let _ = state
+            .storage
+            .abort(&row.storage_key, &row.storage_upload_id)
+            .await;
+        return Err(e);
+    }
+    let parts = sign_parts(&state, &row, &plan, &req.parts).await?;
+    let response = CreateUploadResponse {
+        upload_id: UploadId(row.id),
+        part_size: plan.part_size,
+        part_count: plan.part_count,
+        parts,
+    };
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+/// `POST /api/uploads/{id}/parts`: signs a batch of parts of an active upload.
+async fn sign(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    Json(req): Json<SignPartsRequest>,
+) -> Result<Json<SignPartsResponse>, ApiError> {
+    let upload = find_upload(&state, &id, &user).await?;
+    require_active(&upload)?;
+    let plan = plan_of(&upload)?;
+    check_parts(&plan, &req.parts)?;
+    let parts = sign_parts(&state, &upload, &plan, &req.parts).await?;
+    Ok(Json(SignPartsResponse { parts }))
+}
+
+/// `GET /api/uploads/{id}`: where the upload stands and, while active, the parts
+/// storage holds (asked of storage, which is the truth for resuming).
+async fn status(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<UploadStatus>, ApiError> {
+    let upload = find_upload(&state, &id, &user).await?;
+    let parts = match upload.state {
+        UploadState::Active => {
+            state
+                .storage
+                .list_parts(&upload.storage_key, &upload.storage_upload_id)
+                .await?
+        }
+        // Storage freed the parts; nothing is left to resume.
+        UploadState::Completed | UploadState::Aborted => Vec::new(),
+    };
+    Ok(Json(UploadStatus {
+        upload_id: UploadId(upload.id),
+        state: upload.state,
+        part_size: upload.part_size,
+        part_count: upload.part_count,
+        parts,
+    }))
+}
+
+/// `POST /api/uploads/{id}/complete`: joins the parts and records the file. A repeat
+/// answers with the same file, so a client that lost the first answer can ask again.
+async fn complete(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    Json(req): Json<CompleteUploadRequest>,
+) -> Result<Json<CompleteUploadResponse>, ApiError> {
+    let upload = find_upload(&state, &id, &user).await?;
+    match upload.state {
+        UploadState::Completed => return completed_answer(&state, &upload).await,
+        UploadState::Aborted => return Err(not_active(&upload)),
+        UploadState::Active => {}
+    }
+    crate::storage::check_part_order(&req.parts)?;
+    if req.parts.len() != upload.part_count as usize {
+        return Err(ApiError::PartMismatch(format!(
+            "This upload has {} parts, but {} were listed.",
+            upload.part_count,
+            req.parts.len()
+        )));
+    }
+    let assembled = match state
+        .storage
+        .complete(&upload.storage_key, &upload.storage_upload_id, &req.parts)
+        .await
+    {
+        Ok(assembled) => assembled,
+        // A concurrent complete may have won the race and consumed the parts.
+        Err(e) => return raced_or(&state, &upload, e).await,
+    };
+    if assembled.size != upload.size {
+        return Err(ApiError::PartMismatch(format!(
+            "The parts add up to {} bytes, but the file has {}.",
+            assembled.size, upload.size
+        )));
+    }
+    let file = FileRow {
+        info: FileInfo {
+            id: FileId(uuid::Uuid::now_v7().to_string()),
+            name: upload.name.clone(),
+            size: assembled.size,
+            content_type: upload.content_type.clone(),
+            sha256: assembled.sha256,
+            created_at: crate::unix_now_i64(),
+        },
+        storage_key: upload.storage_key.clone(),
+    };
+    if !state.db.complete_upload(&upload, &req.parts, &file).await? {
+        return raced_or(
+            &state,
+            &upload,
+            ApiError::internal("upload left the active state"),
+        )
+        .await;
+    }
+    download_answer(&state, file).await
+}
+
+/// `DELETE /api/uploads/{id}`: aborts; storage frees the parts. Aborting twice is fine;
+/// a completed upload is not undone (delete the file instead).
+async fn abort(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let upload = find_upload(&state, &id, &user).await?;
+    match upload.state {
+        UploadState::Aborted => Ok(StatusCode::NO_CONTENT),
+        UploadState::Completed => Err(not_active(&upload)),
+        UploadState::Active => {
+            state
+                .db
+                .abort_upload(&UploadId(upload.id.clone()), crate::unix_now_i64())
+                .await?;
+            state
+                .storage
+                .abort(&upload.storage_key, &upload.storage_upload_id)
+                .await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+    }
+}
+
+async fn find_upload(state: &AppState, id: &str, user: &str) -> Result<UploadRow, ApiError> {
+    state
+        .db
+        .upload(&UploadId(id.to_string()), user)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("There is no such upload.".into()))
+}
+
+fn require_active(upload: &UploadRow) -> Result<(), ApiError> {
+    match upload.state {
+        UploadState::Active => Ok(()),
+        _ => Err(not_active(upload)),
+    }
+}
+
+fn not_active(upload: &UploadRow) -> ApiError {
+    let what = match upload.state {
+        UploadState::Completed => "already completed",
+        _ => "cancelled",
+    };
+    ApiError::UploadNotActive(format!(
+        "This upload was {what}; start a new one to send the file again."
+    ))
+}
+
+fn plan_of(upload: &UploadRow) -> Result<Plan, ApiError> {
+    Plan::with_part_size(upload.size, upload.part_size).map_err(ApiError::internal)
+}
+
+/// Part numbers must be in the plan, each at most once.
+fn check_parts(plan: &Plan, parts: &[PartChecksum]) -> Result<(), ApiError> {
+    let mut seen = HashSet::new();
+    for p in parts {
+        let n = p.part_number;
+        if n.0 == 0 || n.0 > plan.part_count {
+            return Err(ApiError::invalid(format!(
+                "Part {n} is not in this upload, which has parts 1 to {}.",
+                plan.part_count
+            )));
+        }
+        if !seen.insert(n) {
+            return Err(ApiError::invalid(format!("Part {n} was asked for twice.")));
+        }
+    }
+    Ok(())
+}
+
+async fn sign_parts(
+    state: &AppState,
+    upload: &UploadRow,
+    plan: &Plan,
+    parts: &[PartChecksum],
+) -> Result<Vec<SignedPart>, ApiError> {
+    let ttl = Duration::from_secs(state.config.url_ttl);
+    let mut signed = Vec::with_capacity(parts.len());
+    for p in parts {
+        let len = plan.range(p.part_number).len();
+        signed.push(
+            state
+                .storage
+                .sign_part(
+                    &upload.storage_key,
+                    &upload.storage_upload_id,
+                    p.part_number,
+                    len,
+                    Some(p.sha256),
+                    ttl,
+                )
+                .await?,
+        );
+    }
+    Ok(signed)
+}
+
+/// After a failed complete: if another request completed the upload meanwhile, answer
+/// as it did; otherwise report `error`.
+async fn raced_or(
+    state: &AppState,
+    upload: &UploadRow,
+    error: ApiError,
+) -> Result<Json<CompleteUploadResponse>, ApiError> {
+    match state
+        .db
+        .upload(&UploadId(upload.id.clone()), &upload.owner)
+        .await?
+    {
+        Some(now) if now.state == UploadState::Completed => completed_answer(state, &now).await,
+        _ => Err(error),
+    }
+}
+
+/// The answer for an upload that is already complete.
+async fn completed_answer(
+    state: &AppState,
+    upload: &UploadRow,
+) -> Result<Json<CompleteUploadResponse>, ApiError> {
+    let file_id = upload
+        .file_id
+        .clone()
+        .ok_or_else(|| ApiError::internal("completed upload without file"))?;
+    let file = state
+        .db
+        .file(&FileId(file_id), &upload.owner)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("The file of this upload was deleted.".into()))?;
+    download_answer(state, file).await
+}
+
+async fn download_answer(
+    state: &AppState,
+    file: FileRow,
+) -> Result<Json<CompleteUploadResponse>, ApiError> {
+    let ttl = state.config.download_ttl;
+    let download_url = state
+        .storage
+        .sign_download(&file.storage_key, &file.info.name, Duration::from_secs(ttl))
+        .await?;
+    Ok(Json(CompleteUploadResponse {
+        file: file.info,
+        download_url,
+        expires_in: ttl,
+    }))
+}

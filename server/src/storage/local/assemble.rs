@@ -1,0 +1,102 @@
+//! Completing a local upload: check every part against what is stored, then join the
+//! parts into the object while hashing it.
+//!
+//! Runs on a blocking thread: it is plain sequential file I/O, and a part may be
+//! gigabytes, so it is copied through a small buffer, never read whole.
+
+use super::TempFile;
+use crate::error::ApiError;
+use crate::storage::{same_etag, Assembled};
+use partway::core::wire::CompletedPart;
+use sha2::{Digest, Sha256};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+const COPY_BUFFER: usize = 1024 * 1024;
+
+/// One completion to run.
+pub(super) struct Job {
+    /// The upload's part directory.
+    pub upload_dir: PathBuf,
+    /// Where the object goes.
+    pub object: PathBuf,
+    /// Where it is assembled first (same file system, so the final rename is atomic).
+    pub tmp_dir: PathBuf,
+    /// The parts, already checked to be 1..=n in order.
+    pub parts: Vec<CompletedPart>,
+}
+
+impl Job {
+    /// Checks, assembles, moves into place, then frees the parts.
+    pub fn run(self) -> Result<Assembled, ApiError> {
+        self.check_parts()?;
+        let tmp = TempFile::new(self.tmp_dir.join(uuid::Uuid::new_v4().simple().to_string()));
+        let (size, sha256) = self.copy_parts(tmp.path())?;
+        tmp.persist(&self.object)?;
+        fs::remove_dir_all(&self.upload_dir)?;
+        Ok(Assembled {
+            size,
+            sha256: Some(sha256),
+        })
+    }
+
+    fn check_parts(&self) -> Result<(), ApiError> {
+        let count = match fs::read_to_string(self.upload_dir.join("part_count")) {
+            Ok(count) => count.trim().parse::<usize>().map_err(ApiError::internal)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(ApiError::PartMismatch(
+                    "Storage holds no parts for this upload.".into(),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if self.parts.len() != count {
+            return Err(ApiError::PartMismatch(format!(
+                "This upload has {count} parts, but {} were listed.",
+                self.parts.len()
+            )));
+        }
+        for part in &self.parts {
+            let n = part.part_number;
+            let stored = match fs::read_to_string(self.upload_dir.join(format!("{n}.etag"))) {
+                Ok(etag) => etag,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(ApiError::PartMismatch(format!(
+                        "Part {n} has not been stored."
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if !same_etag(&stored, &part.etag.0) {
+                return Err(ApiError::PartMismatch(format!(
+                    "Part {n}'s ETag does not match the part storage holds; send that part again."
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn copy_parts(&self, to: &Path) -> Result<(u64, String), ApiError> {
+        let mut out = File::create(to)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; COPY_BUFFER];
+        let mut size = 0u64;
+        for part in &self.parts {
+            let mut input = File::open(self.upload_dir.join(format!("{}.part", part.part_number)))?;
+            loop {
+                let n = input.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                out.write_all(&buf[..n])?;
+                size += n as u64;
+            }
+        }
+        // The parts are deleted next: the object must be on disk first.
+        out.sync_all()?;
+        let digest: [u8; 32] = hasher.finalize().into();
+        Ok((size, partway::core::Checksum::from_bytes(digest).to_hex()))
+    }
+}

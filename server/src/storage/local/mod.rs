@@ -1,0 +1,318 @@
+//! The embedded storage backend: objects on the server's own disk, reached through
+//! signed, expiring URLs that behave like S3's, so that the widget cannot tell the two
+//! apart.
+//!
+//! Layout under the root (`<data-dir>/storage`):
+//! - `uploads/<upload id>/` — one multipart upload: `part_count`, and per part
+//!   `<n>.part` (the bytes) and `<n>.etag`;
+//! - `objects/<key>` — completed objects;
+//! - `tmp/` — objects being assembled, renamed into `objects/` when whole.
+
+mod assemble;
+mod routes;
+pub mod signer;
+
+use crate::error::ApiError;
+use crate::stats::PutStats;
+use crate::storage::{check_part_order, Assembled, Storage};
+use axum::Router;
+use partway::core::wire::{CompletedPart, SignedPart, StoredPart};
+use partway::core::{Checksum, ETag, PartNumber, SignedUrl};
+use signer::UrlSigner;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The header that carries a part's SHA-256, as S3 names it.
+pub const CHECKSUM_HEADER: &str = "x-amz-checksum-sha256";
+
+/// Objects on local disk. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct LocalStorage {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    root: PathBuf,
+    public_url: String,
+    signer: UrlSigner,
+    stats: Arc<PutStats>,
+}
+
+impl LocalStorage {
+    /// Storage under `root` (created if missing), whose URLs start with `public_url`
+    /// and are signed with a key derived from `secret`.
+    pub fn new(
+        root: impl Into<PathBuf>,
+        public_url: &str,
+        secret: &[u8],
+        stats: Arc<PutStats>,
+    ) -> io::Result<Self> {
+        let root = root.into();
+        for dir in ["uploads", "objects", "tmp"] {
+            std::fs::create_dir_all(root.join(dir))?;
+        }
+        let inner = Inner {
+            root,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            signer: UrlSigner::new(secret),
+            stats,
+        };
+        Ok(LocalStorage {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The directory that holds an upload's parts.
+    pub fn upload_dir(&self, upload_id: &str) -> Result<PathBuf, ApiError> {
+        Ok(self
+            .inner
+            .root
+            .join("uploads")
+            .join(checked_name(upload_id)?))
+    }
+
+    /// Where a completed object lives.
+    pub fn object_path(&self, key: &str) -> Result<PathBuf, ApiError> {
+        Ok(self.inner.root.join("objects").join(checked_name(key)?))
+    }
+
+    /// Signs a part URL that expires at `expires` (seconds since the epoch). Public so
+    /// that tests can make URLs that have already expired.
+    pub fn sign_part_until(
+        &self,
+        upload_id: &str,
+        part: PartNumber,
+        len: u64,
+        checksum: Option<Checksum>,
+        expires: u64,
+    ) -> Result<SignedPart, ApiError> {
+        checked_name(upload_id)?;
+        let hex = checksum.map(|c| c.to_hex());
+        let canonical = signer::part_canonical(upload_id, part, len, hex.as_deref(), expires);
+        let sig = self.inner.signer.sign(&canonical);
+        let mut query = vec![("len", len.to_string())];
+        if let Some(hex) = hex {
+            query.push(("sha256", hex));
+        }
+        query.push(("expires", expires.to_string()));
+        query.push(("sig", sig));
+        let url = format!(
+            "{}{}?{}",
+            self.inner.public_url,
+            signer::part_path(upload_id, part),
+            encode_query(&query)?
+        );
+        let headers: BTreeMap<String, String> = checksum
+            .map(|c| (CHECKSUM_HEADER.to_string(), c.to_base64()))
+            .into_iter()
+            .collect();
+        Ok(SignedPart {
+            part_number: part,
+            url: SignedUrl::new(url),
+            headers,
+            expires_in: expires.saturating_sub(crate::unix_now()),
+        })
+    }
+
+    fn signer(&self) -> &UrlSigner {
+        &self.inner.signer
+    }
+
+    fn stats(&self) -> &PutStats {
+        &self.inner.stats
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.inner.root.join("tmp")
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for LocalStorage {
+    async fn create_upload(
+        &self,
+        _key: &str,
+        _ct: &str,
+        part_count: u32,
+    ) -> Result<String, ApiError> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let dir = self.upload_dir(&id)?;
+        tokio::fs::create_dir_all(&dir).await?;
+        // Kept so that complete can insist on every part, as S3 checks the list it gets.
+        tokio::fs::write(dir.join("part_count"), part_count.to_string()).await?;
+        Ok(id)
+    }
+
+    async fn sign_part(
+        &self,
+        _key: &str,
+        upload_id: &str,
+        part: PartNumber,
+        len: u64,
+        checksum: Option<Checksum>,
+        ttl: Duration,
+    ) -> Result<SignedPart, ApiError> {
+        let expires = crate::unix_now().saturating_add(ttl.as_secs());
+        self.sign_part_until(upload_id, part, len, checksum, expires)
+    }
+
+    async fn list_parts(&self, _key: &str, upload_id: &str) -> Result<Vec<StoredPart>, ApiError> {
+        let dir = self.upload_dir(upload_id)?;
+        tokio::task::spawn_blocking(move || list_parts_in(&dir))
+            .await
+            .map_err(ApiError::internal)?
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+    ) -> Result<Assembled, ApiError> {
+        check_part_order(parts)?;
+        let job = assemble::Job {
+            upload_dir: self.upload_dir(upload_id)?,
+            object: self.object_path(key)?,
+            tmp_dir: self.tmp_dir(),
+            parts: parts.to_vec(),
+        };
+        tokio::task::spawn_blocking(move || job.run())
+            .await
+            .map_err(ApiError::internal)?
+    }
+
+    async fn abort(&self, _key: &str, upload_id: &str) -> Result<(), ApiError> {
+        let dir = self.upload_dir(upload_id)?;
+        match tokio::fs::remove_dir_all(&dir).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    async fn sign_download(
+        &self,
+        key: &str,
+        name: &str,
+        ttl: Duration,
+    ) -> Result<String, ApiError> {
+        checked_name(key)?;
+        let expires = crate::unix_now().saturating_add(ttl.as_secs());
+        let sig = self
+            .signer()
+            .sign(&signer::download_canonical(key, name, expires));
+        let query = [
+            ("expires", expires.to_string()),
+            ("name", name.to_string()),
+            ("sig", sig),
+        ];
+        Ok(format!(
+            "{}{}?{}",
+            self.inner.public_url,
+            signer::object_path(key),
+            encode_query(&query)?
+        ))
+    }
+
+    async fn delete_object(&self, key: &str) -> Result<(), ApiError> {
+        match tokio::fs::remove_file(self.object_path(key)?).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn router(&self) -> Option<Router> {
+        Some(routes::router(self.clone()))
+    }
+}
+
+/// The parts in `dir`, in part order; none if the upload is gone.
+fn list_parts_in(dir: &Path) -> Result<Vec<StoredPart>, ApiError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut parts = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(n) = name.to_str().and_then(|n| n.strip_suffix(".part")) else {
+            continue;
+        };
+        let Ok(n) = n.parse::<u32>() else { continue };
+        // A part whose ETag is not written yet is still arriving: not stored.
+        let Ok(etag) = std::fs::read_to_string(dir.join(format!("{n}.etag"))) else {
+            continue;
+        };
+        let size = entry.metadata()?.len();
+        parts.push(StoredPart {
+            part_number: PartNumber(n),
+            etag: ETag(etag),
+            size,
+        });
+    }
+    parts.sort_by_key(|p| p.part_number);
+    Ok(parts)
+}
+
+/// Accepts ids and keys that are safe as one path component: the server makes them
+/// (uuids), so anything else is a forged request.
+fn checked_name(name: &str) -> Result<&str, ApiError> {
+    let ok = (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(name)
+    } else {
+        Err(ApiError::NotFound(
+            "There is no such upload or object.".into(),
+        ))
+    }
+}
+
+fn encode_query(pairs: &[(&str, String)]) -> Result<String, ApiError> {
+    serde_urlencoded::to_string(pairs).map_err(ApiError::internal)
+}
+
+/// The ETag of a part: the first half of its SHA-256 in hex, quoted like S3's.
+pub fn etag_for(sha256: &Checksum) -> ETag {
+    ETag(format!("\"{}\"", &sha256.to_hex()[..32]))
+}
+
+/// A file being written; removed when dropped unless [`TempFile::persist`]ed, so that
+/// a failed or abandoned write leaves nothing behind.
+#[derive(Debug)]
+pub(crate) struct TempFile {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl TempFile {
+    pub(crate) fn new(path: PathBuf) -> Self {
+        TempFile { path, keep: false }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the file to `to` (atomically, on one file system), replacing what was there.
+    pub(crate) fn persist(mut self, to: &Path) -> io::Result<()> {
+        std::fs::rename(&self.path, to)?;
+        self.keep = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}

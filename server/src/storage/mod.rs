@@ -1,0 +1,104 @@
+//! Object storage, behind one trait: the embedded local backend today, S3-compatible
+//! services next.
+//!
+//! The trait speaks in S3's terms (multipart upload, part, ETag) so that every backend
+//! looks the same to the routes and to the widget.
+
+pub mod local;
+
+use crate::error::ApiError;
+use axum::Router;
+use partway::core::wire::{CompletedPart, SignedPart, StoredPart};
+use partway::core::{Checksum, PartNumber};
+use std::time::Duration;
+
+/// What completing an upload produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assembled {
+    /// The object's size in bytes.
+    pub size: u64,
+    /// SHA-256 of the whole object, lower-case hex, when the backend computed it.
+    pub sha256: Option<String>,
+}
+
+/// An object store that takes multipart uploads through presigned part URLs.
+///
+/// Errors are [`ApiError`]s because most are the client's to see: a wrong ETag is
+/// `part_mismatch`; a broken disk is `internal`.
+#[async_trait::async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Starts a multipart upload of `part_count` parts to `key`; returns storage's id
+    /// for it.
+    async fn create_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        part_count: u32,
+    ) -> Result<String, ApiError>;
+
+    /// A URL that accepts one PUT of exactly `len` bytes as part `part`, until `ttl`
+    /// has passed. With a checksum, storage rejects any other bytes, and the PUT must
+    /// carry the headers returned with the URL.
+    async fn sign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part: PartNumber,
+        len: u64,
+        checksum: Option<Checksum>,
+        ttl: Duration,
+    ) -> Result<SignedPart, ApiError>;
+
+    /// The parts storage holds for an upload, in part order.
+    async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, ApiError>;
+
+    /// Joins the parts into the object. `parts` must be exactly 1..=n in order, each
+    /// with the ETag storage gave it; otherwise `part_mismatch` and nothing changes.
+    async fn complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+    ) -> Result<Assembled, ApiError>;
+
+    /// Cancels an upload and frees its parts. Aborting twice is not an error.
+    async fn abort(&self, key: &str, upload_id: &str) -> Result<(), ApiError>;
+
+    /// A URL that downloads the object as an attachment named `file_name`, until `ttl`
+    /// has passed.
+    async fn sign_download(
+        &self,
+        key: &str,
+        file_name: &str,
+        ttl: Duration,
+    ) -> Result<String, ApiError>;
+
+    /// Deletes the object. Deleting a missing object is not an error.
+    async fn delete_object(&self, key: &str) -> Result<(), ApiError>;
+
+    /// Routes the backend serves itself (the local backend receives parts and serves
+    /// downloads), already bound to their state; `None` for remote storage.
+    fn router(&self) -> Option<Router> {
+        None
+    }
+}
+
+/// Checks that `parts` are exactly 1..=n in order: what S3's CompleteMultipartUpload
+/// requires, shared by the route (which knows n) and backends.
+pub fn check_part_order(parts: &[CompletedPart]) -> Result<(), ApiError> {
+    for (i, part) in parts.iter().enumerate() {
+        if part.part_number != PartNumber::from_index(i) {
+            return Err(ApiError::PartMismatch(format!(
+                "Parts must be listed once each, in order from 1; found part {} in position {}.",
+                part.part_number,
+                i + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two ETags are the same, ignoring the quotes some clients strip.
+pub fn same_etag(a: &str, b: &str) -> bool {
+    a.trim_matches('"') == b.trim_matches('"')
+}

@@ -1,0 +1,337 @@
+//! The API's gatekeeping: health, dev mode, tokens, and the checks on new uploads.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use common::{TestServer, MIB};
+use partway_server::auth::AuthKeys;
+use serde_json::json;
+
+/// Every authenticated call, with a body where it needs one.
+fn api_calls() -> Vec<(Method, &'static str, Option<serde_json::Value>)> {
+    let create = json!({"name": "a.txt", "size": 3, "part_size": 3});
+    vec![
+        (Method::POST, "/api/uploads", Some(create)),
+        (
+            Method::POST,
+            "/api/uploads/x/parts",
+            Some(json!({"parts": []})),
+        ),
+        (Method::GET, "/api/uploads/x", None),
+        (
+            Method::POST,
+            "/api/uploads/x/complete",
+            Some(json!({"parts": []})),
+        ),
+        (Method::DELETE, "/api/uploads/x", None),
+        (Method::GET, "/api/files", None),
+        (Method::GET, "/api/files/x", None),
+        (Method::DELETE, "/api/files/x", None),
+    ]
+}
+
+async fn assert_all_unauthorized(server: &TestServer, token: Option<&str>) {
+    for (method, path, body) in api_calls() {
+        let answer = server.api(method.clone(), path, token, body).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        answer.assert_error(401, "unauthorized");
+    }
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let server = TestServer::new().await;
+    let answer = server.api(Method::GET, "/healthz", None, None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn dev_token_works_in_dev_mode() {
+    let server = TestServer::new().await;
+    let answer = server
+        .api(
+            Method::POST,
+            "/api/dev/token",
+            None,
+            Some(json!({"user": "alice"})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let token = answer.json()["token"].as_str().expect("token").to_string();
+    let files = server
+        .api(Method::GET, "/api/files", Some(&token), None)
+        .await;
+    assert_eq!(files.status, StatusCode::OK);
+    assert_eq!(files.json(), json!({"files": []}));
+    let bad = server
+        .api(
+            Method::POST,
+            "/api/dev/token",
+            None,
+            Some(json!({"user": "a/b"})),
+        )
+        .await;
+    bad.assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn dev_routes_are_absent_without_dev() {
+    let server = TestServer::with(|c| c.dev = false).await;
+    let answer = server
+        .api(
+            Method::POST,
+            "/api/dev/token",
+            None,
+            Some(json!({"user": "alice"})),
+        )
+        .await;
+    answer.assert_error(404, "not_found");
+    let stats = server.api(Method::GET, "/api/dev/stats", None, None).await;
+    stats.assert_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn dev_stats_count_part_puts() {
+    let server = TestServer::new().await;
+    let token = server.token("alice");
+    let data = b"hello".to_vec();
+    let created = server.create(&token, "h.txt", &data, 5).await;
+    server.put_all(&created, &data).await;
+    let stats = server
+        .api(Method::GET, "/api/dev/stats", None, None)
+        .await
+        .json();
+    assert_eq!(
+        stats,
+        json!({"part_puts_in_flight": 0, "part_puts_max_in_flight": 1, "part_puts_total": 1})
+    );
+    let reset = server
+        .api(Method::POST, "/api/dev/stats/reset", None, None)
+        .await;
+    assert_eq!(reset.status, StatusCode::NO_CONTENT);
+    let stats = server
+        .api(Method::GET, "/api/dev/stats", None, None)
+        .await
+        .json();
+    assert_eq!(stats["part_puts_total"], 0);
+}
+
+#[tokio::test]
+async fn calls_without_a_token_are_unauthorized() {
+    let server = TestServer::new().await;
+    assert_all_unauthorized(&server, None).await;
+}
+
+#[tokio::test]
+async fn calls_with_a_malformed_token_are_unauthorized() {
+    let server = TestServer::new().await;
+    assert_all_unauthorized(&server, Some("not-a-jwt")).await;
+    // Not even a bearer header.
+    let req = axum::http::Request::get("/api/files")
+        .header("authorization", "Basic YWxpY2U6cHc=")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    server.send(req).await.assert_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn calls_with_a_forged_token_are_unauthorized() {
+    let server = TestServer::new().await;
+    let forged = AuthKeys::new(b"another secret", 3600)
+        .issue("alice")
+        .expect("token");
+    assert_all_unauthorized(&server, Some(&forged)).await;
+}
+
+#[tokio::test]
+async fn calls_with_an_expired_token_are_unauthorized() {
+    let server = TestServer::new().await;
+    let expired = server
+        .state
+        .keys
+        .issue_until("alice", 1_000_000)
+        .expect("token");
+    assert_all_unauthorized(&server, Some(&expired)).await;
+}
+
+#[tokio::test]
+async fn unknown_api_routes_answer_json_404() {
+    let server = TestServer::new().await;
+    let token = server.token("alice");
+    server
+        .api(Method::GET, "/api/nope", Some(&token), None)
+        .await
+        .assert_error(404, "not_found");
+    server
+        .api(Method::PUT, "/api/files", Some(&token), None)
+        .await
+        .assert_error(405, "invalid_request");
+}
+
+#[tokio::test]
+async fn too_large_is_413() {
+    let server = TestServer::with(|c| c.max_file_size = 10 * MIB).await;
+    let token = server.token("alice");
+    let body = json!({"name": "big.bin", "size": 10 * MIB + 1, "part_size": 5 * MIB});
+    let answer = server
+        .api(Method::POST, "/api/uploads", Some(&token), Some(body))
+        .await;
+    answer.assert_error(413, "file_too_large");
+    assert_eq!(
+        answer.json()["error"]["message"],
+        "This file is 10.0 MiB; the limit is 10.0 MiB."
+    );
+}
+
+#[tokio::test]
+async fn type_outside_the_allowlist_is_415() {
+    let server =
+        TestServer::with(|c| c.allowed_types = vec!["image/*".into(), "application/pdf".into()])
+            .await;
+    let token = server.token("alice");
+    let upload = |ct: &str| json!({"name": "x", "size": 3, "part_size": 3, "content_type": ct});
+    let answer = server
+        .api(
+            Method::POST,
+            "/api/uploads",
+            Some(&token),
+            Some(upload("text/plain")),
+        )
+        .await;
+    answer.assert_error(415, "type_not_allowed");
+    // An empty type counts as application/octet-stream, which is not allowed either.
+    let answer = server
+        .api(Method::POST, "/api/uploads", Some(&token), Some(upload("")))
+        .await;
+    answer.assert_error(415, "type_not_allowed");
+    let answer = server
+        .api(
+            Method::POST,
+            "/api/uploads",
+            Some(&token),
+            Some(upload("image/png")),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn bad_part_size_is_400() {
+    let server = TestServer::new().await;
+    let token = server.token("alice");
+    let body = json!({"name": "x.bin", "size": 20 * MIB, "part_size": MIB});
+    let answer = server
+        .api(Method::POST, "/api/uploads", Some(&token), Some(body))
+        .await;
+    answer.assert_error(400, "invalid_request");
+    let body = json!({"name": "x.bin", "size": 20 * MIB, "part_size": 0});
+    let answer = server
+        .api(Method::POST, "/api/uploads", Some(&token), Some(body))
+        .await;
+    answer.assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn bad_names_and_part_numbers_are_400() {
+    let server = TestServer::new().await;
+    let token = server.token("alice");
+    let body = json!({"name": "", "size": 3, "part_size": 3});
+    server
+        .api(Method::POST, "/api/uploads", Some(&token), Some(body))
+        .await
+        .assert_error(400, "invalid_request");
+    let sum = partway::core::Checksum::of(b"abc");
+    let body = json!({"name": "a", "size": 3, "part_size": 3, "parts": [{"part_number": 2, "sha256": sum}]});
+    server
+        .api(Method::POST, "/api/uploads", Some(&token), Some(body))
+        .await
+        .assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_with_the_error_shape() {
+    let server = TestServer::new().await;
+    let token = server.token("alice");
+    let req = axum::http::Request::post("/api/uploads")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from("{\"name\": \"a\", "))
+        .expect("request");
+    server.send(req).await.assert_error(400, "invalid_request");
+    // Well-formed JSON of the wrong shape, too.
+    let answer = server
+        .api(
+            Method::POST,
+            "/api/uploads",
+            Some(&token),
+            Some(json!({"name": 3})),
+        )
+        .await;
+    answer.assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn static_dir_is_served_with_an_index_fallback() {
+    let site = tempfile::tempdir().expect("tempdir");
+    std::fs::write(site.path().join("index.html"), "<h1>demo</h1>").expect("write");
+    std::fs::write(site.path().join("app.js"), "// js").expect("write");
+    let dir = site.path().to_path_buf();
+    let server = TestServer::with(move |c| c.static_dir = Some(dir)).await;
+    let index = server.api(Method::GET, "/", None, None).await;
+    assert_eq!(
+        (index.status, index.body.as_slice()),
+        (StatusCode::OK, b"<h1>demo</h1>".as_slice())
+    );
+    let js = server.api(Method::GET, "/app.js", None, None).await;
+    assert_eq!(js.body, b"// js");
+    let deep = server.api(Method::GET, "/some/page", None, None).await;
+    assert_eq!(deep.body, b"<h1>demo</h1>");
+    // The API keeps its own answers.
+    server
+        .api(Method::GET, "/api/nope", None, None)
+        .await
+        .assert_error(404, "not_found");
+    assert_eq!(
+        server.api(Method::GET, "/healthz", None, None).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn api_preflight_allows_the_authorization_header_from_other_origins() {
+    let server = TestServer::new().await;
+    let req = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/api/uploads")
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization,content-type")
+        .body(Body::empty())
+        .expect("request");
+    let answer = server.send(req).await;
+    assert!(answer.status.is_success(), "{}", answer.status);
+    let allowed = answer.headers.get("access-control-allow-headers").expect("allow-headers");
+    assert!(allowed.to_str().expect("ascii").to_ascii_lowercase().contains("authorization"));
+}
+
+#[tokio::test]
+async fn api_cors_can_be_limited_to_listed_origins() {
+    let server = TestServer::with(|c| c.cors_origins = vec!["https://shop.example".into()]).await;
+    let preflight = |origin: &'static str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/uploads")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .body(Body::empty())
+            .expect("request")
+    };
+    let ok = server.send(preflight("https://shop.example")).await;
+    assert_eq!(
+        ok.headers.get("access-control-allow-origin").map(|v| v.to_str().expect("ascii")),
+        Some("https://shop.example")
+    );
+    let other = server.send(preflight("https://evil.example")).await;
+    assert!(other.headers.get("access-control-allow-origin").is_none());
+}
