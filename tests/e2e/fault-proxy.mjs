@@ -32,7 +32,7 @@ export async function startFaultProxy({ upstream, seed = 1, rate = 0.2, maxFault
   const server = http.createServer((req, res) => {
     const part = req.method === 'PUT' && PART_PUT.exec(req.url);
     if (part) stats.puts++;
-    const fault = part && stats.faults < maxFaults && random() < rate ? pick(random()) : null;
+    const fault = part && shouldFault() ? KINDS[(stats.faults + offset) % KINDS.length] : null;
     if (fault) {
       stats.faults++;
       stats.faultedParts.add(Number(part[1]));
@@ -49,10 +49,17 @@ export async function startFaultProxy({ upstream, seed = 1, rate = 0.2, maxFault
     req.pipe(upstreamReq);
   });
 
-  function pick(r) {
-    if (r < 0.4) return 'reset';
-    if (r < 0.8) return 'error';
-    return 'stall';
+  // Exactly `rate` of the attempts so far (rounded), at seeded places: the faulted share
+  // does not drift with luck, and the three kinds take turns so each one occurs.
+  const KINDS = ['reset', 'error', 'stall'];
+  const offset = Math.floor(random() * KINDS.length);
+  let credit = random();
+  function shouldFault() {
+    if (stats.faults >= maxFaults) return false;
+    credit += rate;
+    if (credit < 1) return false;
+    credit -= 1;
+    return true;
   }
 
   function inject(fault, req, res) {
