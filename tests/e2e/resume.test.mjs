@@ -126,6 +126,65 @@ test('a reload at 60% continues from the stored parts once the file is picked ag
   }
 });
 
+test('pause aborts the parts in flight and keeps the upload; resume finishes it', async () => {
+  const server = await startServer();
+  try {
+    const file = await makeFile(dir, 'pause-96.bin', 96 * MiB);
+    const page = await browser.newPage();
+    await throttle(page, 16 * MiB);
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=pauser`);
+    await widget.pick([file.path]);
+    await waitForPercent(widget, file.name, 20);
+    await widget.row(file.name).locator('[data-testid=file-pause]').click();
+    assert.equal(await widget.waitForStatus(file.name, ['paused'], 5000), 'paused');
+    const held = await widget.percent(file.name);
+    await page.waitForTimeout(1500);
+    const stats = await server.stats();
+    assert.equal(stats.part_puts_in_flight, 0, 'PUTs still in flight while paused');
+    assert.equal(await widget.percent(file.name), held, 'progress moved while paused');
+    assert.equal((await resumeRecords(page)).length, 1, 'the record is kept while paused');
+    await widget.row(file.name).locator('[data-testid=file-resume]').click();
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 120_000), 'done');
+    await downloadMatches(widget, file);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('an upload that storage no longer knows starts over, and says so', async () => {
+  const server = await startServer();
+  try {
+    const file = await makeFile(dir, 'gone-64.bin', 64 * MiB);
+    const page = await browser.newPage();
+    await throttle(page, 16 * MiB);
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=gone`);
+    await widget.pick([file.path]);
+    await waitForPercent(widget, file.name, 30);
+    const uploadId = await widget.row(file.name).getAttribute('data-upload-id');
+    await page.reload();
+    await widget.open(`${server.page}/?user=gone`);
+    // Meanwhile the upload is aborted elsewhere (another tab, or the server's sweep).
+    const token = await server.token('gone');
+    const res = await fetch(`${server.api}/api/uploads/${uploadId}`, {
+      method: 'DELETE', headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status, 204);
+    await widget.pick([file.path]);
+    const note = widget.row(file.name).locator('[data-testid=file-note]');
+    await note.waitFor({ timeout: 10_000 });
+    assert.match(await note.innerText(), /no longer in storage/);
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 120_000), 'done');
+    assert.notEqual(await widget.row(file.name).getAttribute('data-upload-id'), uploadId);
+    await downloadMatches(widget, file);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 test('killing and restarting the server at 40% does not stop the upload', async () => {
   const { server, proxy, stop } = await serverBehindProxy({ rate: 0 });
   try {
