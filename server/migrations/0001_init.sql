@@ -1,5 +1,6 @@
 -- Uploads in progress (and their outcome), and the files they produced.
--- Kept to portable SQL: a PostgreSQL twin of this schema is planned.
+-- Portable SQL: the same migrations run on SQLite and PostgreSQL. Every number is
+-- BIGINT, so both engines hand back the same type.
 
 CREATE TABLE uploads (
     id                TEXT PRIMARY KEY,
@@ -9,7 +10,7 @@ CREATE TABLE uploads (
     content_type      TEXT NOT NULL,
     last_modified     BIGINT,
     part_size         BIGINT NOT NULL,
-    part_count        INTEGER NOT NULL,
+    part_count        BIGINT NOT NULL,
     storage_key       TEXT NOT NULL,
     storage_upload_id TEXT NOT NULL,
     state             TEXT NOT NULL CHECK (state IN ('active', 'completed', 'aborted')),

@@ -1,20 +1,21 @@
 //! The metadata database: every SQL statement of the server lives here.
 //!
-//! SQLite today; the statements avoid SQLite-only syntax (and use `$n` placeholders,
-//! which SQLite also reads) so that a PostgreSQL backend can share them.
+//! SQLite (the embedded default) or PostgreSQL (for several server instances), chosen
+//! by the URL's scheme. Both run the same statements through sqlx's `Any` driver: they
+//! avoid engine-specific syntax, use `$n` placeholders (which SQLite also reads), and
+//! store every number as BIGINT.
 
 use crate::error::ApiError;
 use partway::core::wire::{CompletedPart, FileInfo, UploadState};
 use partway::core::{FileId, UploadId};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
-use sqlx::{Row, SqlitePool};
-use std::str::FromStr;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
 use std::time::Duration;
 
 /// The database handle; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 /// One row of `uploads`.
@@ -60,17 +61,32 @@ pub struct FileRow {
 }
 
 impl Db {
-    /// Opens (creating a SQLite file if missing) and migrates the database.
+    /// Opens and migrates the database at `url`: `sqlite://PATH` (the file is created
+    /// if missing) or `postgres://USER:PASSWORD@HOST/DB`.
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            // WAL lets readers go on while a write commits.
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let url = if sqlite && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_string()
+        };
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // WAL lets readers go on while a write commits; the busy timeout
+                        // makes concurrent writers wait instead of failing.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Db { pool })
@@ -209,7 +225,7 @@ impl Db {
     }
 }
 
-fn upload_from_row(r: &SqliteRow) -> Result<UploadRow, ApiError> {
+fn upload_from_row(r: &AnyRow) -> Result<UploadRow, ApiError> {
     let state: String = r.try_get("state")?;
     let parts: Option<String> = r.try_get("parts")?;
     let parts = match parts {
@@ -236,7 +252,7 @@ fn upload_from_row(r: &SqliteRow) -> Result<UploadRow, ApiError> {
     })
 }
 
-fn file_from_row(r: &SqliteRow) -> Result<FileRow, ApiError> {
+fn file_from_row(r: &AnyRow) -> Result<FileRow, ApiError> {
     Ok(FileRow {
         info: FileInfo {
             id: FileId(r.try_get("id")?),

@@ -69,6 +69,22 @@ impl Answer {
     }
 }
 
+/// With `PARTWAY_TEST_POSTGRES_URL` set (tests/run does, after starting a cluster),
+/// every test server gets a database of its own on that PostgreSQL server; without it,
+/// a SQLite file in its temp dir. tests/run runs the whole suite both ways.
+async fn fresh_postgres_database() -> Option<String> {
+    use sqlx::Connection;
+    let admin = std::env::var("PARTWAY_TEST_POSTGRES_URL").ok()?;
+    let name = format!("partway_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL at PARTWAY_TEST_POSTGRES_URL");
+    // The name is ours (a uuid), not input: safe to put in the statement.
+    let create = sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"));
+    sqlx::query(create).execute(&mut conn).await.expect("create database");
+    conn.close().await.ok();
+    let base = admin.rsplit_once('/').map(|(base, _)| base).expect("URL with a database name");
+    Some(format!("{base}/{name}"))
+}
+
 impl TestServer {
     pub async fn new() -> Self {
         Self::with(|_| {}).await
@@ -81,6 +97,7 @@ impl TestServer {
         config.dev = true;
         config.public_url = Some(PUBLIC_URL.into());
         config.secret = Some(SECRET.into());
+        config.database_url = fresh_postgres_database().await;
         change(&mut config);
         let state = build_state(&config).await.expect("state");
         TestServer { state, dir }
