@@ -3,7 +3,7 @@
 //! The doc comment of every field is its `--help` text, so `partway-server --help` is
 //! the manual.
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -17,6 +17,85 @@ pub const DEFAULT_URL_TTL: u64 = 900;
 pub const DEFAULT_DOWNLOAD_TTL: u64 = 3600;
 /// Default lifetime of a bearer token: 1 day.
 pub const DEFAULT_TOKEN_TTL: u64 = 86_400;
+/// Default idle time after which an upload counts as abandoned: 7 days.
+pub const DEFAULT_ABANDON_AFTER: u64 = 7 * 86_400;
+/// Default time between two sweeps for abandoned uploads: 1 hour.
+pub const DEFAULT_SWEEP_INTERVAL: u64 = 3600;
+
+/// Where file bytes are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StorageKind {
+    /// Files under --data-dir, received and served by this server (the embedded default).
+    Local,
+    /// Any S3-compatible service: AWS S3, Cloudflare R2, MinIO, Garage.
+    S3,
+}
+
+/// Settings of the S3-compatible backend (`--storage s3`).
+#[derive(Clone, Debug, Args)]
+pub struct S3Config {
+    /// S3 endpoint URL: `https://s3.eu-west-1.amazonaws.com` (AWS),
+    /// `https://<account>.r2.cloudflarestorage.com` (R2), `http://127.0.0.1:9000`
+    /// (MinIO), `http://127.0.0.1:3900` (Garage).
+    #[arg(long = "s3-endpoint", env = "PARTWAY_S3_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Region the bucket lives in (`auto` for R2, `garage` for Garage's default).
+    #[arg(long = "s3-region", env = "PARTWAY_S3_REGION", default_value = "us-east-1")]
+    pub region: String,
+    /// Bucket name.
+    #[arg(long = "s3-bucket", env = "PARTWAY_S3_BUCKET")]
+    pub bucket: Option<String>,
+    /// Prefix put before every object key (e.g. `uploads/`).
+    #[arg(long = "s3-prefix", env = "PARTWAY_S3_PREFIX", default_value = "")]
+    pub prefix: String,
+    /// Path-style URLs (`endpoint/bucket/key`, for MinIO and Garage) instead of
+    /// virtual-hosted ones (`bucket.endpoint/key`, AWS and R2).
+    #[arg(long = "s3-path-style", env = "PARTWAY_S3_PATH_STYLE")]
+    pub path_style: bool,
+    /// Access key id.
+    #[arg(long = "s3-access-key-id", env = "PARTWAY_S3_ACCESS_KEY_ID")]
+    pub access_key_id: Option<String>,
+    /// Secret access key.
+    #[arg(long = "s3-secret-access-key", env = "PARTWAY_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub secret_access_key: Option<String>,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        S3Config {
+            endpoint: None,
+            region: "us-east-1".into(),
+            bucket: None,
+            prefix: String::new(),
+            path_style: false,
+            access_key_id: None,
+            secret_access_key: None,
+        }
+    }
+}
+
+/// One-off administration, instead of serving.
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Storage administration.
+    Storage {
+        /// What to do.
+        #[command(subcommand)]
+        action: StorageAction,
+    },
+}
+
+/// Storage administration tasks.
+#[derive(Clone, Debug, Subcommand)]
+pub enum StorageAction {
+    /// Sets the bucket's CORS rules so that pages on these origins can PUT parts and
+    /// read their ETags (S3 storage only).
+    SetupCors {
+        /// An origin allowed to upload, e.g. `https://app.example.com` (repeatable).
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+    },
+}
 
 /// Partway's companion server: authorises uploads, signs part URLs, stores metadata.
 #[derive(Clone, Debug, Parser)]
@@ -88,6 +167,27 @@ pub struct Config {
     /// of the user's to a foreign page.
     #[arg(long, env = "PARTWAY_CORS_ORIGINS", default_value = "*", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+
+    /// Where file bytes are kept.
+    #[arg(long, env = "PARTWAY_STORAGE", value_enum, default_value = "local")]
+    pub storage: StorageKind,
+
+    /// S3-compatible storage settings.
+    #[command(flatten)]
+    pub s3: S3Config,
+
+    /// Seconds without activity after which an upload is abandoned: aborted in storage
+    /// (which frees its parts) and in the database.
+    #[arg(long, env = "PARTWAY_ABANDON_AFTER", default_value_t = DEFAULT_ABANDON_AFTER)]
+    pub abandon_after: u64,
+
+    /// Seconds between two sweeps for abandoned uploads (0: never sweep).
+    #[arg(long, env = "PARTWAY_SWEEP_INTERVAL", default_value_t = DEFAULT_SWEEP_INTERVAL)]
+    pub sweep_interval: u64,
+
+    /// A one-off task instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
 
 impl Default for Config {
@@ -110,6 +210,11 @@ impl Default for Config {
             token_ttl: DEFAULT_TOKEN_TTL,
             static_dir: None,
             cors_origins: vec!["*".into()],
+            storage: StorageKind::Local,
+            s3: S3Config::default(),
+            abandon_after: DEFAULT_ABANDON_AFTER,
+            sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            command: None,
         }
     }
 }

@@ -175,8 +175,8 @@ impl Db {
         let f = &file.info;
         sqlx::query(
             "INSERT INTO files (id, owner, name, storage_key, size, content_type, sha256,
-                upload_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                upload_id, created_at, checksum)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&f.id.0)
         .bind(&upload.owner)
@@ -187,10 +187,34 @@ impl Db {
         .bind(&f.sha256)
         .bind(&upload.id)
         .bind(f.created_at)
+        .bind(&f.checksum)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Notes activity on an upload (parts were signed).
+    pub async fn touch_upload(&self, id: &str, now: i64) -> Result<(), ApiError> {
+        sqlx::query("UPDATE uploads SET updated_at = $2 WHERE id = $1 AND state = 'active'")
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Active uploads with no activity since `before` (seconds since the epoch), oldest
+    /// first, at most `limit` of them.
+    pub async fn idle_uploads(&self, before: i64, limit: i64) -> Result<Vec<UploadRow>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT * FROM uploads WHERE state = 'active' AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(upload_from_row).collect()
     }
 
     /// The file `id`, if `owner` has it.
@@ -260,6 +284,7 @@ fn file_from_row(r: &AnyRow) -> Result<FileRow, ApiError> {
             size: to_u64(r.try_get("size")?),
             content_type: r.try_get("content_type")?,
             sha256: r.try_get("sha256")?,
+            checksum: r.try_get("checksum")?,
             created_at: r.try_get("created_at")?,
         },
         storage_key: r.try_get("storage_key")?,

@@ -14,12 +14,14 @@ pub mod routes;
 pub mod secret;
 pub mod stats;
 pub mod storage;
+pub mod sweep;
 
 use crate::auth::AuthKeys;
-use crate::config::Config;
+use crate::config::{Config, StorageKind};
 use crate::db::Db;
 use crate::stats::PutStats;
 use crate::storage::local::LocalStorage;
+use crate::storage::s3::{S3SetupError, S3Storage};
 use crate::storage::Storage;
 use axum::extract::Request;
 use axum::Router;
@@ -58,6 +60,9 @@ pub enum SetupError {
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// The S3 settings are incomplete or wrong.
+    #[error("S3 storage: {0}")]
+    S3(#[from] S3SetupError),
 }
 
 fn io_context(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SetupError {
@@ -73,16 +78,16 @@ pub async fn build_state(config: &Config) -> Result<AppState, SetupError> {
         .map_err(io_context("reading or creating the secret"))?;
     let db = Db::connect(&config.database_url()).await?;
     let stats = Arc::new(PutStats::default());
-    let storage = LocalStorage::new(
-        dir.join("storage"),
-        &config.public_url(),
-        &secret,
-        stats.clone(),
-    )
-    .map_err(io_context("creating the storage directories"))?;
+    let storage: Arc<dyn Storage> = match config.storage {
+        StorageKind::Local => Arc::new(
+            LocalStorage::new(dir.join("storage"), &config.public_url(), &secret, stats.clone())
+                .map_err(io_context("creating the storage directories"))?,
+        ),
+        StorageKind::S3 => Arc::new(S3Storage::new(&config.s3)?),
+    };
     Ok(AppState {
         db,
-        storage: Arc::new(storage),
+        storage,
         config: Arc::new(config.clone()),
         keys: Arc::new(AuthKeys::new(&secret, config.token_ttl)),
         stats,
@@ -126,11 +131,47 @@ pub async fn run(mut config: Config) -> Result<(), SetupError> {
         config.public_url = Some(format!("http://{addr}"));
     }
     let state = build_state(&config).await?;
+    if config.storage == StorageKind::S3 {
+        warn_if_cors_blocks(&config).await;
+    }
+    if config.sweep_interval > 0 {
+        tokio::spawn(sweep::run(state.clone()));
+    }
     println!("partway-server listening on http://{addr}");
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(io_context("serving"))
+}
+
+/// Checks, as a browser on each allowed origin would, that the bucket lets it PUT
+/// parts; says loudly what to run when it does not. Serving goes on either way.
+async fn warn_if_cors_blocks(config: &Config) {
+    let Ok(s3) = S3Storage::new(&config.s3) else { return };
+    for origin in &config.cors_origins {
+        // With `*` any page may embed the widget; a made-up origin stands in for them.
+        let origin = if origin == "*" { "https://partway-cors-check.invalid" } else { origin.as_str() };
+        if let Err(why) = s3.check_cors(origin).await {
+            tracing::warn!("browsers will be blocked: {why}");
+        }
+    }
+}
+
+/// Runs a one-off administration command (`partway-server storage ...`).
+pub async fn run_command(config: &Config, command: &config::Command) -> Result<String, String> {
+    match command {
+        config::Command::Storage { action: config::StorageAction::SetupCors { origins } } => {
+            if config.storage != StorageKind::S3 {
+                return Err("setup-cors applies to S3 storage: pass --storage s3 and its settings".into());
+            }
+            let s3 = S3Storage::new(&config.s3).map_err(|e| e.to_string())?;
+            s3.put_bucket_cors(origins).await.map_err(|e| e.to_string())?;
+            for origin in origins {
+                s3.check_cors(origin).await?;
+            }
+            Ok(format!("CORS set: {} may PUT parts and read ETags", origins.join(", ")))
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (what service managers send).

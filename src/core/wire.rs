@@ -158,6 +158,10 @@ pub struct FileInfo {
     pub content_type: String,
     /// SHA-256 of the whole file, hex, when known.
     pub sha256: Option<String>,
+    /// Storage's own checksum of the object, as it reports it (S3 with per-part
+    /// SHA-256: the composite `<base64>-<parts>`), when it has one.
+    #[serde(default)]
+    pub checksum: Option<String>,
     /// When the upload completed, seconds since the Unix epoch.
     pub created_at: i64,
 }

@@ -94,6 +94,8 @@ async fn sign(
     let plan = plan_of(&upload)?;
     check_parts(&plan, &req.parts)?;
     let parts = sign_parts(&state, &upload, &plan, &req.parts).await?;
+    // Signing is activity: the sweep of abandoned uploads measures idleness from here.
+    state.db.touch_upload(&upload.id, crate::unix_now_i64()).await?;
     Ok(Json(SignPartsResponse { parts }))
 }
 
@@ -168,6 +170,7 @@ async fn complete(
             size: assembled.size,
             content_type: upload.content_type.clone(),
             sha256: assembled.sha256,
+            checksum: assembled.checksum,
             created_at: crate::unix_now_i64(),
         },
         storage_key: upload.storage_key.clone(),

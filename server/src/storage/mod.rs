@@ -5,6 +5,7 @@
 //! looks the same to the routes and to the widget.
 
 pub mod local;
+pub mod s3;
 
 use crate::error::ApiError;
 use axum::Router;
@@ -19,6 +20,9 @@ pub struct Assembled {
     pub size: u64,
     /// SHA-256 of the whole object, lower-case hex, when the backend computed it.
     pub sha256: Option<String>,
+    /// Storage's own checksum of the object as it reports it (for S3 with per-part
+    /// SHA-256, the composite `<base64>-<parts>`), when it has one.
+    pub checksum: Option<String>,
 }
 
 /// An object store that takes multipart uploads through presigned part URLs.
@@ -101,4 +105,27 @@ pub fn check_part_order(parts: &[CompletedPart]) -> Result<(), ApiError> {
 /// Whether two ETags are the same, ignoring the quotes some clients strip.
 pub fn same_etag(a: &str, b: &str) -> bool {
     a.trim_matches('"') == b.trim_matches('"')
+}
+
+/// `attachment` with an ASCII-safe `filename` and the exact name in `filename*`
+/// (RFC 6266), so any name downloads under its own name and none can break the header.
+pub fn attachment_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() || c == ' ') && !matches!(c, '"' | '\\' | '/') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }

@@ -38,6 +38,7 @@ impl Job {
         Ok(Assembled {
             size,
             sha256: Some(sha256),
+            checksum: None,
         })
     }
 

@@ -233,31 +233,10 @@ async fn get_object(
     Ok(response)
 }
 
-/// `attachment` with an ASCII-safe `filename` and the exact name in `filename*`.
+/// The `Content-Disposition` of a download, as a header value.
 fn content_disposition(name: &str) -> HeaderValue {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if (c.is_ascii_graphic() || c == ' ') && !matches!(c, '"' | '\\' | '/') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    HeaderValue::from_str(&format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+    HeaderValue::from_str(&crate::storage::attachment_disposition(name))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {

@@ -1,0 +1,47 @@
+//! The sweep of abandoned uploads: an upload idle longer than `--abandon-after` is
+//! aborted in storage (which frees its parts) and marked aborted, so parts never leak.
+//!
+//! Several server instances may sweep at once: aborting is idempotent in storage and
+//! conditional in the database, so they cannot get in each other's way.
+
+use crate::error::ApiError;
+use crate::AppState;
+use partway::core::UploadId;
+use std::time::Duration;
+
+/// Uploads handled per round, so one sweep stays short even after a long outage.
+const BATCH: i64 = 100;
+
+/// Aborts every upload idle since before `now - abandon_after`; returns how many.
+pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, ApiError> {
+    let before = now.saturating_sub(i64::try_from(state.config.abandon_after).unwrap_or(i64::MAX));
+    let mut swept = 0;
+    // Bounded: at most 100 batches a sweep; the next sweep takes the rest.
+    for _ in 0..100 {
+        let idle = state.db.idle_uploads(before, BATCH).await?;
+        if idle.is_empty() {
+            break;
+        }
+        for upload in &idle {
+            state.storage.abort(&upload.storage_key, &upload.storage_upload_id).await?;
+            if state.db.abort_upload(&UploadId(upload.id.clone()), now).await? {
+                swept += 1;
+            }
+        }
+    }
+    Ok(swept)
+}
+
+/// Sweeps every `--sweep-interval` seconds until the process ends.
+pub async fn run(state: AppState) {
+    let every = Duration::from_secs(state.config.sweep_interval.max(1));
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        match sweep_once(&state, crate::unix_now_i64()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("swept {n} abandoned uploads"),
+            Err(e) => tracing::warn!("sweep of abandoned uploads failed: {e}"),
+        }
+    }
+}
