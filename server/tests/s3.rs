@@ -1,0 +1,252 @@
+//! The S3 backend against a real S3 implementation that we did not write: Garage,
+//! started by tests/run (tests/services/garage.sh), which checks signatures and checksums.
+//!
+//! Ignored in a plain `cargo test` (they need that Garage); tests/run runs them with
+//! `--include-ignored`, so in CI none is skipped.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{part_bytes, random_bytes, TestServer, MIB};
+use partway::core::wire::{CompleteUploadResponse, CompletedPart, CreateUploadResponse, SignedPart, UploadStatus};
+use partway::core::{Checksum, ETag, PartNumber, UploadId};
+use partway_server::config::{S3Config, StorageKind};
+use partway_server::storage::s3::S3Storage;
+use serde_json::json;
+
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through tests/run, which starts Garage"))
+}
+
+/// Garage's settings, with a key prefix of the test's own so tests cannot collide.
+fn garage() -> S3Config {
+    S3Config {
+        endpoint: Some(env("PARTWAY_TEST_S3_ENDPOINT")),
+        region: env("PARTWAY_TEST_S3_REGION"),
+        bucket: Some(env("PARTWAY_TEST_S3_BUCKET")),
+        prefix: format!("test-{}/", uuid::Uuid::new_v4().simple()),
+        path_style: true,
+        access_key_id: Some(env("PARTWAY_TEST_S3_ACCESS_KEY_ID")),
+        secret_access_key: Some(env("PARTWAY_TEST_S3_SECRET_ACCESS_KEY")),
+    }
+}
+
+async fn garage_server_with(change: impl FnOnce(&mut partway_server::config::Config)) -> TestServer {
+    let s3 = garage();
+    TestServer::with(move |c| {
+        c.storage = StorageKind::S3;
+        c.s3 = s3;
+        change(c);
+    })
+    .await
+}
+
+async fn garage_server() -> TestServer {
+    garage_server_with(|_| {}).await
+}
+
+/// A real HTTP PUT to storage, as the browser sends it.
+async fn put(part: &SignedPart, bytes: &[u8], with_headers: bool) -> reqwest::Response {
+    let mut req = reqwest::Client::new().put(part.url.expose()).body(bytes.to_vec());
+    if with_headers {
+        for (k, v) in &part.headers {
+            req = req.header(k, v);
+        }
+    }
+    req.send().await.expect("Garage answers")
+}
+
+async fn put_ok(part: &SignedPart, bytes: &[u8]) -> CompletedPart {
+    let res = put(part, bytes, true).await;
+    let status = res.status();
+    let etag = res.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert!(status.is_success(), "PUT part {}: {status} {}", part.part_number, res.text().await.unwrap_or_default());
+    CompletedPart { part_number: part.part_number, etag: ETag(etag) }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Checksum::of(bytes).to_hex()
+}
+
+async fn download(url: &str) -> Vec<u8> {
+    let res = reqwest::get(url).await.expect("download");
+    assert!(res.status().is_success(), "download: {}", res.status());
+    res.bytes().await.expect("body").to_vec()
+}
+
+async fn stored_key(server: &TestServer, upload_id: &str, user: &str) -> (String, String) {
+    let row = server.state.db.upload(&UploadId(upload_id.into()), user).await.expect("db").expect("row");
+    (row.storage_key, row.storage_upload_id)
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn multipart_round_trip_keeps_every_byte_and_storage_checksums() {
+    let server = garage_server().await;
+    let token = server.token("alice");
+    let data = random_bytes((12 * MIB + 3) as usize);
+    let created: CreateUploadResponse = server.create(&token, "big.bin", &data, 5 * MIB).await;
+    assert_eq!(created.part_count, 3);
+    let mut done = Vec::new();
+    for part in &created.parts {
+        assert!(part.headers.contains_key("x-amz-checksum-sha256"));
+        done.push(put_ok(part, part_bytes(&data, created.part_size, part.part_number)).await);
+    }
+    let answer = server.complete(&token, &created.upload_id.0, done).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+    let res: CompleteUploadResponse = answer.parse();
+    let checksum = res.file.checksum.expect("storage's checksum is recorded");
+    assert!(checksum.ends_with("-3"), "a composite checksum of 3 parts: {checksum}");
+    assert_eq!(sha256_hex(&download(&res.download_url).await), sha256_hex(&data));
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn a_small_file_is_one_checksummed_put_object() {
+    let server = garage_server().await;
+    let token = server.token("alice");
+    let data = random_bytes(1000);
+    let created = server.create(&token, "small.txt", &data, 1000).await;
+    let done = vec![put_ok(&created.parts[0], &data).await];
+    let res: CompleteUploadResponse = server.complete(&token, &created.upload_id.0, done).await.parse();
+    assert_eq!(res.file.sha256.as_deref(), Some(sha256_hex(&data).as_str()), "the whole file's SHA-256, from storage");
+    assert_eq!(download(&res.download_url).await, data);
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn garage_refuses_bytes_that_do_not_match_the_signed_checksum() {
+    let server = garage_server().await;
+    let token = server.token("alice");
+    let data = random_bytes((6 * MIB) as usize);
+    let created = server.create(&token, "tampered.bin", &data, 5 * MIB).await;
+    let mut wrong = part_bytes(&data, created.part_size, PartNumber(1)).to_vec();
+    wrong[100] ^= 1;
+    let res = put(&created.parts[0], &wrong, true).await;
+    assert_eq!(res.status(), reqwest::StatusCode::BAD_REQUEST, "{}", res.text().await.unwrap_or_default());
+    // Without the signed header the signature does not hold.
+    let res = put(&created.parts[0], part_bytes(&data, created.part_size, PartNumber(1)), false).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    // Nothing was stored, so completing fails loudly instead of making a bad file.
+    let parts = vec![
+        CompletedPart { part_number: PartNumber(1), etag: ETag("\"x\"".into()) },
+        CompletedPart { part_number: PartNumber(2), etag: ETag("\"y\"".into()) },
+    ];
+    server.complete(&token, &created.upload_id.0, parts).await.assert_error(400, "part_mismatch");
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn tampered_and_expired_urls_are_refused() {
+    let server = garage_server_with(|c| c.url_ttl = 1).await;
+    let token = server.token("alice");
+    let data = random_bytes(1000);
+    let created = server.create(&token, "x.bin", &data, 1000).await;
+    let mut forged = created.parts[0].clone();
+    let url = forged.url.expose().to_string();
+    let last = url.chars().last().expect("non-empty");
+    let flipped = if last == '0' { '1' } else { '0' };
+    forged.url = partway::core::SignedUrl::new(format!("{}{flipped}", &url[..url.len() - 1]));
+    assert_eq!(put(&forged, &data, true).await.status(), reqwest::StatusCode::FORBIDDEN);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let res = put(&created.parts[0], &data, true).await;
+    // Garage answers 400 "Date is too old", AWS 403: the client decides by the expiry time.
+    assert!(res.status().is_client_error(), "expired URL accepted: {}", res.status());
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn the_parts_listed_for_resuming_are_exactly_those_sent() {
+    let server = garage_server().await;
+    let token = server.token("alice");
+    let data = random_bytes((11 * MIB) as usize);
+    let created = server.create(&token, "partial.bin", &data, 5 * MIB).await;
+    for part in &created.parts[..2] {
+        put_ok(part, part_bytes(&data, created.part_size, part.part_number)).await;
+    }
+    let status: UploadStatus = server.api(Method::GET, &format!("/api/uploads/{}", created.upload_id.0), Some(&token), None).await.parse();
+    let listed: Vec<(u32, u64)> = status.parts.iter().map(|p| (p.part_number.0, p.size)).collect();
+    assert_eq!(listed, vec![(1, 5 * MIB), (2, 5 * MIB)]);
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn abort_leaves_no_parts_in_storage() {
+    let server = garage_server().await;
+    let token = server.token("alice");
+    let data = random_bytes((6 * MIB) as usize);
+    let created = server.create(&token, "abort.bin", &data, 5 * MIB).await;
+    put_ok(&created.parts[0], part_bytes(&data, created.part_size, PartNumber(1))).await;
+    let (key, storage_id) = stored_key(&server, &created.upload_id.0, "alice").await;
+    assert_eq!(server.state.storage.list_parts(&key, &storage_id).await.expect("listed").len(), 1);
+    let answer = server.api(Method::DELETE, &format!("/api/uploads/{}", created.upload_id.0), Some(&token), None).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT);
+    let after = server.state.storage.list_parts(&key, &storage_id).await;
+    assert!(matches!(after, Err(partway_server::error::ApiError::NotFound(_))), "{after:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn the_sweep_aborts_idle_uploads_in_storage() {
+    let server = garage_server_with(|c| c.abandon_after = 60).await;
+    let token = server.token("alice");
+    let data = random_bytes((6 * MIB) as usize);
+    let created = server.create(&token, "idle.bin", &data, 5 * MIB).await;
+    put_ok(&created.parts[0], part_bytes(&data, created.part_size, PartNumber(1))).await;
+    let now = chrono_now();
+    assert_eq!(partway_server::sweep::sweep_once(&server.state, now).await.expect("sweep"), 0, "not idle yet");
+    assert_eq!(partway_server::sweep::sweep_once(&server.state, now + 61).await.expect("sweep"), 1);
+    let (key, storage_id) = stored_key(&server, &created.upload_id.0, "alice").await;
+    assert!(server.state.storage.list_parts(&key, &storage_id).await.is_err(), "parts leaked");
+    let status: UploadStatus = server.api(Method::GET, &format!("/api/uploads/{}", created.upload_id.0), Some(&token), None).await.parse();
+    assert_eq!(status.state, partway::core::wire::UploadState::Aborted);
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn setup_cors_lets_a_page_put_parts_and_startup_check_sees_it() {
+    let s3 = S3Storage::new(&garage()).expect("settings");
+    s3.put_bucket_cors(&["http://localhost:4567".into()]).await.expect("PutBucketCors");
+    s3.check_cors("http://localhost:4567").await.expect("allowed origin passes");
+    assert!(s3.check_cors("https://elsewhere.example").await.is_err(), "another origin is blocked");
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn two_servers_sharing_database_and_bucket_split_one_upload() {
+    let a = garage_server().await;
+    let shared_db = a.state.config.database_url();
+    let s3 = a.state.config.s3.clone();
+    let b = TestServer::with(move |c| {
+        c.storage = StorageKind::S3;
+        c.s3 = s3;
+        c.database_url = Some(shared_db);
+    })
+    .await;
+    let token = a.token("alice");
+    let data = random_bytes((16 * MIB) as usize);
+    // Created on A, with part 1 signed there; the rest signed on B.
+    let mut created = a.create(&token, "shared.bin", &data, 5 * MIB).await;
+    created.parts.truncate(1);
+    let rest = common::checksums(&data, 5 * MIB)[1..].to_vec();
+    let body = json!({ "parts": rest });
+    let signed: partway::core::wire::SignPartsResponse =
+        b.api(Method::POST, &format!("/api/uploads/{}/parts", created.upload_id.0), Some(&token), Some(body)).await.parse();
+    let mut done = Vec::new();
+    for part in created.parts.iter().chain(&signed.parts) {
+        done.push(put_ok(part, part_bytes(&data, 5 * MIB, part.part_number)).await);
+    }
+    done.sort_by_key(|p| p.part_number);
+    // Completed on B.
+    let res: CompleteUploadResponse = b.complete(&token, &created.upload_id.0, done).await.parse();
+    assert_eq!(sha256_hex(&download(&res.download_url).await), sha256_hex(&data));
+    for server in [&a, &b] {
+        let list: partway::core::wire::FileList = server.api(Method::GET, "/api/files", Some(&token), None).await.parse();
+        assert!(list.files.iter().any(|f| f.id == res.file.id), "a server does not list the file");
+    }
+}
