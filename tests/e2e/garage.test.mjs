@@ -1,0 +1,104 @@
+// The browser end to end against Garage (a real S3 implementation), through two
+// partway-server processes that share one PostgreSQL database and one bucket: the
+// upload is created on one, signed by both, completed on the other, and both list it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { startBalancer } from './balancer.mjs';
+import { freePort, launchBrowser, makeFile, ROOT, sha256OfUrl, startServer, tempDir, WidgetPage } from './harness.mjs';
+
+const MiB = 1024 * 1024;
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run through tests/run, which starts Garage and PostgreSQL`);
+  return value;
+};
+
+let browser;
+let dir;
+
+before(async () => {
+  browser = await launchBrowser();
+  dir = tempDir('partway-garage-e2e-');
+});
+
+after(async () => {
+  await browser?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh database on the test PostgreSQL server. */
+function freshDatabase() {
+  const admin = env('PARTWAY_TEST_POSTGRES_URL');
+  const name = `partway_e2e_${randomUUID().replaceAll('-', '')}`;
+  execFileSync('psql', [admin, '-q', '-c', `CREATE DATABASE ${name}`]);
+  return `${admin.slice(0, admin.lastIndexOf('/'))}/${name}`;
+}
+
+function s3Args(prefix) {
+  return [
+    '--storage', 's3',
+    '--s3-endpoint', env('PARTWAY_TEST_S3_ENDPOINT'),
+    '--s3-region', env('PARTWAY_TEST_S3_REGION'),
+    '--s3-bucket', env('PARTWAY_TEST_S3_BUCKET'),
+    '--s3-access-key-id', env('PARTWAY_TEST_S3_ACCESS_KEY_ID'),
+    '--s3-secret-access-key', env('PARTWAY_TEST_S3_SECRET_ACCESS_KEY'),
+    '--s3-path-style', '--s3-prefix', prefix,
+  ];
+}
+
+test('256 MiB through two server instances into Garage, read back intact', async () => {
+  const database = freshDatabase();
+  const prefix = `e2e-${randomUUID()}/`;
+  const shared = [...s3Args(prefix), '--database-url', database, '--secret', 'shared-secret-of-both-instances'];
+  const lbPort = await freePort();
+  const origin = `http://localhost:${lbPort}`;
+  // The operator's one-off step: let the page's origin PUT parts into the bucket.
+  const bin = process.env.PARTWAY_SERVER_BIN ?? join(ROOT, 'target', 'debug', 'partway-server');
+  const out = execFileSync(bin, [...s3Args(prefix), 'storage', 'setup-cors', '--origin', origin]).toString();
+  assert.match(out, /CORS set/);
+
+  const a = await startServer({ args: shared });
+  const b = await startServer({ args: shared });
+  // Create on A, sign alternately on A and B, complete on B, everything else on A.
+  let parts = 0;
+  const lb = await startBalancer([a.api, b.api], (req) => {
+    if (req.url.includes('/complete')) return 1;
+    if (req.url.endsWith('/parts')) return parts++ % 2;
+    return 0;
+  }, lbPort);
+  const page = await browser.newPage();
+  try {
+    const file = await makeFile(dir, 'garage-256.bin', 256 * MiB);
+    const widget = new WidgetPage(page);
+    await widget.open(`${origin}/?user=shared`);
+    await widget.pick([file.path]);
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 300_000), 'done',
+      await widget.row(file.name).innerText());
+    const href = await widget.row(file.name).locator('[data-testid=file-link]').getAttribute('href');
+    assert.ok(href.startsWith(env('PARTWAY_TEST_S3_ENDPOINT')), `download is not from Garage: ${href.split('?')[0]}`);
+    assert.equal(await sha256OfUrl(href), file.sha256, 'Garage holds different bytes');
+
+    const created = lb.counts.get('POST uploads');
+    const signed = lb.counts.get('POST uploads/parts');
+    const completed = lb.counts.get('POST uploads/complete');
+    assert.deepEqual(created, [1, 0], 'created on A');
+    assert.ok(signed[0] > 0 && signed[1] > 0, `signed by both: ${signed}`);
+    assert.deepEqual(completed, [0, 1], 'completed on B');
+    for (const server of [a, b]) {
+      const token = await server.token('shared');
+      const files = (await server.get('/api/files', token)).body.files;
+      const info = files.find((f) => f.name === file.name);
+      assert.ok(info, 'an instance does not list the file');
+      assert.match(info.checksum, /-32$/, `storage's composite checksum of 32 parts: ${info.checksum}`);
+    }
+  } finally {
+    await page.close();
+    await lb.close();
+    await a.stop();
+    await b.stop();
+  }
+});
