@@ -5,7 +5,8 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::{part_bytes, random_bytes, TestServer, MIB};
 use partway::core::wire::{
-    CompleteUploadResponse, CompletedPart, FileDownload, FileList, SignPartsResponse, UploadStatus,
+    CompleteUploadResponse, CompletedPart, CreateUploadResponse, FileDownload, FileList, SignPartsResponse,
+    UploadState, UploadStatus,
 };
 use partway::core::{Checksum, ETag, PartNumber};
 use serde_json::json;
@@ -383,4 +384,29 @@ async fn storage_keys_never_contain_the_file_name() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn the_sweep_aborts_only_uploads_idle_longer_than_the_limit() {
+    let server = TestServer::with(|c| c.abandon_after = 60).await;
+    let token = server.token("alice");
+    let data = common::random_bytes((6 * MIB) as usize);
+    let created = server.create(&token, "idle.bin", &data, 5 * MIB).await;
+    let first = &created.parts[..1];
+    let partial = CreateUploadResponse { parts: first.to_vec(), ..created.clone() };
+    server.put_all(&partial, &data).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    assert_eq!(partway_server::sweep::sweep_once(&server.state, now + 30).await.expect("sweep"), 0);
+    assert_eq!(partway_server::sweep::sweep_once(&server.state, now + 61).await.expect("sweep"), 1);
+    let status: UploadStatus = server
+        .api(Method::GET, &format!("/api/uploads/{}", created.upload_id.0), Some(&token), None)
+        .await
+        .parse();
+    assert_eq!(status.state, UploadState::Aborted);
+    assert!(status.parts.is_empty());
+    // The parts are gone from the disk too.
+    let leftovers = std::fs::read_dir(server.dir.path().join("storage").join("uploads"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(leftovers, 0, "parts leaked");
 }

@@ -2,7 +2,10 @@
 // headless Chromium, and, in the same run against the same server, the same parts through
 // a plain JavaScript loop of N parallel XHR PUTs. Prints MB/s and the ratio.
 //
-//   node bench/upload.mjs [--size-mib 1024] [--parallel 4] [--rounds 2]
+//   node bench/upload.mjs [--size-mib 1024] [--parallel 4] [--rounds 2] [--garage]
+//
+// With --garage the server stores into the Garage that tests/services/garage.sh started
+// (source it first), so both uploads go to a real S3 implementation.
 //
 // The server is the `server` profile build (tests/run builds debug; this script builds
 // what it needs). Figures are ratios within one run: the machines are shared and noisy.
@@ -10,13 +13,17 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchBrowser, makeFile, ROOT, startServer, tempDir, WidgetPage } from '../e2e/harness.mjs';
+import { randomUUID } from 'node:crypto';
+import {
+  freePort, garageArgs, launchBrowser, makeFile, ROOT, setupCors, startServer, tempDir, WidgetPage,
+} from '../e2e/harness.mjs';
 
 const { values } = parseArgs({
   options: {
     'size-mib': { type: 'string', default: '1024' },
     parallel: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '2' },
+    garage: { type: 'boolean', default: false },
   },
 });
 const MiB = 1024 * 1024;
@@ -87,7 +94,15 @@ async function rawLoop({ partSize, parallel }) {
 }
 
 const dir = tempDir('partway-bench-');
-const server = await startServer({ binary });
+let server;
+if (values.garage) {
+  const prefix = `bench-${randomUUID()}/`;
+  const port = await freePort();
+  setupCors(binary, prefix, `http://localhost:${port}`);
+  server = await startServer({ binary, port, args: garageArgs(prefix) });
+} else {
+  server = await startServer({ binary });
+}
 const browser = await launchBrowser();
 try {
   const file = await makeFile(dir, 'bench.bin', size);
@@ -130,7 +145,7 @@ try {
   }
   const best = (k) => Math.min(...results.map((r) => r[k]));
   const ratio = (a, b) => (best(b) / best(a)).toFixed(2);
-  console.log(`\n${size / MiB} MiB, ${parallel} parts in flight, ${partSize / MiB} MiB parts, best of ${rounds} (MB/s):`);
+  console.log(`\n${values.garage ? 'Garage' : 'local storage'}, ${size / MiB} MiB, ${parallel} parts in flight, ${partSize / MiB} MiB parts, best of ${rounds} (MB/s):`);
   console.log(`  widget, pick to done (hashing, signing, PUTs, complete):  ${mbps(best('widgetSeconds'))}`);
   console.log(`  raw loop, hash + sign + PUTs + complete, one after another: ${mbps(best('rawTotal'))}`);
   console.log(`  ratio widget / raw, end to end:                            ${ratio('widgetSeconds', 'rawTotal')}`);

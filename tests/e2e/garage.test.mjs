@@ -8,15 +8,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startBalancer } from './balancer.mjs';
-import { freePort, launchBrowser, makeFile, ROOT, sha256OfUrl, startServer, tempDir, WidgetPage } from './harness.mjs';
+import {
+  freePort, garageArgs, launchBrowser, makeFile, ROOT, serviceEnv, setupCors, sha256OfUrl, startServer, tempDir, WidgetPage,
+} from './harness.mjs';
 
 const MiB = 1024 * 1024;
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run through tests/run, which starts Garage and PostgreSQL`);
-  return value;
-};
-
 let browser;
 let dir;
 
@@ -32,34 +28,21 @@ after(async () => {
 
 /** A fresh database on the test PostgreSQL server. */
 function freshDatabase() {
-  const admin = env('PARTWAY_TEST_POSTGRES_URL');
+  const admin = serviceEnv('PARTWAY_TEST_POSTGRES_URL');
   const name = `partway_e2e_${randomUUID().replaceAll('-', '')}`;
   execFileSync('psql', [admin, '-q', '-c', `CREATE DATABASE ${name}`]);
   return `${admin.slice(0, admin.lastIndexOf('/'))}/${name}`;
 }
 
-function s3Args(prefix) {
-  return [
-    '--storage', 's3',
-    '--s3-endpoint', env('PARTWAY_TEST_S3_ENDPOINT'),
-    '--s3-region', env('PARTWAY_TEST_S3_REGION'),
-    '--s3-bucket', env('PARTWAY_TEST_S3_BUCKET'),
-    '--s3-access-key-id', env('PARTWAY_TEST_S3_ACCESS_KEY_ID'),
-    '--s3-secret-access-key', env('PARTWAY_TEST_S3_SECRET_ACCESS_KEY'),
-    '--s3-path-style', '--s3-prefix', prefix,
-  ];
-}
-
 test('256 MiB through two server instances into Garage, read back intact', async () => {
   const database = freshDatabase();
   const prefix = `e2e-${randomUUID()}/`;
-  const shared = [...s3Args(prefix), '--database-url', database, '--secret', 'shared-secret-of-both-instances'];
+  const shared = [...garageArgs(prefix), '--database-url', database, '--secret', 'shared-secret-of-both-instances'];
   const lbPort = await freePort();
   const origin = `http://localhost:${lbPort}`;
   // The operator's one-off step: let the page's origin PUT parts into the bucket.
   const bin = process.env.PARTWAY_SERVER_BIN ?? join(ROOT, 'target', 'debug', 'partway-server');
-  const out = execFileSync(bin, [...s3Args(prefix), 'storage', 'setup-cors', '--origin', origin]).toString();
-  assert.match(out, /CORS set/);
+  assert.match(setupCors(bin, prefix, origin), /CORS set/);
 
   const a = await startServer({ args: shared });
   const b = await startServer({ args: shared });
@@ -79,7 +62,7 @@ test('256 MiB through two server instances into Garage, read back intact', async
     assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 300_000), 'done',
       await widget.row(file.name).innerText());
     const href = await widget.row(file.name).locator('[data-testid=file-link]').getAttribute('href');
-    assert.ok(href.startsWith(env('PARTWAY_TEST_S3_ENDPOINT')), `download is not from Garage: ${href.split('?')[0]}`);
+    assert.ok(href.startsWith(serviceEnv('PARTWAY_TEST_S3_ENDPOINT')), `download is not from Garage: ${href.split('?')[0]}`);
     assert.equal(await sha256OfUrl(href), file.sha256, 'Garage holds different bytes');
 
     const created = lb.counts.get('POST uploads');

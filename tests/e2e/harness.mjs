@@ -1,6 +1,6 @@
 // Shared by the end-to-end tests and the benchmark: a real partway-server on 127.0.0.1,
 // the real built demo page (dist/), and headless Chromium driven by playwright-core.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
@@ -252,4 +252,29 @@ export async function waitForPercent(widget, name, percent, timeoutMs = 120_000)
     if (Date.now() > deadline) throw new Error(`${name} at ${now}% after ${timeoutMs} ms, wanted ${percent}%`);
     await widget.page.waitForTimeout(50);
   }
+}
+
+/** A setting the test services exported (tests/run starts them). */
+export function serviceEnv(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run through tests/run, or source tests/services/garage.sh first`);
+  return value;
+}
+
+/** partway-server flags for the Garage that tests/services/garage.sh started. */
+export function garageArgs(prefix) {
+  return [
+    '--storage', 's3',
+    '--s3-endpoint', serviceEnv('PARTWAY_TEST_S3_ENDPOINT'),
+    '--s3-region', serviceEnv('PARTWAY_TEST_S3_REGION'),
+    '--s3-bucket', serviceEnv('PARTWAY_TEST_S3_BUCKET'),
+    '--s3-access-key-id', serviceEnv('PARTWAY_TEST_S3_ACCESS_KEY_ID'),
+    '--s3-secret-access-key', serviceEnv('PARTWAY_TEST_S3_SECRET_ACCESS_KEY'),
+    '--s3-path-style', '--s3-prefix', prefix,
+  ];
+}
+
+/** Lets pages on `origin` PUT into the bucket: the operator's `storage setup-cors`. */
+export function setupCors(binary, prefix, origin) {
+  return execFileSync(binary, [...garageArgs(prefix), 'storage', 'setup-cors', '--origin', origin]).toString();
 }
