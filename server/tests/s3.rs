@@ -54,7 +54,10 @@ async fn put(part: &SignedPart, bytes: &[u8], with_headers: bool) -> reqwest::Re
             req = req.header(k, v);
         }
     }
-    req.send().await.expect("Garage answers")
+    match req.send().await {
+        Ok(res) => res,
+        Err(e) => panic!("PUT part {}: {e:?}", part.part_number),
+    }
 }
 
 async fn put_ok(part: &SignedPart, bytes: &[u8]) -> CompletedPart {
@@ -125,8 +128,9 @@ async fn garage_refuses_bytes_that_do_not_match_the_signed_checksum() {
     wrong[100] ^= 1;
     let res = put(&created.parts[0], &wrong, true).await;
     assert_eq!(res.status(), reqwest::StatusCode::BAD_REQUEST, "{}", res.text().await.unwrap_or_default());
-    // Without the signed header the signature does not hold.
-    let res = put(&created.parts[0], part_bytes(&data, created.part_size, PartNumber(1)), false).await;
+    // Without the signed header the signature does not hold. (A short body: Garage
+    // refuses before reading one, and a long one would die of a broken pipe instead.)
+    let res = put(&created.parts[0], b"x", false).await;
     assert!(res.status().is_client_error(), "{}", res.status());
     // Nothing was stored, so completing fails loudly instead of making a bad file.
     let parts = vec![
@@ -139,7 +143,9 @@ async fn garage_refuses_bytes_that_do_not_match_the_signed_checksum() {
 #[tokio::test]
 #[ignore = "needs Garage: tests/run starts one"]
 async fn tampered_and_expired_urls_are_refused() {
-    let server = garage_server_with(|c| c.url_ttl = 1).await;
+    // SigV4 dates have whole seconds: a few seconds of life keep the forged-URL check
+    // clear of expiry.
+    let server = garage_server_with(|c| c.url_ttl = 3).await;
     let token = server.token("alice");
     let data = random_bytes(1000);
     let created = server.create(&token, "x.bin", &data, 1000).await;
@@ -149,7 +155,7 @@ async fn tampered_and_expired_urls_are_refused() {
     let flipped = if last == '0' { '1' } else { '0' };
     forged.url = partway::core::SignedUrl::new(format!("{}{flipped}", &url[..url.len() - 1]));
     assert_eq!(put(&forged, &data, true).await.status(), reqwest::StatusCode::FORBIDDEN);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
     let res = put(&created.parts[0], &data, true).await;
     // Garage answers 400 "Date is too old", AWS 403: the client decides by the expiry time.
     assert!(res.status().is_client_error(), "expired URL accepted: {}", res.status());

@@ -17,6 +17,18 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+/// Allowance for clocks and whole-second signing dates when judging a URL expired.
+const CLOCK_SLACK: Duration = Duration::from_secs(2);
+/// Re-signs after expired URLs allowed in a row for one part.
+const MAX_RESIGNS: u32 = 5;
+
+fn expired_too_often(part: PartNumber) -> String {
+    format!(
+        "Part {part}'s upload URL expired {MAX_RESIGNS} times in a row; the clocks of this computer, \
+         the server and storage may disagree, or the server's URL lifetime is too short."
+    )
+}
+
 /// How one session schedules its work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineConfig {
@@ -183,6 +195,12 @@ struct Part {
     checksum: Option<Checksum>,
     url: Option<Url>,
     failures: u32,
+    /// Re-signs after PUTs failed on expired URLs: free, but bounded, in case clocks
+    /// disagree. Reset when the part is stored.
+    resigns: u32,
+    /// URLs in a row that expired before they could be used (a lifetime too short for
+    /// the queue, or clocks that disagree). Reset when a PUT starts.
+    stale: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -230,7 +248,7 @@ impl Session {
     pub fn new(plan: Plan, config: EngineConfig, seed: u64, now: Instant) -> Self {
         let parts = plan
             .parts()
-            .map(|n| Part { range: plan.range(n), state: PartState::Unhashed, checksum: None, url: None, failures: 0 })
+            .map(|n| Part { range: plan.range(n), state: PartState::Unhashed, checksum: None, url: None, failures: 0, resigns: 0, stale: 0 })
             .collect();
         let mut session = Session {
             plan,
@@ -479,6 +497,7 @@ impl Session {
             }
             p.state = PartState::Done(etag);
             p.failures = 0;
+            p.resigns = 0;
             p.url = None;
         }
     }
@@ -489,17 +508,21 @@ impl Session {
         // No longer in flight, whatever comes next: a fatal failure must not cancel it.
         p.state = PartState::Ready;
         self.progress.on_lost(sent);
-        let expired = p.url.as_ref().is_some_and(|u| now >= u.expires_at);
+        // SigV4 dates have whole seconds and clocks drift: a URL this close to its
+        // expiry may already be expired in storage's eyes.
+        let expired = p.url.as_ref().is_some_and(|u| now + CLOCK_SLACK >= u.expires_at);
         if self.offline {
             // Failures while the browser says it is offline cost no attempt: the part
             // waits for the network instead of running out of budget.
             return;
         }
         match classify(&failure, expired) {
-            Decision::Resign => {
+            Decision::Resign if p.resigns < MAX_RESIGNS => {
+                p.resigns += 1;
                 p.url = None;
                 p.state = PartState::Hashed;
             }
+            Decision::Resign => self.fail(expired_too_often(part)),
             Decision::Retry { after } => {
                 p.failures += 1;
                 if self.config.part_retry.allows(p.failures) {
@@ -659,6 +682,7 @@ impl Session {
 
     fn start_puts(&mut self, now: Instant) {
         let mut in_flight = self.count(|s| matches!(s, PartState::InFlight { .. }));
+        let mut worn_out = None;
         for (i, p) in self.parts.iter_mut().enumerate() {
             if in_flight >= self.config.max_in_flight {
                 break;
@@ -669,6 +693,7 @@ impl Session {
             match &p.url {
                 Some(u) if now < u.use_before => {
                     p.state = PartState::InFlight { sent: 0 };
+                    p.stale = 0;
                     in_flight += 1;
                     self.commands.push_back(Command::Put {
                         part: PartNumber::from_index(i),
@@ -677,12 +702,20 @@ impl Session {
                         headers: u.headers.clone(),
                     });
                 }
-                // Too close to expiry (or never signed): sign again rather than fail.
+                // Too close to expiry (or never signed): sign again rather than fail,
+                // a bounded number of times.
                 _ => {
                     p.url = None;
                     p.state = PartState::Hashed;
+                    p.stale += 1;
+                    if p.stale > MAX_RESIGNS {
+                        worn_out = Some(PartNumber::from_index(i));
+                    }
                 }
             }
+        }
+        if let Some(part) = worn_out {
+            self.fail(expired_too_often(part));
         }
     }
 }

@@ -309,16 +309,33 @@ fn expired_urls_are_signed_again_without_spending_the_budget() {
         ..EngineConfig::default()
     };
     let mut sim = Sim::new(64 * MIB, config, ok_puts(), ok_api());
-    // URLs live 0 s: every PUT finds its URL expired, as Garage answers it: 400.
-    sim.url_ttl = 0;
+    // URLs live 1 s: every PUT finds its URL expired, as Garage answers it: 400.
+    sim.url_ttl = 1;
     sim.put_script = Box::new(|_, _| Err(Failure::status(400)));
-    sim.run_until(1000, |s| s.signs.len() >= 5);
+    sim.run_until(1000, |s| s.signs.len() >= 4);
     assert!(!sim.session.phase().is_terminal(), "{:?}", sim.session.phase());
     // Then URLs that live long enough: everything goes through.
     sim.url_ttl = 900;
     sim.put_script = ok_puts();
     sim.run(2000);
     assert_completed_in_order(&sim, 8);
+}
+
+#[test]
+fn urls_that_keep_expiring_fail_the_file_with_a_clock_hint() {
+    // URLs that storage calls expired on every PUT (its clock runs ahead of ours).
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.url_ttl = 1;
+    sim.put_script = Box::new(|_, _| Err(Failure::status(403)));
+    sim.run(2000);
+    assert!(matches!(sim.session.phase(), Phase::Failed { message } if message.contains("clocks")), "{:?}", sim.session.phase());
+
+    // URLs already expired when they arrive: never used, signed again a bounded number of times.
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.url_ttl = 0;
+    sim.run(2000);
+    assert!(matches!(sim.session.phase(), Phase::Failed { message } if message.contains("clocks")), "{:?}", sim.session.phase());
+    assert!(sim.puts.is_empty());
 }
 
 #[test]
