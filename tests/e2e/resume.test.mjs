@@ -32,6 +32,20 @@ async function serverBehindProxy(proxyOptions = {}, args = []) {
   return { server, proxy, async stop() { await proxy.close(); await server.stop(); } };
 }
 
+/**
+ * Opens the demo as `user`, optionally throttled to `upload` bytes/s, picks `file`, and
+ * waits until its bar shows `until` percent.
+ */
+async function begin(server, user, file, { upload, until, query = '' } = {}) {
+  const page = await browser.newPage();
+  const net = upload ? await throttle(page, upload) : null;
+  const widget = new WidgetPage(page);
+  await widget.open(`${server.page}/?user=${user}${query}`);
+  await widget.pick([file.path]);
+  if (until) await waitForPercent(widget, file.name, until);
+  return { page, widget, net };
+}
+
 async function downloadMatches(widget, file) {
   const href = await widget.row(file.name).locator('[data-testid=file-link]').getAttribute('href');
   assert.equal(await sha256OfUrl(href), file.sha256, `${file.name} came back different`);
@@ -45,10 +59,7 @@ test('256 MiB through a proxy that faults 20% of part PUTs completes intact', as
   const { server, proxy, stop } = await serverBehindProxy({ seed: 42, rate: 0.2, stallMs: 6000 });
   try {
     const file = await makeFile(dir, 'faulty-256.bin', 256 * MiB);
-    const page = await browser.newPage();
-    const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=faults&part_timeout=4`);
-    await widget.pick([file.path]);
+    const { page, widget } = await begin(server, 'faults', file, { query: '&part_timeout=4' });
     const status = await widget.waitForStatus(file.name, ['done', 'failed'], 300_000);
     assert.equal(status, 'done', await widget.row(file.name).innerText());
     await downloadMatches(widget, file);
@@ -68,12 +79,7 @@ test('going offline for 5 s pauses the upload, which goes on by itself', async (
   const server = await startServer();
   try {
     const file = await makeFile(dir, 'offline-128.bin', 128 * MiB);
-    const page = await browser.newPage();
-    const net = await throttle(page, 16 * MiB);
-    const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=offline`);
-    await widget.pick([file.path]);
-    await waitForPercent(widget, file.name, 50);
+    const { page, widget, net } = await begin(server, 'offline', file, { upload: 16 * MiB, until: 50 });
     await net.offline(true);
     const paused = await widget.waitForStatus(file.name, ['paused'], 10_000);
     assert.equal(paused, 'paused');
@@ -92,12 +98,7 @@ test('a reload at 60% continues from the stored parts once the file is picked ag
   const { server, proxy, stop } = await serverBehindProxy({ rate: 0 });
   try {
     const file = await makeFile(dir, 'reload-192.bin', 192 * MiB);
-    const page = await browser.newPage();
-    await throttle(page, 24 * MiB);
-    const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=reload`);
-    await widget.pick([file.path]);
-    await waitForPercent(widget, file.name, 60);
+    const { page, widget } = await begin(server, 'reload', file, { upload: 24 * MiB, until: 60 });
     const uploadId = await widget.row(file.name).getAttribute('data-upload-id');
     await page.reload();
     await widget.open(`${server.page}/?user=reload`);
@@ -130,12 +131,7 @@ test('pause aborts the parts in flight and keeps the upload; resume finishes it'
   const server = await startServer();
   try {
     const file = await makeFile(dir, 'pause-96.bin', 96 * MiB);
-    const page = await browser.newPage();
-    await throttle(page, 16 * MiB);
-    const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=pauser`);
-    await widget.pick([file.path]);
-    await waitForPercent(widget, file.name, 20);
+    const { page, widget } = await begin(server, 'pauser', file, { upload: 16 * MiB, until: 20 });
     await widget.row(file.name).locator('[data-testid=file-pause]').click();
     assert.equal(await widget.waitForStatus(file.name, ['paused'], 5000), 'paused');
     const held = await widget.percent(file.name);
@@ -157,12 +153,7 @@ test('an upload that storage no longer knows starts over, and says so', async ()
   const server = await startServer();
   try {
     const file = await makeFile(dir, 'gone-64.bin', 64 * MiB);
-    const page = await browser.newPage();
-    await throttle(page, 16 * MiB);
-    const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=gone`);
-    await widget.pick([file.path]);
-    await waitForPercent(widget, file.name, 30);
+    const { page, widget } = await begin(server, 'gone', file, { upload: 16 * MiB, until: 30 });
     const uploadId = await widget.row(file.name).getAttribute('data-upload-id');
     await page.reload();
     await widget.open(`${server.page}/?user=gone`);
@@ -189,12 +180,7 @@ test('killing and restarting the server at 40% does not stop the upload', async 
   const { server, proxy, stop } = await serverBehindProxy({ rate: 0 });
   try {
     const file = await makeFile(dir, 'restart-160.bin', 160 * MiB);
-    const page = await browser.newPage();
-    await throttle(page, 24 * MiB);
-    const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=restart`);
-    await widget.pick([file.path]);
-    await waitForPercent(widget, file.name, 40);
+    const { page, widget } = await begin(server, 'restart', file, { upload: 24 * MiB, until: 40 });
     await server.restart(1000);
     assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 180_000), 'done',
       await widget.row(file.name).innerText());
@@ -212,12 +198,7 @@ test('cancel frees the parts in storage and clears the resume record', async () 
   const server = await startServer();
   try {
     const file = await makeFile(dir, 'cancel-96.bin', 96 * MiB);
-    const page = await browser.newPage();
-    await throttle(page, 16 * MiB);
-    const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=canceller`);
-    await widget.pick([file.path]);
-    await waitForPercent(widget, file.name, 30);
+    const { page, widget } = await begin(server, 'canceller', file, { upload: 16 * MiB, until: 30 });
     assert.equal((await resumeRecords(page)).length, 1, 'a record is kept while uploading');
     await widget.row(file.name).locator('[data-testid=file-cancel]').click();
     assert.equal(await widget.waitForStatus(file.name, ['cancelled'], 10_000), 'cancelled');
@@ -247,12 +228,7 @@ test('a corrupt resume record is reported and dropped, and the same file uploads
   const server = await startServer();
   try {
     const file = await makeFile(dir, 'corrupt-48.bin', 48 * MiB);
-    const page = await browser.newPage();
-    await throttle(page, 16 * MiB);
-    const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=corrupt`);
-    await widget.pick([file.path]);
-    await waitForPercent(widget, file.name, 30);
+    const { page, widget } = await begin(server, 'corrupt', file, { upload: 16 * MiB, until: 30 });
     const [[key]] = await resumeRecords(page);
     await page.reload();
     await widget.open(`${server.page}/?user=corrupt`);
@@ -278,11 +254,7 @@ test('with 2-second URLs a 64 MiB upload completes, signing parts again as neede
   const server = await startServer({ args: ['--url-ttl', '2'] });
   try {
     const file = await makeFile(dir, 'short-urls-64.bin', 64 * MiB);
-    const page = await browser.newPage();
-    await throttle(page, 12 * MiB);
-    const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=expiry`);
-    await widget.pick([file.path]);
+    const { page, widget } = await begin(server, 'expiry', file, { upload: 12 * MiB });
     assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 120_000), 'done',
       await widget.row(file.name).innerText());
     await downloadMatches(widget, file);
