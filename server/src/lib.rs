@@ -148,9 +148,15 @@ pub async fn run(mut config: Config) -> Result<(), SetupError> {
 /// parts; says loudly what to run when it does not. Serving goes on either way.
 async fn warn_if_cors_blocks(config: &Config) {
     let Ok(s3) = S3Storage::new(&config.s3) else { return };
+    if config.cors_origins.iter().any(|o| o == "*") {
+        // Which pages will embed the widget is unknown; the bucket's rules name them.
+        tracing::info!(
+            "--cors-origins is *: the bucket's CORS rules decide which pages may upload; \
+             list your pages' origins in --cors-origins to have them checked at start-up"
+        );
+        return;
+    }
     for origin in &config.cors_origins {
-        // With `*` any page may embed the widget; a made-up origin stands in for them.
-        let origin = if origin == "*" { "https://partway-cors-check.invalid" } else { origin.as_str() };
         if let Err(why) = s3.check_cors(origin).await {
             tracing::warn!("browsers will be blocked: {why}");
         }

@@ -56,6 +56,7 @@ async function rawLoop({ partSize, parallel }) {
     body: JSON.stringify({ name: file.name, size: file.size, content_type: file.type, part_size: partSize, parts: [] }),
   }));
   const signed = [];
+  console.log(`raw loop: ${count} parts hashed`);
   for (let i = 0; i < count; i += 50) {
     const res = await json(await fetch(`/api/uploads/${created.upload_id}/parts`, {
       method: 'POST', headers: auth, body: JSON.stringify({ parts: checksums.slice(i, i + 50) }),
@@ -70,7 +71,9 @@ async function rawLoop({ partSize, parallel }) {
     xhr.open('PUT', p.url);
     for (const [k, v] of Object.entries(p.headers)) xhr.setRequestHeader(k, v);
     xhr.onload = () => (xhr.status < 300 ? resolve(xhr.getResponseHeader('ETag')) : reject(new Error(`PUT ${xhr.status}`)));
-    xhr.onerror = () => reject(new Error('network'));
+    xhr.onerror = () => reject(new Error(`PUT part ${p.part_number}: network error`));
+    xhr.timeout = 120_000;
+    xhr.ontimeout = () => reject(new Error(`PUT part ${p.part_number}: no answer in 120 s`));
     const start = (p.part_number - 1) * partSize;
     xhr.send(file.slice(start, start + partSize));
   });
@@ -81,6 +84,7 @@ async function rawLoop({ partSize, parallel }) {
     while (next < count) {
       const i = next++;
       etags[i] = await put(signed[i]);
+      if (i % 32 === 31) console.log(`raw loop: ${i + 1} of ${count} parts stored`);
     }
   }));
   const seconds = (performance.now() - t0) / 1000;
@@ -134,6 +138,7 @@ try {
       document.body.append(input);
     });
     await page.locator('#raw-input').setInputFiles(file.path);
+    page.on('console', (m) => console.log(`  page: ${m.text()}`));
     const raw = await page.evaluate(rawLoop, { partSize, parallel });
     await page.close();
     const rawSeconds = raw.seconds;

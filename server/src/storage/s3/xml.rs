@@ -114,7 +114,7 @@ mod tests {
     <ETag>"abc"</ETag><Size>5242880</Size><ChecksumSHA256>c2hh</ChecksumSHA256></Part>
   <Part><PartNumber>2</PartNumber><ETag>"def"</ETag><Size>7</Size></Part>
 </ListPartsResult>"#;
-        let parsed = parse_list_parts(body).unwrap();
+        let parsed = parse_list_parts(body).expect("parses");
         assert!(parsed.is_truncated);
         assert_eq!(parsed.next_part_number_marker, Some(2));
         assert_eq!(parsed.parts.len(), 2);
@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn an_empty_list_has_no_parts() {
         let body = "<ListPartsResult><IsTruncated>false</IsTruncated></ListPartsResult>";
-        assert!(parse_list_parts(body).unwrap().parts.is_empty());
+        assert!(parse_list_parts(body).expect("parses").parts.is_empty());
     }
 
     #[test]
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn errors_are_recognised() {
-        let e = parse_error("<Error><Code>InvalidDigest</Code><Message>bad</Message></Error>").unwrap();
+        let e = parse_error("<Error><Code>InvalidDigest</Code><Message>bad</Message></Error>").expect("an error");
         assert_eq!((e.code.as_str(), e.message.as_str()), ("InvalidDigest", "bad"));
         assert!(parse_error("<CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>").is_none());
     }
