@@ -5,7 +5,9 @@
 
 use partway::browser::api::Api;
 use partway::browser::{hash, slice, xhr::PartPut};
-use partway::core::wire::{CompleteUploadRequest, CompletedPart, CreateUploadRequest, PartChecksum};
+use partway::core::wire::{
+    CompleteUploadRequest, CompletedPart, CreateUploadRequest, PartChecksum,
+};
 use partway::core::{ByteRange, Checksum, Failure, PartNumber};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -25,14 +27,20 @@ fn patterned(len: usize) -> (Vec<u8>, Blob) {
     let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
     let array = js_sys::Uint8Array::from(bytes.as_slice());
     let parts = js_sys::Array::of1(&array);
-    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &BlobPropertyBag::new()).unwrap();
+    let blob =
+        Blob::new_with_u8_array_sequence_and_options(&parts, &BlobPropertyBag::new()).unwrap();
     (bytes, blob)
 }
 
 #[wasm_bindgen_test]
 async fn slices_read_exactly_their_range() {
     let (bytes, blob) = patterned(100_000);
-    for (start, end) in [(0u64, 10u64), (99_990, 100_000), (12_345, 67_890), (500, 500)] {
+    for (start, end) in [
+        (0u64, 10u64),
+        (99_990, 100_000),
+        (12_345, 67_890),
+        (500, 500),
+    ] {
         let part = slice::slice(&blob, ByteRange { start, end }).unwrap();
         let read = js_sys::Uint8Array::new(&hash::read(&part).await.unwrap()).to_vec();
         assert_eq!(read, bytes[start as usize..end as usize]);
@@ -53,7 +61,9 @@ async fn webcrypto_and_the_sha2_fallback_agree() {
     }
 }
 
-async fn next_put(done: &Rc<RefCell<Option<Result<partway::core::ETag, Failure>>>>) -> Result<partway::core::ETag, Failure> {
+async fn next_put(
+    done: &Rc<RefCell<Option<Result<partway::core::ETag, Failure>>>>,
+) -> Result<partway::core::ETag, Failure> {
     for _ in 0..600 {
         if let Some(outcome) = done.borrow_mut().take() {
             return outcome;
@@ -65,7 +75,9 @@ async fn next_put(done: &Rc<RefCell<Option<Result<partway::core::ETag, Failure>>
 
 #[wasm_bindgen_test]
 async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_checksum() {
-    let token = Api::dev_token(SERVER, "browser-test").await.expect("dev server is up");
+    let token = Api::dev_token(SERVER, "browser-test")
+        .await
+        .expect("dev server is up");
     let api = Api::new(SERVER, Some(token));
     let (bytes, blob) = patterned(3 * 1024 * 1024);
     let checksum = Checksum::of(&bytes);
@@ -76,7 +88,10 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
             content_type: "application/octet-stream".into(),
             last_modified: None,
             part_size: bytes.len() as u64,
-            parts: vec![PartChecksum { part_number: PartNumber(1), sha256: checksum }],
+            parts: vec![PartChecksum {
+                part_number: PartNumber(1),
+                sha256: checksum,
+            }],
         })
         .await
         .unwrap();
@@ -86,9 +101,21 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
     let (_, other) = patterned(1000);
     let done = Rc::new(RefCell::new(None));
     let d = done.clone();
-    let _put = PartPut::start(&signed.url, &signed.headers, &other, Duration::from_secs(30), |_| {}, move |o| *d.borrow_mut() = Some(o)).unwrap();
+    let _put = PartPut::start(
+        &signed.url,
+        &signed.headers,
+        &other,
+        Duration::from_secs(30),
+        |_| {},
+        move |o| *d.borrow_mut() = Some(o),
+    )
+    .unwrap();
     match next_put(&done).await {
-        Err(Failure::Status { status: 400, message: Some(m), .. }) => assert!(!m.is_empty()),
+        Err(Failure::Status {
+            status: 400,
+            message: Some(m),
+            ..
+        }) => assert!(!m.is_empty()),
         other => panic!("expected a 400 with a message, got {other:?}"),
     }
 
@@ -96,7 +123,15 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
     let progress = Rc::new(RefCell::new(Vec::new()));
     let p = progress.clone();
     let d = done.clone();
-    let _put = PartPut::start(&signed.url, &signed.headers, &blob, Duration::from_secs(30), move |n| p.borrow_mut().push(n), move |o| *d.borrow_mut() = Some(o)).unwrap();
+    let _put = PartPut::start(
+        &signed.url,
+        &signed.headers,
+        &blob,
+        Duration::from_secs(30),
+        move |n| p.borrow_mut().push(n),
+        move |o| *d.borrow_mut() = Some(o),
+    )
+    .unwrap();
     let etag = next_put(&done).await.expect("the part is stored");
     assert!(!etag.0.is_empty());
     let seen = progress.borrow().clone();
@@ -104,7 +139,12 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
     assert!(seen.windows(2).all(|w| w[0] <= w[1]));
     assert!(*seen.last().unwrap() <= bytes.len() as u64);
 
-    let complete = CompleteUploadRequest { parts: vec![CompletedPart { part_number: PartNumber(1), etag }] };
+    let complete = CompleteUploadRequest {
+        parts: vec![CompletedPart {
+            part_number: PartNumber(1),
+            etag,
+        }],
+    };
     let res = api.complete(&created.upload_id, &complete).await.unwrap();
     assert_eq!(res.file.sha256.as_deref(), Some(checksum.to_hex().as_str()));
 }
@@ -121,7 +161,11 @@ async fn api_errors_carry_the_servers_message() {
         parts: vec![],
     };
     match api.create(&req).await {
-        Err(Failure::Status { status: 401, message: Some(m), .. }) => assert!(!m.is_empty()),
+        Err(Failure::Status {
+            status: 401,
+            message: Some(m),
+            ..
+        }) => assert!(!m.is_empty()),
         other => panic!("expected 401 with a message, got {other:?}"),
     }
 }

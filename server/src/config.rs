@@ -40,7 +40,11 @@ pub struct S3Config {
     #[arg(long = "s3-endpoint", env = "PARTWAY_S3_ENDPOINT")]
     pub endpoint: Option<String>,
     /// Region the bucket lives in (`auto` for R2, `garage` for Garage's default).
-    #[arg(long = "s3-region", env = "PARTWAY_S3_REGION", default_value = "us-east-1")]
+    #[arg(
+        long = "s3-region",
+        env = "PARTWAY_S3_REGION",
+        default_value = "us-east-1"
+    )]
     pub region: String,
     /// Bucket name.
     #[arg(long = "s3-bucket", env = "PARTWAY_S3_BUCKET")]
@@ -56,7 +60,11 @@ pub struct S3Config {
     #[arg(long = "s3-access-key-id", env = "PARTWAY_S3_ACCESS_KEY_ID")]
     pub access_key_id: Option<String>,
     /// Secret access key.
-    #[arg(long = "s3-secret-access-key", env = "PARTWAY_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    #[arg(
+        long = "s3-secret-access-key",
+        env = "PARTWAY_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
     pub secret_access_key: Option<String>,
 }
 
@@ -165,7 +173,12 @@ pub struct Config {
     /// Origins of the pages allowed to call `/api` from a browser, comma-separated, or
     /// `*` for any. Tokens travel in a header, never in cookies, so `*` lends nothing
     /// of the user's to a foreign page.
-    #[arg(long, env = "PARTWAY_CORS_ORIGINS", default_value = "*", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "PARTWAY_CORS_ORIGINS",
+        default_value = "*",
+        value_delimiter = ','
+    )]
     pub cors_origins: Vec<String>,
 
     /// Where file bytes are kept.

@@ -80,8 +80,13 @@ pub async fn build_state(config: &Config) -> Result<AppState, SetupError> {
     let stats = Arc::new(PutStats::default());
     let storage: Arc<dyn Storage> = match config.storage {
         StorageKind::Local => Arc::new(
-            LocalStorage::new(dir.join("storage"), &config.public_url(), &secret, stats.clone())
-                .map_err(io_context("creating the storage directories"))?,
+            LocalStorage::new(
+                dir.join("storage"),
+                &config.public_url(),
+                &secret,
+                stats.clone(),
+            )
+            .map_err(io_context("creating the storage directories"))?,
         ),
         StorageKind::S3 => Arc::new(S3Storage::new(&config.s3)?),
     };
@@ -99,7 +104,10 @@ pub async fn build_state(config: &Config) -> Result<AppState, SetupError> {
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(routes::health::router())
-        .nest("/api", routes::api(state.config.dev).layer(routes::cors::api_cors(&state.config.cors_origins)))
+        .nest(
+            "/api",
+            routes::api(state.config.dev).layer(routes::cors::api_cors(&state.config.cors_origins)),
+        )
         .with_state(state.clone());
     if let Some(storage_routes) = state.storage.router() {
         router = router.merge(storage_routes);
@@ -147,7 +155,9 @@ pub async fn run(mut config: Config) -> Result<(), SetupError> {
 /// Checks, as a browser on each allowed origin would, that the bucket lets it PUT
 /// parts; says loudly what to run when it does not. Serving goes on either way.
 async fn warn_if_cors_blocks(config: &Config) {
-    let Ok(s3) = S3Storage::new(&config.s3) else { return };
+    let Ok(s3) = S3Storage::new(&config.s3) else {
+        return;
+    };
     if config.cors_origins.iter().any(|o| o == "*") {
         // Which pages will embed the widget is unknown; the bucket's rules name them.
         tracing::info!(
@@ -166,16 +176,25 @@ async fn warn_if_cors_blocks(config: &Config) {
 /// Runs a one-off administration command (`partway-server storage ...`).
 pub async fn run_command(config: &Config, command: &config::Command) -> Result<String, String> {
     match command {
-        config::Command::Storage { action: config::StorageAction::SetupCors { origins } } => {
+        config::Command::Storage {
+            action: config::StorageAction::SetupCors { origins },
+        } => {
             if config.storage != StorageKind::S3 {
-                return Err("setup-cors applies to S3 storage: pass --storage s3 and its settings".into());
+                return Err(
+                    "setup-cors applies to S3 storage: pass --storage s3 and its settings".into(),
+                );
             }
             let s3 = S3Storage::new(&config.s3).map_err(|e| e.to_string())?;
-            s3.put_bucket_cors(origins).await.map_err(|e| e.to_string())?;
+            s3.put_bucket_cors(origins)
+                .await
+                .map_err(|e| e.to_string())?;
             for origin in origins {
                 s3.check_cors(origin).await?;
             }
-            Ok(format!("CORS set: {} may PUT parts and read ETags", origins.join(", ")))
+            Ok(format!(
+                "CORS set: {} may PUT parts and read ETags",
+                origins.join(", ")
+            ))
         }
     }
 }

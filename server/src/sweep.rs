@@ -23,8 +23,15 @@ pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, ApiError> {
             break;
         }
         for upload in &idle {
-            state.storage.abort(&upload.storage_key, &upload.storage_upload_id).await?;
-            if state.db.abort_upload(&UploadId(upload.id.clone()), now).await? {
+            state
+                .storage
+                .abort(&upload.storage_key, &upload.storage_upload_id)
+                .await?;
+            if state
+                .db
+                .abort_upload(&UploadId(upload.id.clone()), now)
+                .await?
+            {
                 swept += 1;
             }
         }

@@ -306,13 +306,23 @@ async fn api_preflight_allows_the_authorization_header_from_other_origins() {
         .uri("/api/uploads")
         .header("origin", "https://shop.example")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization,content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
         .body(Body::empty())
         .expect("request");
     let answer = server.send(req).await;
     assert!(answer.status.is_success(), "{}", answer.status);
-    let allowed = answer.headers.get("access-control-allow-headers").expect("allow-headers");
-    assert!(allowed.to_str().expect("ascii").to_ascii_lowercase().contains("authorization"));
+    let allowed = answer
+        .headers
+        .get("access-control-allow-headers")
+        .expect("allow-headers");
+    assert!(allowed
+        .to_str()
+        .expect("ascii")
+        .to_ascii_lowercase()
+        .contains("authorization"));
 }
 
 #[tokio::test]
@@ -329,7 +339,9 @@ async fn api_cors_can_be_limited_to_listed_origins() {
     };
     let ok = server.send(preflight("https://shop.example")).await;
     assert_eq!(
-        ok.headers.get("access-control-allow-origin").map(|v| v.to_str().expect("ascii")),
+        ok.headers
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().expect("ascii")),
         Some("https://shop.example")
     );
     let other = server.send(preflight("https://evil.example")).await;

@@ -8,15 +8,17 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::{part_bytes, random_bytes, TestServer, MIB};
-use partway::core::wire::{CompleteUploadResponse, CompletedPart, CreateUploadResponse, SignedPart, UploadStatus};
+use partway::core::wire::{
+    CompleteUploadResponse, CompletedPart, CreateUploadResponse, SignedPart, UploadStatus,
+};
 use partway::core::{Checksum, ETag, PartNumber, UploadId};
 use partway_server::config::{S3Config, StorageKind};
 use partway_server::storage::s3::S3Storage;
 use serde_json::json;
 
-
 fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through tests/run, which starts Garage"))
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run through tests/run, which starts Garage"))
 }
 
 /// Garage's settings, with a key prefix of the test's own so tests cannot collide.
@@ -32,7 +34,9 @@ fn garage() -> S3Config {
     }
 }
 
-async fn garage_server_with(change: impl FnOnce(&mut partway_server::config::Config)) -> TestServer {
+async fn garage_server_with(
+    change: impl FnOnce(&mut partway_server::config::Config),
+) -> TestServer {
     let s3 = garage();
     TestServer::with(move |c| {
         c.storage = StorageKind::S3;
@@ -48,7 +52,9 @@ async fn garage_server() -> TestServer {
 
 /// A real HTTP PUT to storage, as the browser sends it.
 async fn put(part: &SignedPart, bytes: &[u8], with_headers: bool) -> reqwest::Response {
-    let mut req = reqwest::Client::new().put(part.url.expose()).body(bytes.to_vec());
+    let mut req = reqwest::Client::new()
+        .put(part.url.expose())
+        .body(bytes.to_vec());
     if with_headers {
         for (k, v) in &part.headers {
             req = req.header(k, v);
@@ -63,9 +69,22 @@ async fn put(part: &SignedPart, bytes: &[u8], with_headers: bool) -> reqwest::Re
 async fn put_ok(part: &SignedPart, bytes: &[u8]) -> CompletedPart {
     let res = put(part, bytes, true).await;
     let status = res.status();
-    let etag = res.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    assert!(status.is_success(), "PUT part {}: {status} {}", part.part_number, res.text().await.unwrap_or_default());
-    CompletedPart { part_number: part.part_number, etag: ETag(etag) }
+    let etag = res
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        status.is_success(),
+        "PUT part {}: {status} {}",
+        part.part_number,
+        res.text().await.unwrap_or_default()
+    );
+    CompletedPart {
+        part_number: part.part_number,
+        etag: ETag(etag),
+    }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -79,7 +98,13 @@ async fn download(url: &str) -> Vec<u8> {
 }
 
 async fn stored_key(server: &TestServer, upload_id: &str, user: &str) -> (String, String) {
-    let row = server.state.db.upload(&UploadId(upload_id.into()), user).await.expect("db").expect("row");
+    let row = server
+        .state
+        .db
+        .upload(&UploadId(upload_id.into()), user)
+        .await
+        .expect("db")
+        .expect("row");
     (row.storage_key, row.storage_upload_id)
 }
 
@@ -97,11 +122,22 @@ async fn multipart_round_trip_keeps_every_byte_and_storage_checksums() {
         done.push(put_ok(part, part_bytes(&data, created.part_size, part.part_number)).await);
     }
     let answer = server.complete(&token, &created.upload_id.0, done).await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     let res: CompleteUploadResponse = answer.parse();
     let checksum = res.file.checksum.expect("storage's checksum is recorded");
-    assert!(checksum.ends_with("-3"), "a composite checksum of 3 parts: {checksum}");
-    assert_eq!(sha256_hex(&download(&res.download_url).await), sha256_hex(&data));
+    assert!(
+        checksum.ends_with("-3"),
+        "a composite checksum of 3 parts: {checksum}"
+    );
+    assert_eq!(
+        sha256_hex(&download(&res.download_url).await),
+        sha256_hex(&data)
+    );
 }
 
 #[tokio::test]
@@ -112,8 +148,15 @@ async fn a_small_file_is_one_checksummed_put_object() {
     let data = random_bytes(1000);
     let created = server.create(&token, "small.txt", &data, 1000).await;
     let done = vec![put_ok(&created.parts[0], &data).await];
-    let res: CompleteUploadResponse = server.complete(&token, &created.upload_id.0, done).await.parse();
-    assert_eq!(res.file.sha256.as_deref(), Some(sha256_hex(&data).as_str()), "the whole file's SHA-256, from storage");
+    let res: CompleteUploadResponse = server
+        .complete(&token, &created.upload_id.0, done)
+        .await
+        .parse();
+    assert_eq!(
+        res.file.sha256.as_deref(),
+        Some(sha256_hex(&data).as_str()),
+        "the whole file's SHA-256, from storage"
+    );
     assert_eq!(download(&res.download_url).await, data);
 }
 
@@ -127,17 +170,31 @@ async fn garage_refuses_bytes_that_do_not_match_the_signed_checksum() {
     let mut wrong = part_bytes(&data, created.part_size, PartNumber(1)).to_vec();
     wrong[100] ^= 1;
     let res = put(&created.parts[0], &wrong, true).await;
-    assert_eq!(res.status(), reqwest::StatusCode::BAD_REQUEST, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(
+        res.status(),
+        reqwest::StatusCode::BAD_REQUEST,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
     // Without the signed header the signature does not hold. (A short body: Garage
     // refuses before reading one, and a long one would die of a broken pipe instead.)
     let res = put(&created.parts[0], b"x", false).await;
     assert!(res.status().is_client_error(), "{}", res.status());
     // Nothing was stored, so completing fails loudly instead of making a bad file.
     let parts = vec![
-        CompletedPart { part_number: PartNumber(1), etag: ETag("\"x\"".into()) },
-        CompletedPart { part_number: PartNumber(2), etag: ETag("\"y\"".into()) },
+        CompletedPart {
+            part_number: PartNumber(1),
+            etag: ETag("\"x\"".into()),
+        },
+        CompletedPart {
+            part_number: PartNumber(2),
+            etag: ETag("\"y\"".into()),
+        },
     ];
-    server.complete(&token, &created.upload_id.0, parts).await.assert_error(400, "part_mismatch");
+    server
+        .complete(&token, &created.upload_id.0, parts)
+        .await
+        .assert_error(400, "part_mismatch");
 }
 
 #[tokio::test]
@@ -154,11 +211,18 @@ async fn tampered_and_expired_urls_are_refused() {
     let last = url.chars().last().expect("non-empty");
     let flipped = if last == '0' { '1' } else { '0' };
     forged.url = partway::core::SignedUrl::new(format!("{}{flipped}", &url[..url.len() - 1]));
-    assert_eq!(put(&forged, &data, true).await.status(), reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(
+        put(&forged, &data, true).await.status(),
+        reqwest::StatusCode::FORBIDDEN
+    );
     tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
     let res = put(&created.parts[0], &data, true).await;
     // Garage answers 400 "Date is too old", AWS 403: the client decides by the expiry time.
-    assert!(res.status().is_client_error(), "expired URL accepted: {}", res.status());
+    assert!(
+        res.status().is_client_error(),
+        "expired URL accepted: {}",
+        res.status()
+    );
 }
 
 #[tokio::test]
@@ -171,8 +235,20 @@ async fn the_parts_listed_for_resuming_are_exactly_those_sent() {
     for part in &created.parts[..2] {
         put_ok(part, part_bytes(&data, created.part_size, part.part_number)).await;
     }
-    let status: UploadStatus = server.api(Method::GET, &format!("/api/uploads/{}", created.upload_id.0), Some(&token), None).await.parse();
-    let listed: Vec<(u32, u64)> = status.parts.iter().map(|p| (p.part_number.0, p.size)).collect();
+    let status: UploadStatus = server
+        .api(
+            Method::GET,
+            &format!("/api/uploads/{}", created.upload_id.0),
+            Some(&token),
+            None,
+        )
+        .await
+        .parse();
+    let listed: Vec<(u32, u64)> = status
+        .parts
+        .iter()
+        .map(|p| (p.part_number.0, p.size))
+        .collect();
     assert_eq!(listed, vec![(1, 5 * MIB), (2, 5 * MIB)]);
 }
 
@@ -183,13 +259,36 @@ async fn abort_leaves_no_parts_in_storage() {
     let token = server.token("alice");
     let data = random_bytes((6 * MIB) as usize);
     let created = server.create(&token, "abort.bin", &data, 5 * MIB).await;
-    put_ok(&created.parts[0], part_bytes(&data, created.part_size, PartNumber(1))).await;
+    put_ok(
+        &created.parts[0],
+        part_bytes(&data, created.part_size, PartNumber(1)),
+    )
+    .await;
     let (key, storage_id) = stored_key(&server, &created.upload_id.0, "alice").await;
-    assert_eq!(server.state.storage.list_parts(&key, &storage_id).await.expect("listed").len(), 1);
-    let answer = server.api(Method::DELETE, &format!("/api/uploads/{}", created.upload_id.0), Some(&token), None).await;
+    assert_eq!(
+        server
+            .state
+            .storage
+            .list_parts(&key, &storage_id)
+            .await
+            .expect("listed")
+            .len(),
+        1
+    );
+    let answer = server
+        .api(
+            Method::DELETE,
+            &format!("/api/uploads/{}", created.upload_id.0),
+            Some(&token),
+            None,
+        )
+        .await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT);
     let after = server.state.storage.list_parts(&key, &storage_id).await;
-    assert!(matches!(after, Err(partway_server::error::ApiError::NotFound(_))), "{after:?}");
+    assert!(
+        matches!(after, Err(partway_server::error::ApiError::NotFound(_))),
+        "{after:?}"
+    );
 }
 
 #[tokio::test]
@@ -199,27 +298,68 @@ async fn the_sweep_aborts_idle_uploads_in_storage() {
     let token = server.token("alice");
     let data = random_bytes((6 * MIB) as usize);
     let created = server.create(&token, "idle.bin", &data, 5 * MIB).await;
-    put_ok(&created.parts[0], part_bytes(&data, created.part_size, PartNumber(1))).await;
+    put_ok(
+        &created.parts[0],
+        part_bytes(&data, created.part_size, PartNumber(1)),
+    )
+    .await;
     let now = chrono_now();
-    assert_eq!(partway_server::sweep::sweep_once(&server.state, now).await.expect("sweep"), 0, "not idle yet");
-    assert_eq!(partway_server::sweep::sweep_once(&server.state, now + 61).await.expect("sweep"), 1);
+    assert_eq!(
+        partway_server::sweep::sweep_once(&server.state, now)
+            .await
+            .expect("sweep"),
+        0,
+        "not idle yet"
+    );
+    assert_eq!(
+        partway_server::sweep::sweep_once(&server.state, now + 61)
+            .await
+            .expect("sweep"),
+        1
+    );
     let (key, storage_id) = stored_key(&server, &created.upload_id.0, "alice").await;
-    assert!(server.state.storage.list_parts(&key, &storage_id).await.is_err(), "parts leaked");
-    let status: UploadStatus = server.api(Method::GET, &format!("/api/uploads/{}", created.upload_id.0), Some(&token), None).await.parse();
+    assert!(
+        server
+            .state
+            .storage
+            .list_parts(&key, &storage_id)
+            .await
+            .is_err(),
+        "parts leaked"
+    );
+    let status: UploadStatus = server
+        .api(
+            Method::GET,
+            &format!("/api/uploads/{}", created.upload_id.0),
+            Some(&token),
+            None,
+        )
+        .await
+        .parse();
     assert_eq!(status.state, partway::core::wire::UploadState::Aborted);
 }
 
 fn chrono_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
 }
 
 #[tokio::test]
 #[ignore = "needs Garage: tests/run starts one"]
 async fn setup_cors_lets_a_page_put_parts_and_startup_check_sees_it() {
     let s3 = S3Storage::new(&garage()).expect("settings");
-    s3.put_bucket_cors(&["http://localhost:4567".into()]).await.expect("PutBucketCors");
-    s3.check_cors("http://localhost:4567").await.expect("allowed origin passes");
-    assert!(s3.check_cors("https://elsewhere.example").await.is_err(), "another origin is blocked");
+    s3.put_bucket_cors(&["http://localhost:4567".into()])
+        .await
+        .expect("PutBucketCors");
+    s3.check_cors("http://localhost:4567")
+        .await
+        .expect("allowed origin passes");
+    assert!(
+        s3.check_cors("https://elsewhere.example").await.is_err(),
+        "another origin is blocked"
+    );
 }
 
 #[tokio::test]
@@ -241,8 +381,15 @@ async fn two_servers_sharing_database_and_bucket_split_one_upload() {
     created.parts.truncate(1);
     let rest = common::checksums(&data, 5 * MIB)[1..].to_vec();
     let body = json!({ "parts": rest });
-    let signed: partway::core::wire::SignPartsResponse =
-        b.api(Method::POST, &format!("/api/uploads/{}/parts", created.upload_id.0), Some(&token), Some(body)).await.parse();
+    let signed: partway::core::wire::SignPartsResponse = b
+        .api(
+            Method::POST,
+            &format!("/api/uploads/{}/parts", created.upload_id.0),
+            Some(&token),
+            Some(body),
+        )
+        .await
+        .parse();
     let mut done = Vec::new();
     for part in created.parts.iter().chain(&signed.parts) {
         done.push(put_ok(part, part_bytes(&data, 5 * MIB, part.part_number)).await);
@@ -250,9 +397,18 @@ async fn two_servers_sharing_database_and_bucket_split_one_upload() {
     done.sort_by_key(|p| p.part_number);
     // Completed on B.
     let res: CompleteUploadResponse = b.complete(&token, &created.upload_id.0, done).await.parse();
-    assert_eq!(sha256_hex(&download(&res.download_url).await), sha256_hex(&data));
+    assert_eq!(
+        sha256_hex(&download(&res.download_url).await),
+        sha256_hex(&data)
+    );
     for server in [&a, &b] {
-        let list: partway::core::wire::FileList = server.api(Method::GET, "/api/files", Some(&token), None).await.parse();
-        assert!(list.files.iter().any(|f| f.id == res.file.id), "a server does not list the file");
+        let list: partway::core::wire::FileList = server
+            .api(Method::GET, "/api/files", Some(&token), None)
+            .await
+            .parse();
+        assert!(
+            list.files.iter().any(|f| f.id == res.file.id),
+            "a server does not list the file"
+        );
     }
 }

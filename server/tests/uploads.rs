@@ -5,8 +5,8 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::{part_bytes, random_bytes, TestServer, MIB};
 use partway::core::wire::{
-    CompleteUploadResponse, CompletedPart, CreateUploadResponse, FileDownload, FileList, SignPartsResponse,
-    UploadState, UploadStatus,
+    CompleteUploadResponse, CompletedPart, CreateUploadResponse, FileDownload, FileList,
+    SignPartsResponse, UploadState, UploadStatus,
 };
 use partway::core::{Checksum, ETag, PartNumber};
 use serde_json::json;
@@ -393,13 +393,34 @@ async fn the_sweep_aborts_only_uploads_idle_longer_than_the_limit() {
     let data = common::random_bytes((6 * MIB) as usize);
     let created = server.create(&token, "idle.bin", &data, 5 * MIB).await;
     let first = &created.parts[..1];
-    let partial = CreateUploadResponse { parts: first.to_vec(), ..created.clone() };
+    let partial = CreateUploadResponse {
+        parts: first.to_vec(),
+        ..created.clone()
+    };
     server.put_all(&partial, &data).await;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
-    assert_eq!(partway_server::sweep::sweep_once(&server.state, now + 30).await.expect("sweep"), 0);
-    assert_eq!(partway_server::sweep::sweep_once(&server.state, now + 61).await.expect("sweep"), 1);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    assert_eq!(
+        partway_server::sweep::sweep_once(&server.state, now + 30)
+            .await
+            .expect("sweep"),
+        0
+    );
+    assert_eq!(
+        partway_server::sweep::sweep_once(&server.state, now + 61)
+            .await
+            .expect("sweep"),
+        1
+    );
     let status: UploadStatus = server
-        .api(Method::GET, &format!("/api/uploads/{}", created.upload_id.0), Some(&token), None)
+        .api(
+            Method::GET,
+            &format!("/api/uploads/{}", created.upload_id.0),
+            Some(&token),
+            None,
+        )
         .await
         .parse();
     assert_eq!(status.state, UploadState::Aborted);

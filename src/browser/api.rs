@@ -20,7 +20,10 @@ pub struct Api {
 impl Api {
     /// A client for the API under `base`, e.g. `""` or `"https://uploads.example.com"`.
     pub fn new(base: impl Into<String>, token: Option<String>) -> Self {
-        Api { base: base.into().trim_end_matches('/').to_string(), token }
+        Api {
+            base: base.into().trim_end_matches('/').to_string(),
+            token,
+        }
     }
 
     /// Asks a dev-mode server for a token for `user` (the demo and tests only).
@@ -37,13 +40,23 @@ impl Api {
     }
 
     /// `POST /api/uploads/{id}/parts`.
-    pub async fn sign(&self, id: &UploadId, req: &SignPartsRequest) -> Result<SignPartsResponse, Failure> {
-        self.send(self.post(&format!("/api/uploads/{id}/parts")), Some(req)).await
+    pub async fn sign(
+        &self,
+        id: &UploadId,
+        req: &SignPartsRequest,
+    ) -> Result<SignPartsResponse, Failure> {
+        self.send(self.post(&format!("/api/uploads/{id}/parts")), Some(req))
+            .await
     }
 
     /// `POST /api/uploads/{id}/complete`.
-    pub async fn complete(&self, id: &UploadId, req: &CompleteUploadRequest) -> Result<CompleteUploadResponse, Failure> {
-        self.send(self.post(&format!("/api/uploads/{id}/complete")), Some(req)).await
+    pub async fn complete(
+        &self,
+        id: &UploadId,
+        req: &CompleteUploadRequest,
+    ) -> Result<CompleteUploadResponse, Failure> {
+        self.send(self.post(&format!("/api/uploads/{id}/complete")), Some(req))
+            .await
     }
 
     /// `GET /api/uploads/{id}`: the parts storage holds.
@@ -57,7 +70,9 @@ impl Api {
         if !self.base.is_empty() {
             return self.base.clone();
         }
-        web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+        web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default()
     }
 
     /// `DELETE /api/uploads/{id}`.
@@ -78,14 +93,20 @@ impl Api {
         }
     }
 
-    async fn send<B: Serialize, T: DeserializeOwned>(&self, req: RequestBuilder, body: Option<&B>) -> Result<T, Failure> {
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+        body: Option<&B>,
+    ) -> Result<T, Failure> {
         let req = match body {
             Some(body) => req.json(body).map_err(|e| bad_answer(&e.to_string()))?,
             None => req.build().map_err(|e| bad_answer(&e.to_string()))?,
         };
         let res = req.send().await.map_err(|_| Failure::Network)?;
         let res = check(res).await?;
-        res.json::<T>().await.map_err(|e| bad_answer(&e.to_string()))
+        res.json::<T>()
+            .await
+            .map_err(|e| bad_answer(&e.to_string()))
     }
 }
 
@@ -101,9 +122,17 @@ async fn check(res: Response) -> Result<Response, Failure> {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     let message = res.json::<ErrorBody>().await.ok().map(|b| b.error.message);
-    Err(Failure::Status { status, retry_after, message })
+    Err(Failure::Status {
+        status,
+        retry_after,
+        message,
+    })
 }
 
 fn bad_answer(detail: &str) -> Failure {
-    Failure::Status { status: 502, retry_after: None, message: Some(format!("The server's answer was not understood: {detail}")) }
+    Failure::Status {
+        status: 502,
+        retry_after: None,
+        message: Some(format!("The server's answer was not understood: {detail}")),
+    }
 }

@@ -3,12 +3,17 @@
 
 use crate::browser::api::Api;
 use crate::browser::clock::{now, seed};
+use crate::browser::resume_store::RecordKeeper;
 use crate::browser::xhr::PartPut;
 use crate::browser::{hash, slice};
-use crate::browser::resume_store::RecordKeeper;
 use crate::core::resume::{Fingerprint, RecordedPart, ResumeRecord};
-use crate::core::wire::{CompleteUploadRequest, CompleteUploadResponse, CompletedPart, CreateUploadRequest, SignPartsRequest};
-use crate::core::{Command, EngineConfig, Event, Failure, FileView, PartNumber, Plan, ResumeUpdate, Session};
+use crate::core::wire::{
+    CompleteUploadRequest, CompleteUploadResponse, CompletedPart, CreateUploadRequest,
+    SignPartsRequest,
+};
+use crate::core::{
+    Command, EngineConfig, Event, Failure, FileView, PartNumber, Plan, ResumeUpdate, Session,
+};
 use gloo_timers::callback::{Interval, Timeout};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -95,13 +100,28 @@ struct Inner {
 impl Driver {
     /// Starts uploading `file` as `plan` says. `on_finish` runs once the upload is done,
     /// failed or cancelled.
-    pub fn start(launch: Launch, api: Api, options: DriverOptions, on_update: OnUpdate, on_finish: Box<dyn FnOnce()>) -> Driver {
-        let Launch { file, plan, start, resumable, note } = launch;
+    pub fn start(
+        launch: Launch,
+        api: Api,
+        options: DriverOptions,
+        on_update: OnUpdate,
+        on_finish: Box<dyn FnOnce()>,
+    ) -> Driver {
+        let Launch {
+            file,
+            plan,
+            start,
+            resumable,
+            note,
+        } = launch;
         let (session, record) = match start {
             Start::Fresh => (Session::new(plan, options.engine, seed(), now()), None),
             Start::Resume { record, stored } => {
                 let id = record.upload_id.clone();
-                (Session::resume(plan, options.engine, seed(), now(), id, &stored), Some(record))
+                (
+                    Session::resume(plan, options.engine, seed(), now(), id, &stored),
+                    Some(record),
+                )
             }
         };
         let driver = Driver(Rc::new(RefCell::new(Inner {
@@ -146,7 +166,11 @@ impl Driver {
 
     /// Tells the upload whether the browser is online.
     pub fn set_online(&self, online: bool) {
-        self.handle(if online { Event::Online } else { Event::Offline });
+        self.handle(if online {
+            Event::Online
+        } else {
+            Event::Offline
+        });
     }
 
     fn handle(&self, event: Event) {
@@ -199,10 +223,18 @@ impl Driver {
                 let me = self.clone();
                 spawn_local(async move {
                     me.handle(match api.create(&req).await {
-                        Ok(res) if res.part_count == plan.part_count && res.part_size == plan.part_size => {
-                            Event::Created { upload_id: res.upload_id, parts: res.parts }
+                        Ok(res)
+                            if res.part_count == plan.part_count
+                                && res.part_size == plan.part_size =>
+                        {
+                            Event::Created {
+                                upload_id: res.upload_id,
+                                parts: res.parts,
+                            }
                         }
-                        Ok(_) => Event::ApiFailed { failure: refused("The server answered with a different part plan.") },
+                        Ok(_) => Event::ApiFailed {
+                            failure: refused("The server answered with a different part plan."),
+                        },
                         Err(failure) => Event::ApiFailed { failure },
                     });
                 });
@@ -210,13 +242,20 @@ impl Driver {
             Command::Sign { upload_id, parts } => {
                 let me = self.clone();
                 spawn_local(async move {
-                    me.handle(match api.sign(&upload_id, &SignPartsRequest { parts }).await {
-                        Ok(res) => Event::Signed { parts: res.parts },
-                        Err(failure) => Event::ApiFailed { failure },
-                    });
+                    me.handle(
+                        match api.sign(&upload_id, &SignPartsRequest { parts }).await {
+                            Ok(res) => Event::Signed { parts: res.parts },
+                            Err(failure) => Event::ApiFailed { failure },
+                        },
+                    );
                 });
             }
-            Command::Put { part, range, url, headers } => self.put(part, range, &url, &headers, &file),
+            Command::Put {
+                part,
+                range,
+                url,
+                headers,
+            } => self.put(part, range, &url, &headers, &file),
             Command::CancelPut { part } => {
                 let put = self.0.borrow_mut().puts.remove(&part);
                 if let Some(put) = put {
@@ -226,7 +265,10 @@ impl Driver {
             Command::Complete { upload_id, parts } => {
                 let me = self.clone();
                 spawn_local(async move {
-                    match api.complete(&upload_id, &CompleteUploadRequest { parts }).await {
+                    match api
+                        .complete(&upload_id, &CompleteUploadRequest { parts })
+                        .await
+                    {
                         Ok(res) => {
                             me.0.borrow_mut().completed = Some(res);
                             me.handle(Event::Completed);
@@ -245,7 +287,14 @@ impl Driver {
         }
     }
 
-    fn put(&self, part: PartNumber, range: crate::core::ByteRange, url: &crate::core::SignedUrl, headers: &std::collections::BTreeMap<String, String>, file: &File) {
+    fn put(
+        &self,
+        part: PartNumber,
+        range: crate::core::ByteRange,
+        url: &crate::core::SignedUrl,
+        headers: &std::collections::BTreeMap<String, String>,
+        file: &File,
+    ) {
         let blob = match slice::slice(file, range) {
             Ok(blob) => blob,
             Err(message) => return self.defer(Event::HashFailed { message }),
@@ -257,7 +306,11 @@ impl Driver {
             headers,
             &blob,
             timeout,
-            move |sent| with(&weak_progress, |d| d.handle(Event::PutProgress { part, sent })),
+            move |sent| {
+                with(&weak_progress, |d| {
+                    d.handle(Event::PutProgress { part, sent })
+                })
+            },
             move |outcome| {
                 with(&weak_done, |d| {
                     d.0.borrow_mut().puts.remove(&part);
@@ -279,17 +332,32 @@ impl Driver {
     /// Applies a change to the resume record and hands it to the keeper.
     fn persist(&self, update: ResumeUpdate) {
         let mut inner = self.0.borrow_mut();
-        let Some(resumable) = inner.resumable.clone() else { return };
+        let Some(resumable) = inner.resumable.clone() else {
+            return;
+        };
         let plan = *inner.session.plan();
         let next = match update {
             ResumeUpdate::Started { upload_id } => {
                 let lifetime = resumable.lifetime.as_millis() as u64;
                 let now_ms = js_sys::Date::now() as u64;
-                Some(ResumeRecord::new(resumable.fingerprint.clone(), resumable.endpoint.clone(), upload_id, &plan, now_ms, lifetime))
+                Some(ResumeRecord::new(
+                    resumable.fingerprint.clone(),
+                    resumable.endpoint.clone(),
+                    upload_id,
+                    &plan,
+                    now_ms,
+                    lifetime,
+                ))
             }
             ResumeUpdate::PartStored { part, etag, sha256 } => {
-                let Some(mut record) = inner.record.take() else { return };
-                record.record_part(RecordedPart { part_number: part, etag, sha256 });
+                let Some(mut record) = inner.record.take() else {
+                    return;
+                };
+                record.record_part(RecordedPart {
+                    part_number: part,
+                    etag,
+                    sha256,
+                });
                 Some(record)
             }
             ResumeUpdate::Forget => None,
@@ -359,5 +427,9 @@ fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&Driver)) {
 }
 
 fn refused(message: &str) -> Failure {
-    Failure::Status { status: 400, retry_after: None, message: Some(message.into()) }
+    Failure::Status {
+        status: 400,
+        retry_after: None,
+        message: Some(message.into()),
+    }
 }

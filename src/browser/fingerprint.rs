@@ -8,8 +8,14 @@ use web_sys::File;
 /// Name, size, type, date, and the SHA-256 of the file's first and last 64 KiB.
 pub async fn fingerprint(file: &File) -> Result<Fingerprint, String> {
     let size = file.size() as u64;
-    let head = ByteRange { start: 0, end: size.min(FINGERPRINT_EDGE) };
-    let tail = ByteRange { start: size.saturating_sub(FINGERPRINT_EDGE), end: size };
+    let head = ByteRange {
+        start: 0,
+        end: size.min(FINGERPRINT_EDGE),
+    };
+    let tail = ByteRange {
+        start: size.saturating_sub(FINGERPRINT_EDGE),
+        end: size,
+    };
     Ok(Fingerprint {
         name: file.name(),
         size,

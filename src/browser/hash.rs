@@ -12,7 +12,9 @@ pub async fn read(blob: &Blob) -> Result<ArrayBuffer, String> {
     let buffer = JsFuture::from(blob.array_buffer())
         .await
         .map_err(|_| "The file could not be read. Was it moved or changed?".to_string())?;
-    buffer.dyn_into::<ArrayBuffer>().map_err(|_| "The browser returned no bytes.".to_string())
+    buffer
+        .dyn_into::<ArrayBuffer>()
+        .map_err(|_| "The browser returned no bytes.".to_string())
 }
 
 /// The page's WebCrypto, if it has one (only secure contexts do).
@@ -26,11 +28,16 @@ pub fn subtle() -> Option<SubtleCrypto> {
 }
 
 /// SHA-256 with WebCrypto.
-pub async fn digest_webcrypto(subtle: &SubtleCrypto, bytes: &ArrayBuffer) -> Result<Checksum, String> {
+pub async fn digest_webcrypto(
+    subtle: &SubtleCrypto,
+    bytes: &ArrayBuffer,
+) -> Result<Checksum, String> {
     let promise = subtle
         .digest_with_str_and_buffer_source("SHA-256", bytes)
         .map_err(|e| format!("WebCrypto refused to hash: {e:?}"))?;
-    let digest = JsFuture::from(promise).await.map_err(|e| format!("WebCrypto failed: {e:?}"))?;
+    let digest = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("WebCrypto failed: {e:?}"))?;
     Checksum::from_slice(&Uint8Array::new(&digest).to_vec()).map_err(|e| e.to_string())
 }
 

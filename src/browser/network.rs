@@ -5,7 +5,9 @@ use wasm_bindgen::JsCast;
 
 /// Whether the browser believes it is online (true when it cannot tell).
 pub fn is_online() -> bool {
-    web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true)
+    web_sys::window()
+        .map(|w| w.navigator().on_line())
+        .unwrap_or(true)
 }
 
 /// Listens to `online` and `offline` until dropped.
@@ -21,8 +23,12 @@ impl NetworkWatch {
         let up = on_change.clone();
         let online = Closure::<dyn FnMut()>::new(move || up(true));
         let offline = Closure::<dyn FnMut()>::new(move || on_change(false));
-        window.add_event_listener_with_callback("online", online.as_ref().unchecked_ref()).ok()?;
-        window.add_event_listener_with_callback("offline", offline.as_ref().unchecked_ref()).ok()?;
+        window
+            .add_event_listener_with_callback("online", online.as_ref().unchecked_ref())
+            .ok()?;
+        window
+            .add_event_listener_with_callback("offline", offline.as_ref().unchecked_ref())
+            .ok()?;
         Some(NetworkWatch { online, offline })
     }
 }
@@ -30,8 +36,14 @@ impl NetworkWatch {
 impl Drop for NetworkWatch {
     fn drop(&mut self) {
         if let Some(window) = web_sys::window() {
-            let _ = window.remove_event_listener_with_callback("online", self.online.as_ref().unchecked_ref());
-            let _ = window.remove_event_listener_with_callback("offline", self.offline.as_ref().unchecked_ref());
+            let _ = window.remove_event_listener_with_callback(
+                "online",
+                self.online.as_ref().unchecked_ref(),
+            );
+            let _ = window.remove_event_listener_with_callback(
+                "offline",
+                self.offline.as_ref().unchecked_ref(),
+            );
         }
     }
 }

@@ -14,15 +14,32 @@ use web_sys::File;
 
 /// Decides how `file` starts: resumed from a record storage still backs, or fresh.
 /// Every record that cannot be used is deleted, with a note saying so.
-pub async fn prepare(file: File, plan: Plan, api: &Api, store: Option<Rc<ResumeStore>>, lifetime: Duration) -> Launch {
-    let fresh = |file: File, resumable: Option<Resumable>, note: Option<String>| Launch { file, plan, start: Start::Fresh, resumable, note };
+pub async fn prepare(
+    file: File,
+    plan: Plan,
+    api: &Api,
+    store: Option<Rc<ResumeStore>>,
+    lifetime: Duration,
+) -> Launch {
+    let fresh = |file: File, resumable: Option<Resumable>, note: Option<String>| Launch {
+        file,
+        plan,
+        start: Start::Fresh,
+        resumable,
+        note,
+    };
     let (Some(store), Ok(fp)) = (store, fingerprint(&file).await) else {
         return fresh(file, None, None);
     };
     let endpoint = api.endpoint();
     let key = fp.key(&endpoint);
     let keeper = RecordKeeper::new(store.clone(), key.clone());
-    let resumable = Some(Resumable { keeper, fingerprint: fp, endpoint, lifetime });
+    let resumable = Some(Resumable {
+        keeper,
+        fingerprint: fp,
+        endpoint,
+        lifetime,
+    });
     let record = match store.get(&key, js_sys::Date::now() as u64).await {
         Ok(Some(Ok(record))) => record,
         Ok(Some(Err(reason))) => {
@@ -33,8 +50,18 @@ pub async fn prepare(file: File, plan: Plan, api: &Api, store: Option<Rc<ResumeS
     };
     match resume_point(&record, api).await {
         Ok((plan, stored)) => {
-            let note = format!("Resumed: {} of {} parts were already stored.", stored.len(), plan.part_count);
-            Launch { file, plan, start: Start::Resume { record, stored }, resumable, note: Some(note) }
+            let note = format!(
+                "Resumed: {} of {} parts were already stored.",
+                stored.len(),
+                plan.part_count
+            );
+            Launch {
+                file,
+                plan,
+                start: Start::Resume { record, stored },
+                resumable,
+                note: Some(note),
+            }
         }
         Err(why) => {
             let _ = store.delete(&key).await;
@@ -44,23 +71,46 @@ pub async fn prepare(file: File, plan: Plan, api: &Api, store: Option<Rc<ResumeS
 }
 
 /// The plan and the stored parts of a recorded upload, from storage's own list.
-async fn resume_point(record: &ResumeRecord, api: &Api) -> Result<(Plan, Vec<CompletedPart>), String> {
-    let gone = "The earlier upload of this file is no longer in storage; starting over.".to_string();
-    let plan = Plan::with_part_size(record.fingerprint.size, record.part_size).map_err(|_| gone.clone())?;
+async fn resume_point(
+    record: &ResumeRecord,
+    api: &Api,
+) -> Result<(Plan, Vec<CompletedPart>), String> {
+    let gone =
+        "The earlier upload of this file is no longer in storage; starting over.".to_string();
+    let plan = Plan::with_part_size(record.fingerprint.size, record.part_size)
+        .map_err(|_| gone.clone())?;
     let status = match api.status(&record.upload_id).await {
         Ok(status) => status,
-        Err(Failure::Status { status: 404 | 409 | 410, .. }) => return Err(gone),
-        Err(failure) => return Err(format!("Could not check the earlier upload ({}); starting over.", failure.user_message())),
+        Err(Failure::Status {
+            status: 404 | 409 | 410,
+            ..
+        }) => return Err(gone),
+        Err(failure) => {
+            return Err(format!(
+                "Could not check the earlier upload ({}); starting over.",
+                failure.user_message()
+            ))
+        }
     };
-    if status.state != UploadState::Active || status.part_count != plan.part_count || status.part_size != plan.part_size {
+    if status.state != UploadState::Active
+        || status.part_count != plan.part_count
+        || status.part_size != plan.part_size
+    {
         return Err(gone);
     }
     let stored = status
         .parts
         .into_iter()
         // A part of the wrong size is not one of ours to keep: send it again.
-        .filter(|p| p.part_number.0 >= 1 && p.part_number.0 <= plan.part_count && p.size == plan.range(p.part_number).len())
-        .map(|p| CompletedPart { part_number: p.part_number, etag: p.etag })
+        .filter(|p| {
+            p.part_number.0 >= 1
+                && p.part_number.0 <= plan.part_count
+                && p.size == plan.range(p.part_number).len()
+        })
+        .map(|p| CompletedPart {
+            part_number: p.part_number,
+            etag: p.etag,
+        })
         .collect();
     Ok((plan, stored))
 }

@@ -22,44 +22,82 @@ fn idb(e: rexie::Error) -> String {
 impl ResumeStore {
     /// Opens (and on first use creates) the database.
     pub async fn open() -> Result<ResumeStore, String> {
-        let db = Rexie::builder(DATABASE).version(1).add_object_store(ObjectStore::new(STORE)).build().await.map_err(idb)?;
+        let db = Rexie::builder(DATABASE)
+            .version(1)
+            .add_object_store(ObjectStore::new(STORE))
+            .build()
+            .await
+            .map_err(idb)?;
         Ok(ResumeStore { db })
     }
 
     /// Writes a record under `key`, replacing what was there.
     pub async fn put(&self, key: &str, record: &ResumeRecord) -> Result<(), String> {
-        self.put_raw(key, &JsValue::from_str(&record.to_json())).await
+        self.put_raw(key, &JsValue::from_str(&record.to_json()))
+            .await
     }
 
     /// Writes any value under `key` (tests use it to plant garbage).
     pub async fn put_raw(&self, key: &str, value: &JsValue) -> Result<(), String> {
-        let tx = self.db.transaction(&[STORE], TransactionMode::ReadWrite).map_err(idb)?;
-        tx.store(STORE).map_err(idb)?.put(value, Some(&JsValue::from_str(key))).await.map_err(idb)?;
+        let tx = self
+            .db
+            .transaction(&[STORE], TransactionMode::ReadWrite)
+            .map_err(idb)?;
+        tx.store(STORE)
+            .map_err(idb)?
+            .put(value, Some(&JsValue::from_str(key)))
+            .await
+            .map_err(idb)?;
         tx.done().await.map_err(idb)?;
         Ok(())
     }
 
     /// Removes the record under `key`, if any.
     pub async fn delete(&self, key: &str) -> Result<(), String> {
-        let tx = self.db.transaction(&[STORE], TransactionMode::ReadWrite).map_err(idb)?;
-        tx.store(STORE).map_err(idb)?.delete(JsValue::from_str(key)).await.map_err(idb)?;
+        let tx = self
+            .db
+            .transaction(&[STORE], TransactionMode::ReadWrite)
+            .map_err(idb)?;
+        tx.store(STORE)
+            .map_err(idb)?
+            .delete(JsValue::from_str(key))
+            .await
+            .map_err(idb)?;
         tx.done().await.map_err(idb)?;
         Ok(())
     }
 
     /// Reads the record under `key` and checks it at `now_ms` (ms since the Unix epoch).
-    pub async fn get(&self, key: &str, now_ms: u64) -> Result<Option<Result<ResumeRecord, RecordError>>, String> {
-        let tx = self.db.transaction(&[STORE], TransactionMode::ReadOnly).map_err(idb)?;
-        let value = tx.store(STORE).map_err(idb)?.get(JsValue::from_str(key)).await.map_err(idb)?;
+    pub async fn get(
+        &self,
+        key: &str,
+        now_ms: u64,
+    ) -> Result<Option<Result<ResumeRecord, RecordError>>, String> {
+        let tx = self
+            .db
+            .transaction(&[STORE], TransactionMode::ReadOnly)
+            .map_err(idb)?;
+        let value = tx
+            .store(STORE)
+            .map_err(idb)?
+            .get(JsValue::from_str(key))
+            .await
+            .map_err(idb)?;
         Ok(value.map(|v| parse(&v, now_ms)))
     }
 
     /// Every stored record, checked at `now_ms`.
     pub async fn all(&self, now_ms: u64) -> Result<Vec<Stored>, String> {
-        let tx = self.db.transaction(&[STORE], TransactionMode::ReadOnly).map_err(idb)?;
+        let tx = self
+            .db
+            .transaction(&[STORE], TransactionMode::ReadOnly)
+            .map_err(idb)?;
         let store = tx.store(STORE).map_err(idb)?;
         let pairs = store.scan(None, None, None, None).await.map_err(idb)?;
-        Ok(pairs.into_iter().map(|(k, v)| (k.as_string().unwrap_or_default(), parse(&v, now_ms))).collect())
+        Ok(pairs
+            .into_iter()
+            .map(|(k, v)| (k.as_string().unwrap_or_default(), parse(&v, now_ms)))
+            .collect())
     }
 }
 
@@ -90,7 +128,11 @@ struct KeeperState {
 impl RecordKeeper {
     /// A keeper of the record under `key`.
     pub fn new(store: std::rc::Rc<ResumeStore>, key: String) -> Self {
-        RecordKeeper { store, key, state: Default::default() }
+        RecordKeeper {
+            store,
+            key,
+            state: Default::default(),
+        }
     }
 
     /// Saves `record`, or deletes the record when `None`.
@@ -116,7 +158,9 @@ impl RecordKeeper {
             };
             if let Err(e) = result {
                 // Resume is a safety net: losing a write costs a re-sent part at most.
-                web_sys::console::warn_1(&format!("partway: could not save resume state: {e}").into());
+                web_sys::console::warn_1(
+                    &format!("partway: could not save resume state: {e}").into(),
+                );
             }
         }
         self.state.borrow_mut().writing = false;

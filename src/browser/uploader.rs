@@ -76,7 +76,12 @@ impl Uploader {
     /// An empty queue.
     pub fn new(config: UploaderConfig) -> Self {
         let api = Api::new(config.api_base.clone(), config.token.clone());
-        Uploader(Rc::new(RefCell::new(Inner { config, api, entries: Vec::new(), store: None })))
+        Uploader(Rc::new(RefCell::new(Inner {
+            config,
+            api,
+            entries: Vec::new(),
+            store: None,
+        })))
     }
 
     /// The IndexedDB store of resume records, opened on first use; `None` where the
@@ -100,14 +105,21 @@ impl Uploader {
                 Slot::Preparing(file.clone())
             }
             Err(e) => {
-                on_update(FileView::failed(size, format!("This file cannot be uploaded: {e}.")));
+                on_update(FileView::failed(
+                    size,
+                    format!("This file cannot be uploaded: {e}."),
+                ));
                 Slot::Over
             }
         };
         let key = {
             let mut inner = self.0.borrow_mut();
             let key = inner.entries.len();
-            inner.entries.push(Entry { key, slot, on_update });
+            inner.entries.push(Entry {
+                key,
+                slot,
+                on_update,
+            });
             key
         };
         if let Ok(plan) = planned {
@@ -163,10 +175,15 @@ impl Uploader {
     }
 
     fn driver(&self, key: FileKey) -> Option<Driver> {
-        self.0.borrow().entries.iter().find(|e| e.key == key).and_then(|e| match &e.slot {
-            Slot::Running(d) => Some(d.clone()),
-            _ => None,
-        })
+        self.0
+            .borrow()
+            .entries
+            .iter()
+            .find(|e| e.key == key)
+            .and_then(|e| match &e.slot {
+                Slot::Running(d) => Some(d.clone()),
+                _ => None,
+            })
     }
 
     fn running(&self) -> Vec<Driver> {
@@ -185,13 +202,17 @@ impl Uploader {
     pub fn cancel(&self, key: FileKey) {
         let action = {
             let mut inner = self.0.borrow_mut();
-            let Some(entry) = inner.entries.iter_mut().find(|e| e.key == key) else { return };
+            let Some(entry) = inner.entries.iter_mut().find(|e| e.key == key) else {
+                return;
+            };
             match std::mem::replace(&mut entry.slot, Slot::Over) {
                 Slot::Running(driver) => {
                     entry.slot = Slot::Running(driver.clone());
                     Some(Ok(driver))
                 }
-                Slot::Queued(launch) => Some(Err((launch.file.size() as u64, entry.on_update.clone()))),
+                Slot::Queued(launch) => {
+                    Some(Err((launch.file.size() as u64, entry.on_update.clone())))
+                }
                 Slot::Preparing(file) => Some(Err((file.size() as u64, entry.on_update.clone()))),
                 Slot::Over => None,
             }
@@ -199,7 +220,10 @@ impl Uploader {
         match action {
             Some(Ok(driver)) => driver.cancel(),
             Some(Err((size, on_update))) => {
-                on_update(FileView { status: FileStatus::Cancelled, ..FileView::queued(size) });
+                on_update(FileView {
+                    status: FileStatus::Cancelled,
+                    ..FileView::queued(size)
+                });
             }
             None => {}
         }
@@ -210,28 +234,55 @@ impl Uploader {
         loop {
             let next = {
                 let mut inner = self.0.borrow_mut();
-                let running = inner.entries.iter().filter(|e| matches!(e.slot, Slot::Running(_))).count();
+                let running = inner
+                    .entries
+                    .iter()
+                    .filter(|e| matches!(e.slot, Slot::Running(_)))
+                    .count();
                 if running >= inner.config.max_active_files.max(1) {
                     return;
                 }
                 let api = inner.api.clone();
-                let options = DriverOptions { engine: inner.config.engine.clone(), part_timeout: inner.config.part_timeout };
-                let Some(entry) = inner.entries.iter_mut().find(|e| matches!(e.slot, Slot::Queued(..))) else { return };
-                let Slot::Queued(launch) = std::mem::replace(&mut entry.slot, Slot::Over) else { return };
+                let options = DriverOptions {
+                    engine: inner.config.engine.clone(),
+                    part_timeout: inner.config.part_timeout,
+                };
+                let Some(entry) = inner
+                    .entries
+                    .iter_mut()
+                    .find(|e| matches!(e.slot, Slot::Queued(..)))
+                else {
+                    return;
+                };
+                let Slot::Queued(launch) = std::mem::replace(&mut entry.slot, Slot::Over) else {
+                    return;
+                };
                 (entry.key, launch, api, options, entry.on_update.clone())
             };
             let (key, launch, api, options, on_update) = next;
             let me = self.clone();
             let on_finish = Box::new(move || me.finished(key));
             let driver = Driver::start(*launch, api, options, on_update, on_finish);
-            if let Some(entry) = self.0.borrow_mut().entries.iter_mut().find(|e| e.key == key) {
+            if let Some(entry) = self
+                .0
+                .borrow_mut()
+                .entries
+                .iter_mut()
+                .find(|e| e.key == key)
+            {
                 entry.slot = Slot::Running(driver);
             }
         }
     }
 
     fn finished(&self, key: FileKey) {
-        if let Some(entry) = self.0.borrow_mut().entries.iter_mut().find(|e| e.key == key) {
+        if let Some(entry) = self
+            .0
+            .borrow_mut()
+            .entries
+            .iter_mut()
+            .find(|e| e.key == key)
+        {
             entry.slot = Slot::Over;
         }
         self.schedule();

@@ -30,9 +30,11 @@ impl PartPut {
         on_done: impl Fn(PutOutcome) + 'static,
     ) -> Result<PartPut, Failure> {
         let xhr = XmlHttpRequest::new().map_err(|_| Failure::Network)?;
-        xhr.open_with_async("PUT", url.expose(), true).map_err(|_| Failure::Network)?;
+        xhr.open_with_async("PUT", url.expose(), true)
+            .map_err(|_| Failure::Network)?;
         for (name, value) in headers {
-            xhr.set_request_header(name, value).map_err(|_| Failure::Network)?;
+            xhr.set_request_header(name, value)
+                .map_err(|_| Failure::Network)?;
         }
         xhr.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
 
@@ -48,15 +50,20 @@ impl PartPut {
             let on_done = on_done.clone();
             Closure::<dyn FnMut(ProgressEvent)>::new(move |_| on_done(Err(Failure::Network)))
         };
-        let timed_out = Closure::<dyn FnMut(ProgressEvent)>::new(move |_| on_done(Err(Failure::Timeout)));
+        let timed_out =
+            Closure::<dyn FnMut(ProgressEvent)>::new(move |_| on_done(Err(Failure::Timeout)));
 
         let upload = xhr.upload().map_err(|_| Failure::Network)?;
         upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
         xhr.set_onload(Some(load.as_ref().unchecked_ref()));
         xhr.set_onerror(Some(error.as_ref().unchecked_ref()));
         xhr.set_ontimeout(Some(timed_out.as_ref().unchecked_ref()));
-        xhr.send_with_opt_blob(Some(body)).map_err(|_| Failure::Network)?;
-        Ok(PartPut { xhr, _callbacks: vec![progress, load, error, timed_out] })
+        xhr.send_with_opt_blob(Some(body))
+            .map_err(|_| Failure::Network)?;
+        Ok(PartPut {
+            xhr,
+            _callbacks: vec![progress, load, error, timed_out],
+        })
     }
 
     /// Aborts the request. No callback fires afterwards.
@@ -96,7 +103,11 @@ fn outcome(xhr: &XmlHttpRequest) -> PutOutcome {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     let body = xhr.response_text().ok().flatten().unwrap_or_default();
-    Err(Failure::Status { status, retry_after, message: error_message(&body) })
+    Err(Failure::Status {
+        status,
+        retry_after,
+        message: error_message(&body),
+    })
 }
 
 /// The person-facing message of a JSON error body (ours) or of an S3 XML error.

@@ -72,14 +72,25 @@ pub enum Command {
     /// `POST /api/uploads`, signing these first parts; then [`Event::Created`].
     Create { parts: Vec<PartChecksum> },
     /// `POST /api/uploads/{id}/parts`; then [`Event::Signed`].
-    Sign { upload_id: UploadId, parts: Vec<PartChecksum> },
+    Sign {
+        upload_id: UploadId,
+        parts: Vec<PartChecksum>,
+    },
     /// PUT the byte range to the URL with exactly these headers; report progress and
     /// the outcome.
-    Put { part: PartNumber, range: ByteRange, url: SignedUrl, headers: BTreeMap<String, String> },
+    Put {
+        part: PartNumber,
+        range: ByteRange,
+        url: SignedUrl,
+        headers: BTreeMap<String, String>,
+    },
     /// Abort the PUT in flight for this part; report nothing more for it.
     CancelPut { part: PartNumber },
     /// `POST /api/uploads/{id}/complete`; then [`Event::Completed`].
-    Complete { upload_id: UploadId, parts: Vec<CompletedPart> },
+    Complete {
+        upload_id: UploadId,
+        parts: Vec<CompletedPart>,
+    },
     /// `DELETE /api/uploads/{id}`, so storage frees the parts. Fire and forget.
     Abort { upload_id: UploadId },
     /// Update the resume record (IndexedDB), in the order given.
@@ -92,7 +103,11 @@ pub enum ResumeUpdate {
     /// The server created the upload: start a record.
     Started { upload_id: UploadId },
     /// Storage confirmed a part.
-    PartStored { part: PartNumber, etag: ETag, sha256: Checksum },
+    PartStored {
+        part: PartNumber,
+        etag: ETag,
+        sha256: Checksum,
+    },
     /// Completed or cancelled: nothing to resume any more.
     Forget,
 }
@@ -101,11 +116,17 @@ pub enum ResumeUpdate {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// A part's checksum is ready.
-    Hashed { part: PartNumber, checksum: Checksum },
+    Hashed {
+        part: PartNumber,
+        checksum: Checksum,
+    },
     /// The file could not be read (it changed or vanished on disk).
     HashFailed { message: String },
     /// The server created the upload.
-    Created { upload_id: UploadId, parts: Vec<SignedPart> },
+    Created {
+        upload_id: UploadId,
+        parts: Vec<SignedPart>,
+    },
     /// The server signed parts.
     Signed { parts: Vec<SignedPart> },
     /// The outstanding API call (create, sign or complete) failed.
@@ -248,7 +269,15 @@ impl Session {
     pub fn new(plan: Plan, config: EngineConfig, seed: u64, now: Instant) -> Self {
         let parts = plan
             .parts()
-            .map(|n| Part { range: plan.range(n), state: PartState::Unhashed, checksum: None, url: None, failures: 0, resigns: 0, stale: 0 })
+            .map(|n| Part {
+                range: plan.range(n),
+                state: PartState::Unhashed,
+                checksum: None,
+                url: None,
+                failures: 0,
+                resigns: 0,
+                stale: 0,
+            })
             .collect();
         let mut session = Session {
             plan,
@@ -271,7 +300,14 @@ impl Session {
 
     /// Continues an upload of which storage already holds `stored` (from the server's
     /// list of parts), sending only the rest.
-    pub fn resume(plan: Plan, config: EngineConfig, seed: u64, now: Instant, upload_id: UploadId, stored: &[CompletedPart]) -> Self {
+    pub fn resume(
+        plan: Plan,
+        config: EngineConfig,
+        seed: u64,
+        now: Instant,
+        upload_id: UploadId,
+        stored: &[CompletedPart],
+    ) -> Self {
         let mut session = Session::new(plan, config, seed, Instant::default());
         session.commands.clear();
         for p in &mut session.parts {
@@ -356,7 +392,10 @@ impl Session {
             Event::Created { upload_id, parts } => {
                 if self.api == Some(ApiCall::Create) {
                     self.api_succeeded();
-                    self.commands.push_back(Command::Persist(ResumeUpdate::Started { upload_id: upload_id.clone() }));
+                    self.commands
+                        .push_back(Command::Persist(ResumeUpdate::Started {
+                            upload_id: upload_id.clone(),
+                        }));
                     self.upload_id = Some(upload_id);
                     self.phase = Phase::Uploading;
                     self.apply_signed(parts, now);
@@ -375,7 +414,8 @@ impl Session {
             Event::Completed => {
                 if self.api == Some(ApiCall::Complete) {
                     self.api = None;
-                    self.commands.push_back(Command::Persist(ResumeUpdate::Forget));
+                    self.commands
+                        .push_back(Command::Persist(ResumeUpdate::Forget));
                     self.progress.on_finished();
                     self.phase = Phase::Done;
                 }
@@ -418,7 +458,11 @@ impl Session {
         self.parts.iter().filter(|p| pred(&p.state)).count()
     }
 
-    fn part_in(&mut self, part: PartNumber, pred: impl Fn(&PartState) -> bool) -> Option<&mut Part> {
+    fn part_in(
+        &mut self,
+        part: PartNumber,
+        pred: impl Fn(&PartState) -> bool,
+    ) -> Option<&mut Part> {
         self.parts.get_mut(part.index()).filter(|p| pred(&p.state))
     }
 
@@ -434,7 +478,12 @@ impl Session {
                 let lifetime = Duration::from_secs(s.expires_in);
                 let margin = max_margin.min(lifetime / 4);
                 let use_before = now + (lifetime - margin);
-                p.url = Some(Url { url: s.url, headers: s.headers, expires_at: now + lifetime, use_before });
+                p.url = Some(Url {
+                    url: s.url,
+                    headers: s.headers,
+                    expires_at: now + lifetime,
+                    use_before,
+                });
                 p.state = PartState::Ready;
             }
         }
@@ -466,7 +515,8 @@ impl Session {
                 self.api_failures += 1;
                 if self.config.api_retry.allows(self.api_failures) {
                     let unit = self.rng.f64();
-                    self.api_retry_at = Some(now + self.config.api_retry.delay(self.api_failures, unit, after));
+                    self.api_retry_at =
+                        Some(now + self.config.api_retry.delay(self.api_failures, unit, after));
                 } else {
                     self.fail(failure.user_message());
                 }
@@ -476,7 +526,9 @@ impl Session {
     }
 
     fn put_progress(&mut self, part: PartNumber, sent: u64, now: Instant) {
-        let Some(p) = self.parts.get_mut(part.index()) else { return };
+        let Some(p) = self.parts.get_mut(part.index()) else {
+            return;
+        };
         if let PartState::InFlight { sent: old } = &mut p.state {
             let sent = sent.min(p.range.len());
             if sent > *old {
@@ -488,11 +540,17 @@ impl Session {
     }
 
     fn put_succeeded(&mut self, part: PartNumber, etag: ETag, now: Instant) {
-        let Some(p) = self.parts.get_mut(part.index()) else { return };
+        let Some(p) = self.parts.get_mut(part.index()) else {
+            return;
+        };
         if let PartState::InFlight { sent } = p.state {
             self.progress.on_confirmed(p.range.len(), sent, now);
             if let Some(sha256) = p.checksum {
-                let update = ResumeUpdate::PartStored { part, etag: etag.clone(), sha256 };
+                let update = ResumeUpdate::PartStored {
+                    part,
+                    etag: etag.clone(),
+                    sha256,
+                };
                 self.commands.push_back(Command::Persist(update));
             }
             p.state = PartState::Done(etag);
@@ -503,14 +561,21 @@ impl Session {
     }
 
     fn put_failed(&mut self, part: PartNumber, failure: Failure, now: Instant) {
-        let Some(p) = self.parts.get_mut(part.index()) else { return };
-        let PartState::InFlight { sent } = p.state else { return };
+        let Some(p) = self.parts.get_mut(part.index()) else {
+            return;
+        };
+        let PartState::InFlight { sent } = p.state else {
+            return;
+        };
         // No longer in flight, whatever comes next: a fatal failure must not cancel it.
         p.state = PartState::Ready;
         self.progress.on_lost(sent);
         // SigV4 dates have whole seconds and clocks drift: a URL this close to its
         // expiry may already be expired in storage's eyes.
-        let expired = p.url.as_ref().is_some_and(|u| now + CLOCK_SLACK >= u.expires_at);
+        let expired = p
+            .url
+            .as_ref()
+            .is_some_and(|u| now + CLOCK_SLACK >= u.expires_at);
         if self.offline {
             // Failures while the browser says it is offline cost no attempt: the part
             // waits for the network instead of running out of budget.
@@ -547,7 +612,9 @@ impl Session {
             if let PartState::InFlight { sent } = p.state {
                 self.progress.on_lost(sent);
                 p.state = PartState::Ready;
-                self.commands.push_back(Command::CancelPut { part: PartNumber::from_index(i) });
+                self.commands.push_back(Command::CancelPut {
+                    part: PartNumber::from_index(i),
+                });
             }
         }
     }
@@ -564,7 +631,8 @@ impl Session {
         if let Some(upload_id) = self.upload_id.clone() {
             self.commands.push_back(Command::Abort { upload_id });
         }
-        self.commands.push_back(Command::Persist(ResumeUpdate::Forget));
+        self.commands
+            .push_back(Command::Persist(ResumeUpdate::Forget));
         self.phase = Phase::Cancelled;
     }
 
@@ -600,7 +668,10 @@ impl Session {
 
     fn start_hashing(&mut self) {
         let ahead = |s: &PartState| {
-            matches!(s, PartState::Hashing | PartState::Hashed | PartState::Signing | PartState::Ready)
+            matches!(
+                s,
+                PartState::Hashing | PartState::Hashed | PartState::Signing | PartState::Ready
+            )
         };
         let mut ahead_count = self.count(ahead);
         let mut hashing = self.count(|s| *s == PartState::Hashing);
@@ -612,7 +683,10 @@ impl Session {
                 p.state = PartState::Hashing;
                 hashing += 1;
                 ahead_count += 1;
-                self.commands.push_back(Command::Hash { part: PartNumber::from_index(i), range: p.range });
+                self.commands.push_back(Command::Hash {
+                    part: PartNumber::from_index(i),
+                    range: p.range,
+                });
             }
         }
     }
@@ -621,7 +695,10 @@ impl Session {
         match self.phase {
             Phase::Preparing => {
                 let first = self.config.max_in_flight.clamp(1, self.parts.len());
-                if self.parts[..first].iter().all(|p| p.state == PartState::Hashed) {
+                if self.parts[..first]
+                    .iter()
+                    .all(|p| p.state == PartState::Hashed)
+                {
                     let parts = self.take_for_signing(first);
                     self.api = Some(ApiCall::Create);
                     self.phase = Phase::Creating;
@@ -635,8 +712,14 @@ impl Session {
     }
 
     fn start_sign_or_complete(&mut self) {
-        let Some(upload_id) = self.upload_id.clone() else { return };
-        if self.parts.iter().all(|p| matches!(p.state, PartState::Done(_))) {
+        let Some(upload_id) = self.upload_id.clone() else {
+            return;
+        };
+        if self
+            .parts
+            .iter()
+            .all(|p| matches!(p.state, PartState::Done(_)))
+        {
             self.phase = Phase::Completing;
             self.push_complete();
             return;
@@ -644,7 +727,11 @@ impl Session {
         let hashed = self.count(|s| *s == PartState::Hashed);
         let ready = self.count(|s| *s == PartState::Ready);
         let more_coming = self.count(|s| matches!(s, PartState::Unhashed | PartState::Hashing)) > 0;
-        if hashed > 0 && (hashed >= self.config.sign_batch || ready < self.config.max_in_flight || !more_coming) {
+        if hashed > 0
+            && (hashed >= self.config.sign_batch
+                || ready < self.config.max_in_flight
+                || !more_coming)
+        {
             let parts = self.take_for_signing(self.config.sign_batch.max(1));
             self.api = Some(ApiCall::Sign(parts.iter().map(|p| p.part_number).collect()));
             self.commands.push_back(Command::Sign { upload_id, parts });
@@ -659,25 +746,34 @@ impl Session {
             }
             if let (PartState::Hashed, Some(sha256)) = (&p.state, p.checksum) {
                 p.state = PartState::Signing;
-                out.push(PartChecksum { part_number: PartNumber::from_index(i), sha256 });
+                out.push(PartChecksum {
+                    part_number: PartNumber::from_index(i),
+                    sha256,
+                });
             }
         }
         out
     }
 
     fn push_complete(&mut self) {
-        let Some(upload_id) = self.upload_id.clone() else { return };
+        let Some(upload_id) = self.upload_id.clone() else {
+            return;
+        };
         let parts = self
             .parts
             .iter()
             .enumerate()
             .filter_map(|(i, p)| match &p.state {
-                PartState::Done(etag) => Some(CompletedPart { part_number: PartNumber::from_index(i), etag: etag.clone() }),
+                PartState::Done(etag) => Some(CompletedPart {
+                    part_number: PartNumber::from_index(i),
+                    etag: etag.clone(),
+                }),
                 _ => None,
             })
             .collect();
         self.api = Some(ApiCall::Complete);
-        self.commands.push_back(Command::Complete { upload_id, parts });
+        self.commands
+            .push_back(Command::Complete { upload_id, parts });
     }
 
     fn start_puts(&mut self, now: Instant) {

@@ -28,7 +28,9 @@ pub fn speed(bytes_per_second: f64) -> String {
 
 /// Time left → `"1 h 02 min"`, `"3 min 05 s"`, `"42 s"`, or empty when unknown.
 pub fn eta(left: Option<Duration>) -> String {
-    let Some(left) = left else { return String::new() };
+    let Some(left) = left else {
+        return String::new();
+    };
     let s = left.as_secs();
     match s {
         0..=59 => format!("{s} s left"),

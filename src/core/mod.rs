@@ -17,10 +17,12 @@ pub mod time;
 pub mod wire;
 
 pub use checksum::Checksum;
-pub use engine::{Command, EngineConfig, Event, Hold, Phase, ResumeUpdate, Session, SessionSnapshot};
+pub use engine::{
+    Command, EngineConfig, Event, Hold, Phase, ResumeUpdate, Session, SessionSnapshot,
+};
 pub use ids::{ByteRange, ETag, FileId, PartNumber, SignedUrl, UploadId};
 pub use plan::{Plan, PlanConfig, PlanError};
 pub use progress::{Progress, ProgressSnapshot};
-pub use status::{FileStatus, FileView, Overall};
 pub use retry::{classify, Decision, Failure, RetryConfig};
+pub use status::{FileStatus, FileView, Overall};
 pub use time::Instant;

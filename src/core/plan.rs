@@ -29,7 +29,10 @@ pub struct PlanConfig {
 
 impl Default for PlanConfig {
     fn default() -> Self {
-        PlanConfig { part_size: 8 * MIB, single_put_max: 8 * MIB }
+        PlanConfig {
+            part_size: 8 * MIB,
+            single_put_max: 8 * MIB,
+        }
     }
 }
 
@@ -72,7 +75,10 @@ impl Plan {
         }
         // Grow the part to whole MiB until 10,000 of them hold the file.
         let needed = file_size.div_ceil(MAX_PARTS as u64).div_ceil(MIB) * MIB;
-        let part_size = config.part_size.clamp(MIN_PART_SIZE, MAX_PART_SIZE).max(needed);
+        let part_size = config
+            .part_size
+            .clamp(MIN_PART_SIZE, MAX_PART_SIZE)
+            .max(needed);
         Plan::with_part_size(file_size, part_size)
     }
 
@@ -91,7 +97,11 @@ impl Plan {
         if count > MAX_PARTS as u64 {
             return Err(PlanError::TooManyParts(count));
         }
-        Ok(Plan { file_size, part_size, part_count: count as u32 })
+        Ok(Plan {
+            file_size,
+            part_size,
+            part_count: count as u32,
+        })
     }
 
     /// Whether the file goes up as one plain PUT rather than a multipart upload.
@@ -101,7 +111,9 @@ impl Plan {
 
     /// The bytes of one part. Part numbers outside the plan give an empty range.
     pub fn range(&self, part: PartNumber) -> ByteRange {
-        let start = (part.index() as u64).saturating_mul(self.part_size).min(self.file_size);
+        let start = (part.index() as u64)
+            .saturating_mul(self.part_size)
+            .min(self.file_size);
         let end = start.saturating_add(self.part_size).min(self.file_size);
         ByteRange { start, end }
     }
@@ -142,7 +154,10 @@ mod tests {
 
     #[test]
     fn server_rejects_plans_storage_would_refuse() {
-        assert_eq!(Plan::with_part_size(10 * MIB, MIB), Err(PlanError::BadPartSize(MIB)));
+        assert_eq!(
+            Plan::with_part_size(10 * MIB, MIB),
+            Err(PlanError::BadPartSize(MIB))
+        );
         assert_eq!(Plan::with_part_size(10, 0), Err(PlanError::BadPartSize(0)));
         assert!(matches!(
             Plan::with_part_size(MAX_PARTS as u64 * MIN_PART_SIZE + 1, MIN_PART_SIZE),

@@ -47,14 +47,24 @@ impl ProgressSnapshot {
         if self.total == 0 {
             return if self.shown == 0 { 0 } else { 100 };
         }
-        ((self.shown as f64 / self.total as f64) * 100.0).floor().min(100.0) as u8
+        ((self.shown as f64 / self.total as f64) * 100.0)
+            .floor()
+            .min(100.0) as u8
     }
 }
 
 impl Progress {
     /// Starts the accounting for a file of `total` bytes.
     pub fn new(total: u64) -> Self {
-        Progress { total, confirmed: 0, in_flight: 0, shown: 0, sent: 0, resent: 0, samples: VecDeque::new() }
+        Progress {
+            total,
+            confirmed: 0,
+            in_flight: 0,
+            shown: 0,
+            sent: 0,
+            resent: 0,
+            samples: VecDeque::new(),
+        }
     }
 
     /// Bytes put on the wire for an attempt in flight, `delta` more than before.
@@ -108,8 +118,14 @@ impl Progress {
         let speed = match (self.samples.front(), self.samples.back()) {
             (Some(&(t0, s0)), Some(&(_, s1))) => {
                 // Measured up to `now`, so a stalled upload's speed falls towards zero.
-                let dt = now.saturating_since(t0).min(SPEED_WINDOW + Duration::from_secs(1));
-                if dt >= Duration::from_millis(300) { (s1 - s0) as f64 / dt.as_secs_f64() } else { 0.0 }
+                let dt = now
+                    .saturating_since(t0)
+                    .min(SPEED_WINDOW + Duration::from_secs(1));
+                if dt >= Duration::from_millis(300) {
+                    (s1 - s0) as f64 / dt.as_secs_f64()
+                } else {
+                    0.0
+                }
             }
             _ => 0.0,
         };

@@ -102,7 +102,14 @@ pub enum RecordError {
 
 impl ResumeRecord {
     /// A record for a freshly created upload with no part stored yet.
-    pub fn new(fingerprint: Fingerprint, endpoint: String, upload_id: UploadId, plan: &Plan, now_ms: u64, lifetime_ms: u64) -> Self {
+    pub fn new(
+        fingerprint: Fingerprint,
+        endpoint: String,
+        upload_id: UploadId,
+        plan: &Plan,
+        now_ms: u64,
+        lifetime_ms: u64,
+    ) -> Self {
         ResumeRecord {
             schema: SCHEMA_VERSION,
             fingerprint,
@@ -130,18 +137,24 @@ impl ResumeRecord {
 
     /// Reads and checks a stored record at `now_ms` (milliseconds since the Unix epoch).
     pub fn parse(json: &str, now_ms: u64) -> Result<ResumeRecord, RecordError> {
-        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| RecordError::Corrupt(e.to_string()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| RecordError::Corrupt(e.to_string()))?;
         match value.get("schema").and_then(|s| s.as_u64()) {
             Some(v) if v == SCHEMA_VERSION as u64 => {}
             Some(v) => return Err(RecordError::OtherSchema(v as u32)),
             None => return Err(RecordError::Corrupt("no schema version".into())),
         }
-        let record: ResumeRecord = serde_json::from_value(value).map_err(|e| RecordError::Corrupt(e.to_string()))?;
+        let record: ResumeRecord =
+            serde_json::from_value(value).map_err(|e| RecordError::Corrupt(e.to_string()))?;
         if now_ms >= record.expires_at {
             return Err(RecordError::Expired);
         }
-        let plan = Plan::with_part_size(record.fingerprint.size, record.part_size).map_err(|_| RecordError::Inconsistent)?;
-        let parts_fit = record.parts.iter().all(|p| p.part_number.0 >= 1 && p.part_number.0 <= plan.part_count);
+        let plan = Plan::with_part_size(record.fingerprint.size, record.part_size)
+            .map_err(|_| RecordError::Inconsistent)?;
+        let parts_fit = record
+            .parts
+            .iter()
+            .all(|p| p.part_number.0 >= 1 && p.part_number.0 <= plan.part_count);
         if plan.part_count != record.part_count || !parts_fit {
             return Err(RecordError::Inconsistent);
         }
@@ -164,8 +177,19 @@ mod tests {
             tail_sha256: Checksum::of(b"tail"),
         };
         let plan = Plan::with_part_size(20 * MIB, 8 * MIB).unwrap();
-        let mut r = ResumeRecord::new(fingerprint, "http://api".into(), UploadId("u1".into()), &plan, 1000, 60_000);
-        r.record_part(RecordedPart { part_number: PartNumber(2), etag: ETag("\"b\"".into()), sha256: Checksum::of(b"2") });
+        let mut r = ResumeRecord::new(
+            fingerprint,
+            "http://api".into(),
+            UploadId("u1".into()),
+            &plan,
+            1000,
+            60_000,
+        );
+        r.record_part(RecordedPart {
+            part_number: PartNumber(2),
+            etag: ETag("\"b\"".into()),
+            sha256: Checksum::of(b"2"),
+        });
         r
     }
 
@@ -178,26 +202,51 @@ mod tests {
     #[test]
     fn a_repeated_part_replaces_the_old_entry() {
         let mut r = record();
-        r.record_part(RecordedPart { part_number: PartNumber(2), etag: ETag("\"c\"".into()), sha256: Checksum::of(b"2") });
+        r.record_part(RecordedPart {
+            part_number: PartNumber(2),
+            etag: ETag("\"c\"".into()),
+            sha256: Checksum::of(b"2"),
+        });
         assert_eq!(r.parts.len(), 1);
         assert_eq!(r.parts[0].etag, ETag("\"c\"".into()));
     }
 
     #[test]
     fn garbage_other_versions_expired_and_inconsistent_records_are_dropped() {
-        assert!(matches!(ResumeRecord::parse("{not json", 0), Err(RecordError::Corrupt(_))));
-        assert!(matches!(ResumeRecord::parse("42", 0), Err(RecordError::Corrupt(_))));
-        assert!(matches!(ResumeRecord::parse(r#"{"schema":1}"#, 0), Err(RecordError::Corrupt(_))));
+        assert!(matches!(
+            ResumeRecord::parse("{not json", 0),
+            Err(RecordError::Corrupt(_))
+        ));
+        assert!(matches!(
+            ResumeRecord::parse("42", 0),
+            Err(RecordError::Corrupt(_))
+        ));
+        assert!(matches!(
+            ResumeRecord::parse(r#"{"schema":1}"#, 0),
+            Err(RecordError::Corrupt(_))
+        ));
         let mut other = record();
         other.schema = 99;
-        assert_eq!(ResumeRecord::parse(&other.to_json(), 2000), Err(RecordError::OtherSchema(99)));
-        assert_eq!(ResumeRecord::parse(&record().to_json(), 61_000), Err(RecordError::Expired));
+        assert_eq!(
+            ResumeRecord::parse(&other.to_json(), 2000),
+            Err(RecordError::OtherSchema(99))
+        );
+        assert_eq!(
+            ResumeRecord::parse(&record().to_json(), 61_000),
+            Err(RecordError::Expired)
+        );
         let mut bad = record();
         bad.part_count = 7;
-        assert_eq!(ResumeRecord::parse(&bad.to_json(), 2000), Err(RecordError::Inconsistent));
+        assert_eq!(
+            ResumeRecord::parse(&bad.to_json(), 2000),
+            Err(RecordError::Inconsistent)
+        );
         let mut bad = record();
         bad.parts[0].part_number = PartNumber(9);
-        assert_eq!(ResumeRecord::parse(&bad.to_json(), 2000), Err(RecordError::Inconsistent));
+        assert_eq!(
+            ResumeRecord::parse(&bad.to_json(), 2000),
+            Err(RecordError::Inconsistent)
+        );
     }
 
     #[test]

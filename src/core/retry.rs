@@ -27,7 +27,11 @@ pub enum Failure {
 impl Failure {
     /// A plain HTTP failure without `Retry-After` or message.
     pub fn status(status: u16) -> Self {
-        Failure::Status { status, retry_after: None, message: None }
+        Failure::Status {
+            status,
+            retry_after: None,
+            message: None,
+        }
     }
 
     /// What to tell the person when this failure is final.
@@ -35,7 +39,9 @@ impl Failure {
         match self {
             Failure::Network => "The network connection failed.".into(),
             Failure::Timeout => "The server took too long to answer.".into(),
-            Failure::Status { message: Some(m), .. } => m.clone(),
+            Failure::Status {
+                message: Some(m), ..
+            } => m.clone(),
             Failure::Status { status, .. } => format!("The upload was refused (HTTP {status})."),
         }
     }
@@ -63,9 +69,15 @@ pub enum Decision {
 pub fn classify(failure: &Failure, url_expired: bool) -> Decision {
     match failure {
         Failure::Network | Failure::Timeout => Decision::Retry { after: None },
-        Failure::Status { status, retry_after, .. } => match *status {
+        Failure::Status {
+            status,
+            retry_after,
+            ..
+        } => match *status {
             400 | 401 | 403 if url_expired => Decision::Resign,
-            408 | 429 | 500..=599 => Decision::Retry { after: *retry_after },
+            408 | 429 | 500..=599 => Decision::Retry {
+                after: *retry_after,
+            },
             _ => Decision::Fatal,
         },
     }
@@ -101,7 +113,12 @@ impl RetryConfig {
     ///
     /// `unit` is a random number in `[0, 1)` from the caller's RNG; `retry_after` wins
     /// over the jittered backoff when the server gave one.
-    pub fn delay(&self, failed_attempts: u32, unit: f64, retry_after: Option<Duration>) -> Duration {
+    pub fn delay(
+        &self,
+        failed_attempts: u32,
+        unit: f64,
+        retry_after: Option<Duration>,
+    ) -> Duration {
         if let Some(after) = retry_after {
             return after.min(self.max_retry_after);
         }
@@ -122,7 +139,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn with_retry_after(status: u16, secs: u64) -> Failure {
-        Failure::Status { status, retry_after: Some(Duration::from_secs(secs)), message: None }
+        Failure::Status {
+            status,
+            retry_after: Some(Duration::from_secs(secs)),
+            message: None,
+        }
     }
 
     #[test]
@@ -135,7 +156,13 @@ mod tests {
             (Failure::status(429), false, retry),
             (Failure::status(500), false, retry),
             (Failure::status(503), false, retry),
-            (with_retry_after(503, 7), false, Decision::Retry { after: Some(Duration::from_secs(7)) }),
+            (
+                with_retry_after(503, 7),
+                false,
+                Decision::Retry {
+                    after: Some(Duration::from_secs(7)),
+                },
+            ),
             (Failure::status(400), false, Decision::Fatal),
             (Failure::status(403), false, Decision::Fatal),
             (Failure::status(404), false, Decision::Fatal),
@@ -146,20 +173,33 @@ mod tests {
             (Failure::status(503), true, retry),
         ];
         for (failure, expired, want) in cases {
-            assert_eq!(classify(&failure, expired), want, "{failure:?} expired={expired}");
+            assert_eq!(
+                classify(&failure, expired),
+                want,
+                "{failure:?} expired={expired}"
+            );
         }
     }
 
     #[test]
     fn retry_after_is_honoured_but_capped() {
         let c = RetryConfig::default();
-        assert_eq!(c.delay(1, 0.0, Some(Duration::from_secs(3))), Duration::from_secs(3));
-        assert_eq!(c.delay(1, 0.0, Some(Duration::from_secs(3600))), c.max_retry_after);
+        assert_eq!(
+            c.delay(1, 0.0, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            c.delay(1, 0.0, Some(Duration::from_secs(3600))),
+            c.max_retry_after
+        );
     }
 
     #[test]
     fn budget_counts_attempts() {
-        let c = RetryConfig { max_attempts: 3, ..RetryConfig::default() };
+        let c = RetryConfig {
+            max_attempts: 3,
+            ..RetryConfig::default()
+        };
         assert!(c.allows(2));
         assert!(!c.allows(3));
     }

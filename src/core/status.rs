@@ -102,16 +102,29 @@ impl FileView {
 
     /// A file that failed before its upload could start (too large, unreadable).
     pub fn failed(total: u64, message: String) -> Self {
-        FileView { status: FileStatus::Failed, error: Some(message), ..FileView::queued(total) }
+        FileView {
+            status: FileStatus::Failed,
+            error: Some(message),
+            ..FileView::queued(total)
+        }
     }
 
     /// The view of a running session.
-    pub fn of(snapshot: &SessionSnapshot, upload_id: Option<String>, download_url: Option<String>) -> Self {
+    pub fn of(
+        snapshot: &SessionSnapshot,
+        upload_id: Option<String>,
+        download_url: Option<String>,
+    ) -> Self {
         let p = &snapshot.progress;
         let holding = snapshot.hold.filter(|_| !snapshot.phase.is_terminal());
-        let running = holding.is_none() && matches!(snapshot.phase, Phase::Uploading | Phase::Completing);
+        let running =
+            holding.is_none() && matches!(snapshot.phase, Phase::Uploading | Phase::Completing);
         FileView {
-            status: if holding.is_some() { FileStatus::Paused } else { FileStatus::of(&snapshot.phase) },
+            status: if holding.is_some() {
+                FileStatus::Paused
+            } else {
+                FileStatus::of(&snapshot.phase)
+            },
             total: p.total,
             shown: p.shown,
             speed: if running { p.speed } else { 0.0 },
@@ -125,7 +138,9 @@ impl FileView {
             bytes_resent: p.bytes_resent,
             hold: holding,
             note: match holding {
-                Some(Hold::Offline) => Some("Offline: paused, will go on when the network returns.".into()),
+                Some(Hold::Offline) => {
+                    Some("Offline: paused, will go on when the network returns.".into())
+                }
                 _ => None,
             },
         }
@@ -134,9 +149,15 @@ impl FileView {
     /// Whole percent shown, 0 to 100 (an empty file that is done shows 100).
     pub fn percent(&self) -> u8 {
         if self.total == 0 {
-            return if self.status == FileStatus::Done { 100 } else { 0 };
+            return if self.status == FileStatus::Done {
+                100
+            } else {
+                0
+            };
         }
-        ((self.shown as f64 / self.total as f64) * 100.0).floor().clamp(0.0, 100.0) as u8
+        ((self.shown as f64 / self.total as f64) * 100.0)
+            .floor()
+            .clamp(0.0, 100.0) as u8
     }
 }
 
@@ -162,12 +183,20 @@ pub fn overall<'a>(views: impl IntoIterator<Item = &'a FileView>) -> Overall {
         any_done_empty |= v.total == 0 && v.status == FileStatus::Done;
     }
     let percent = if total == 0 {
-        if any_done_empty { 100 } else { 0 }
+        if any_done_empty {
+            100
+        } else {
+            0
+        }
     } else {
         ((shown as f64 / total as f64) * 100.0).floor() as u8
     };
     let eta = (speed > 1.0).then(|| Duration::from_secs_f64((total - shown) as f64 / speed));
-    Overall { percent, speed, eta }
+    Overall {
+        percent,
+        speed,
+        eta,
+    }
 }
 
 #[cfg(test)]
@@ -175,7 +204,12 @@ mod tests {
     use super::*;
 
     fn view(status: FileStatus, total: u64, shown: u64, speed: f64) -> FileView {
-        FileView { status, shown, speed, ..FileView::queued(total) }
+        FileView {
+            status,
+            shown,
+            speed,
+            ..FileView::queued(total)
+        }
     }
 
     #[test]

@@ -251,10 +251,16 @@ mod tests {
     #[test]
     fn error_body_has_the_documented_shape() {
         let body = ErrorBody {
-            error: ErrorDetail { code: ErrorCode::QuotaExceeded, message: "Full.".into() },
+            error: ErrorDetail {
+                code: ErrorCode::QuotaExceeded,
+                message: "Full.".into(),
+            },
         };
         let json = serde_json::to_string(&body).unwrap();
-        assert_eq!(json, r#"{"error":{"code":"quota_exceeded","message":"Full."}}"#);
+        assert_eq!(
+            json,
+            r#"{"error":{"code":"quota_exceeded","message":"Full."}}"#
+        );
     }
 
     #[test]
@@ -269,10 +275,15 @@ mod tests {
         let part = SignedPart {
             part_number: PartNumber(2),
             url: SignedUrl::new("http://x/p?sig=1"),
-            headers: [("x-amz-checksum-sha256".to_string(), Checksum::of(b"x").to_base64())].into(),
+            headers: [(
+                "x-amz-checksum-sha256".to_string(),
+                Checksum::of(b"x").to_base64(),
+            )]
+            .into(),
             expires_in: 900,
         };
-        let back: SignedPart = serde_json::from_str(&serde_json::to_string(&part).unwrap()).unwrap();
+        let back: SignedPart =
+            serde_json::from_str(&serde_json::to_string(&part).unwrap()).unwrap();
         assert_eq!(back, part);
     }
 }

@@ -9,12 +9,17 @@ use leptos::prelude::*;
 /// A query parameter of the page's URL (`?user=alice&parallel=6&part_mib=16&part_timeout=30`).
 fn param(name: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
-    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
 }
 
 /// Settings from the page URL, for trying the widget out and for the benchmark.
 fn config_from_url(token: String) -> UploaderConfig {
-    let mut config = UploaderConfig { token: Some(token), ..UploaderConfig::default() };
+    let mut config = UploaderConfig {
+        token: Some(token),
+        ..UploaderConfig::default()
+    };
     if let Some(n) = param("parallel").and_then(|v| v.parse().ok()) {
         config.engine.max_in_flight = n;
     }

@@ -18,7 +18,12 @@ where
     let dragging = RwSignal::new(false);
     let on_pick = on_files.clone();
     let picked = move |ev: web_sys::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        else {
+            return;
+        };
         on_pick(files_of(input.files()));
         // Clear it so that picking the same file again fires `change` again.
         input.set_value("");

@@ -24,7 +24,10 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
     let status = move || view.with(|v| v.status);
     let percent = move || view.with(|v| v.percent());
     let active = move || {
-        matches!(status(), FileStatus::Queued | FileStatus::Hashing | FileStatus::Uploading | FileStatus::Paused)
+        matches!(
+            status(),
+            FileStatus::Queued | FileStatus::Hashing | FileStatus::Uploading | FileStatus::Paused
+        )
     };
     let can_pause = move || matches!(status(), FileStatus::Hashing | FileStatus::Uploading);
     // An offline hold lifts by itself; only a pause by the person offers "Resume".

@@ -22,8 +22,12 @@ pub fn UnfinishedUploads() -> impl IntoView {
     if let Some(uploader) = use_context::<SharedUploader>() {
         let uploader = uploader.take();
         wasm_bindgen_futures::spawn_local(async move {
-            let Some(store) = uploader.store().await else { return };
-            let Ok(all) = store.all(js_sys::Date::now() as u64).await else { return };
+            let Some(store) = uploader.store().await else {
+                return;
+            };
+            let Ok(all) = store.all(js_sys::Date::now() as u64).await else {
+                return;
+            };
             for (key, record) in all {
                 match record {
                     Ok(r) => items.update(|list| {

@@ -9,7 +9,10 @@ pub fn api_cors(origins: &[String]) -> CorsLayer {
     let allow = if origins.iter().any(|o| o.trim() == "*") {
         AllowOrigin::from(Any)
     } else {
-        let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+        let list: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+            .collect();
         AllowOrigin::list(list)
     };
     CorsLayer::new()

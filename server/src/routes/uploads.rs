@@ -95,7 +95,10 @@ async fn sign(
     check_parts(&plan, &req.parts)?;
     let parts = sign_parts(&state, &upload, &plan, &req.parts).await?;
     // Signing is activity: the sweep of abandoned uploads measures idleness from here.
-    state.db.touch_upload(&upload.id, crate::unix_now_i64()).await?;
+    state
+        .db
+        .touch_upload(&upload.id, crate::unix_now_i64())
+        .await?;
     Ok(Json(SignPartsResponse { parts }))
 }
 

@@ -76,12 +76,20 @@ async fn fresh_postgres_database() -> Option<String> {
     use sqlx::Connection;
     let admin = std::env::var("PARTWAY_TEST_POSTGRES_URL").ok()?;
     let name = format!("partway_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL at PARTWAY_TEST_POSTGRES_URL");
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL at PARTWAY_TEST_POSTGRES_URL");
     // The name is ours (a uuid), not input: safe to put in the statement.
     let create = sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"));
-    sqlx::query(create).execute(&mut conn).await.expect("create database");
+    sqlx::query(create)
+        .execute(&mut conn)
+        .await
+        .expect("create database");
     conn.close().await.ok();
-    let base = admin.rsplit_once('/').map(|(base, _)| base).expect("URL with a database name");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .expect("URL with a database name");
     Some(format!("{base}/{name}"))
 }
 

@@ -73,11 +73,13 @@ impl Sim {
     }
 
     fn sign(&mut self, parts: &[PartChecksum]) -> Vec<SignedPart> {
-        self.signs.push(parts.iter().map(|p| p.part_number).collect());
+        self.signs
+            .push(parts.iter().map(|p| p.part_number).collect());
         parts
             .iter()
             .map(|p| {
-                self.expiry.insert(p.part_number, self.now + Duration::from_secs(self.url_ttl));
+                self.expiry
+                    .insert(p.part_number, self.now + Duration::from_secs(self.url_ttl));
                 SignedPart {
                     part_number: p.part_number,
                     url: SignedUrl::new(format!("http://s/{}?sig", p.part_number)),
@@ -104,7 +106,10 @@ impl Sim {
                 Command::Create { parts } => match self.api() {
                     Ok(()) => {
                         let parts = self.sign(&parts);
-                        self.events.push_back(Event::Created { upload_id: UploadId("u1".into()), parts });
+                        self.events.push_back(Event::Created {
+                            upload_id: UploadId("u1".into()),
+                            parts,
+                        });
                     }
                     Err(failure) => self.events.push_back(Event::ApiFailed { failure }),
                 },
@@ -116,11 +121,16 @@ impl Sim {
                     Err(failure) => self.events.push_back(Event::ApiFailed { failure }),
                 },
                 Command::Put { part, .. } => {
-                    assert!(!self.in_flight.contains_key(&part), "part {part} put twice at once");
+                    assert!(
+                        !self.in_flight.contains_key(&part),
+                        "part {part} put twice at once"
+                    );
                     if self.expiry[&part] <= self.now {
                         self.expired_puts += 1;
                     }
-                    self.min_time_left = self.min_time_left.min(self.expiry[&part].saturating_since(self.now));
+                    self.min_time_left = self
+                        .min_time_left
+                        .min(self.expiry[&part].saturating_since(self.now));
                     self.in_flight.insert(part, self.now);
                     self.puts.push((part, self.now));
                 }
@@ -175,16 +185,29 @@ impl Sim {
         let n = *attempt;
         *attempt += 1;
         let len = self.session.plan().range(part).len();
-        self.session.handle(Event::PutProgress { part, sent: len / 2 }, self.now);
+        self.session.handle(
+            Event::PutProgress {
+                part,
+                sent: len / 2,
+            },
+            self.now,
+        );
         let event = match (self.put_script)(part, n) {
-            Ok(()) => Event::PutSucceeded { part, etag: ETag(format!("\"{part}\"")) },
+            Ok(()) => Event::PutSucceeded {
+                part,
+                etag: ETag(format!("\"{part}\"")),
+            },
             Err(failure) => Event::PutFailed { part, failure },
         };
         self.session.handle(event, self.now);
     }
 
     fn puts_of(&self, part: u32) -> Vec<Instant> {
-        self.puts.iter().filter(|(p, _)| p.0 == part).map(|(_, t)| *t).collect()
+        self.puts
+            .iter()
+            .filter(|(p, _)| p.0 == part)
+            .map(|(_, t)| *t)
+            .collect()
     }
 }
 
@@ -202,7 +225,14 @@ fn happy_path_runs_parts_in_parallel_and_completes() {
     assert_completed_in_order(&sim, 8);
     assert_eq!(sim.max_in_flight, 4);
     let snap = sim.session.snapshot(sim.now);
-    assert_eq!((snap.progress.shown, snap.progress.bytes_resent, snap.progress.percent()), (64 * MIB, 0, 100));
+    assert_eq!(
+        (
+            snap.progress.shown,
+            snap.progress.bytes_resent,
+            snap.progress.percent()
+        ),
+        (64 * MIB, 0, 100)
+    );
     // The first parts were signed by the create call, the rest in batches.
     assert_eq!(sim.signs[0].len(), 4);
 }
@@ -217,7 +247,10 @@ fn empty_file_is_one_empty_put() {
 
 #[test]
 fn concurrency_limit_is_configurable() {
-    let config = EngineConfig { max_in_flight: 2, ..EngineConfig::default() };
+    let config = EngineConfig {
+        max_in_flight: 2,
+        ..EngineConfig::default()
+    };
     let mut sim = Sim::new(100 * MIB, config, ok_puts(), ok_api());
     sim.run(1000);
     assert_completed_in_order(&sim, 13);
@@ -226,7 +259,13 @@ fn concurrency_limit_is_configurable() {
 
 #[test]
 fn a_failed_put_is_retried_after_backoff_then_succeeds() {
-    let script = Box::new(|part: PartNumber, attempt| if part.0 == 3 && attempt < 2 { Err(network()) } else { Ok(()) });
+    let script = Box::new(|part: PartNumber, attempt| {
+        if part.0 == 3 && attempt < 2 {
+            Err(network())
+        } else {
+            Ok(())
+        }
+    });
     let mut sim = Sim::new(64 * MIB, EngineConfig::default(), script, ok_api());
     sim.run(1000);
     assert_completed_in_order(&sim, 8);
@@ -240,7 +279,11 @@ fn a_failed_put_is_retried_after_backoff_then_succeeds() {
 fn retry_after_is_honoured() {
     let script = Box::new(|part: PartNumber, attempt| {
         if part.0 == 2 && attempt == 0 {
-            Err(Failure::Status { status: 503, retry_after: Some(Duration::from_secs(7)), message: None })
+            Err(Failure::Status {
+                status: 503,
+                retry_after: Some(Duration::from_secs(7)),
+                message: None,
+            })
         } else {
             Ok(())
         }
@@ -258,27 +301,56 @@ fn retry_after_is_honoured() {
 fn a_fatal_400_fails_the_file_with_the_message_and_stops_other_parts() {
     let script = Box::new(|part: PartNumber, _| {
         if part.0 == 1 {
-            Err(Failure::Status { status: 400, retry_after: None, message: Some("Bad digest.".into()) })
+            Err(Failure::Status {
+                status: 400,
+                retry_after: None,
+                message: Some("Bad digest.".into()),
+            })
         } else {
             Ok(())
         }
     });
     let mut sim = Sim::new(64 * MIB, EngineConfig::default(), script, ok_api());
     sim.run(1000);
-    assert_eq!(sim.session.phase(), &Phase::Failed { message: "Bad digest.".into() });
+    assert_eq!(
+        sim.session.phase(),
+        &Phase::Failed {
+            message: "Bad digest.".into()
+        }
+    );
     assert_eq!(sim.puts_of(1).len(), 1, "a 400 is never retried");
-    assert_eq!(sim.cancelled.len(), 3, "the other parts in flight are aborted: {:?} puts {:?}", sim.cancelled, sim.puts);
+    assert_eq!(
+        sim.cancelled.len(),
+        3,
+        "the other parts in flight are aborted: {:?} puts {:?}",
+        sim.cancelled,
+        sim.puts
+    );
     assert!(sim.completed.is_none());
     assert!(sim.session.poll_command().is_none());
 }
 
 #[test]
 fn retries_are_bounded() {
-    let config = EngineConfig { part_retry: RetryConfig { max_attempts: 3, ..RetryConfig::default() }, ..EngineConfig::default() };
-    let script = Box::new(|part: PartNumber, _| if part.0 == 5 { Err(Failure::status(500)) } else { Ok(()) });
+    let config = EngineConfig {
+        part_retry: RetryConfig {
+            max_attempts: 3,
+            ..RetryConfig::default()
+        },
+        ..EngineConfig::default()
+    };
+    let script = Box::new(|part: PartNumber, _| {
+        if part.0 == 5 {
+            Err(Failure::status(500))
+        } else {
+            Ok(())
+        }
+    });
     let mut sim = Sim::new(64 * MIB, config, script, ok_api());
     sim.run(1000);
-    assert!(matches!(sim.session.phase(), Phase::Failed { message } if message.contains("Part 5 failed 3 times")));
+    assert!(
+        matches!(sim.session.phase(), Phase::Failed { message } if message.contains("Part 5 failed 3 times"))
+    );
     assert_eq!(sim.puts_of(5).len(), 3);
 }
 
@@ -295,7 +367,13 @@ fn cancel_mid_flight_aborts_puts_and_the_upload() {
     assert!(sim.aborted);
     assert!(sim.in_flight.is_empty());
     // Late answers for the aborted PUTs change nothing.
-    sim.session.handle(Event::PutSucceeded { part: PartNumber(1), etag: ETag("x".into()) }, sim.now);
+    sim.session.handle(
+        Event::PutSucceeded {
+            part: PartNumber(1),
+            etag: ETag("x".into()),
+        },
+        sim.now,
+    );
     assert_eq!(sim.session.phase(), &Phase::Cancelled);
     assert!(sim.session.poll_command().is_none());
     assert!(sim.session.poll_timeout().is_none());
@@ -305,7 +383,10 @@ fn cancel_mid_flight_aborts_puts_and_the_upload() {
 fn expired_urls_are_signed_again_without_spending_the_budget() {
     let config = EngineConfig {
         expiry_margin: Duration::ZERO,
-        part_retry: RetryConfig { max_attempts: 1, ..RetryConfig::default() },
+        part_retry: RetryConfig {
+            max_attempts: 1,
+            ..RetryConfig::default()
+        },
         ..EngineConfig::default()
     };
     let mut sim = Sim::new(64 * MIB, config, ok_puts(), ok_api());
@@ -313,7 +394,11 @@ fn expired_urls_are_signed_again_without_spending_the_budget() {
     sim.url_ttl = 1;
     sim.put_script = Box::new(|_, _| Err(Failure::status(400)));
     sim.run_until(1000, |s| s.signs.len() >= 4);
-    assert!(!sim.session.phase().is_terminal(), "{:?}", sim.session.phase());
+    assert!(
+        !sim.session.phase().is_terminal(),
+        "{:?}",
+        sim.session.phase()
+    );
     // Then URLs that live long enough: everything goes through.
     sim.url_ttl = 900;
     sim.put_script = ok_puts();
@@ -328,13 +413,21 @@ fn urls_that_keep_expiring_fail_the_file_with_a_clock_hint() {
     sim.url_ttl = 1;
     sim.put_script = Box::new(|_, _| Err(Failure::status(403)));
     sim.run(2000);
-    assert!(matches!(sim.session.phase(), Phase::Failed { message } if message.contains("clocks")), "{:?}", sim.session.phase());
+    assert!(
+        matches!(sim.session.phase(), Phase::Failed { message } if message.contains("clocks")),
+        "{:?}",
+        sim.session.phase()
+    );
 
     // URLs already expired when they arrive: never used, signed again a bounded number of times.
     let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
     sim.url_ttl = 0;
     sim.run(2000);
-    assert!(matches!(sim.session.phase(), Phase::Failed { message } if message.contains("clocks")), "{:?}", sim.session.phase());
+    assert!(
+        matches!(sim.session.phase(), Phase::Failed { message } if message.contains("clocks")),
+        "{:?}",
+        sim.session.phase()
+    );
     assert!(sim.puts.is_empty());
 }
 
@@ -353,7 +446,11 @@ fn urls_near_expiry_are_signed_again_not_used() {
     sim.run(1000);
     assert_completed_in_order(&sim, 8);
     assert!(sim.signs.len() > signs_before, "nothing was signed again");
-    assert!(sim.min_time_left >= Duration::from_secs(25), "{:?}", sim.min_time_left);
+    assert!(
+        sim.min_time_left >= Duration::from_secs(25),
+        "{:?}",
+        sim.min_time_left
+    );
 }
 
 #[test]
@@ -370,24 +467,51 @@ fn short_lived_urls_are_still_used() {
 #[test]
 fn api_failures_retry_with_their_own_budget_and_then_fail_clearly() {
     // The create call fails twice with 503, then works.
-    let api = Box::new(|n| if n < 2 { Err(Failure::status(503)) } else { Ok(()) });
+    let api = Box::new(|n| {
+        if n < 2 {
+            Err(Failure::status(503))
+        } else {
+            Ok(())
+        }
+    });
     let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), api);
     sim.run(1000);
     assert_completed_in_order(&sim, 8);
 
     let msg = "Files of this type are not accepted.";
-    let api = Box::new(move |_| Err(Failure::Status { status: 415, retry_after: None, message: Some(msg.into()) }));
+    let api = Box::new(move |_| {
+        Err(Failure::Status {
+            status: 415,
+            retry_after: None,
+            message: Some(msg.into()),
+        })
+    });
     let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), api);
     sim.run(1000);
-    assert_eq!(sim.session.phase(), &Phase::Failed { message: msg.into() });
+    assert_eq!(
+        sim.session.phase(),
+        &Phase::Failed {
+            message: msg.into()
+        }
+    );
     assert_eq!(sim.api_calls, 1);
 }
 
 #[test]
 fn a_file_that_cannot_be_read_fails_with_a_message() {
     let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
-    sim.session.handle(Event::HashFailed { message: "The file changed on disk.".into() }, sim.now);
-    assert_eq!(sim.session.phase(), &Phase::Failed { message: "The file changed on disk.".into() });
+    sim.session.handle(
+        Event::HashFailed {
+            message: "The file changed on disk.".into(),
+        },
+        sim.now,
+    );
+    assert_eq!(
+        sim.session.phase(),
+        &Phase::Failed {
+            message: "The file changed on disk.".into()
+        }
+    );
 }
 
 #[test]
@@ -412,7 +536,13 @@ fn pause_aborts_in_flight_puts_and_resume_goes_on() {
 
 #[test]
 fn failures_while_offline_cost_no_attempts_and_online_resumes() {
-    let config = EngineConfig { part_retry: RetryConfig { max_attempts: 2, ..RetryConfig::default() }, ..EngineConfig::default() };
+    let config = EngineConfig {
+        part_retry: RetryConfig {
+            max_attempts: 2,
+            ..RetryConfig::default()
+        },
+        ..EngineConfig::default()
+    };
     let mut sim = Sim::new(64 * MIB, config, ok_puts(), ok_api());
     sim.run_until(1000, |s| s.in_flight.len() == 4);
     sim.session.handle(Event::Offline, sim.now);
@@ -424,7 +554,11 @@ fn failures_while_offline_cost_no_attempts_and_online_resumes() {
         }
     }
     sim.run(200);
-    assert!(!sim.session.phase().is_terminal(), "{:?}", sim.session.phase());
+    assert!(
+        !sim.session.phase().is_terminal(),
+        "{:?}",
+        sim.session.phase()
+    );
     assert_eq!(sim.session.snapshot(sim.now).hold, Some(Hold::Offline));
     assert!(sim.in_flight.is_empty(), "nothing new starts while offline");
     sim.put_script = ok_puts();
@@ -435,7 +569,13 @@ fn failures_while_offline_cost_no_attempts_and_online_resumes() {
 
 #[test]
 fn api_failures_while_offline_wait_for_the_network() {
-    let api = Box::new(|n| if n == 0 { Err(Failure::Network) } else { Ok(()) });
+    let api = Box::new(|n| {
+        if n == 0 {
+            Err(Failure::Network)
+        } else {
+            Ok(())
+        }
+    });
     let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), api);
     sim.session.handle(Event::Offline, sim.now);
     sim.run(100);
@@ -450,7 +590,12 @@ fn the_resume_record_follows_the_upload() {
     let mut sim = Sim::new(20 * MIB, EngineConfig::default(), ok_puts(), ok_api());
     sim.run(1000);
     assert_completed_in_order(&sim, 3);
-    assert_eq!(sim.persisted.first(), Some(&ResumeUpdate::Started { upload_id: UploadId("u1".into()) }));
+    assert_eq!(
+        sim.persisted.first(),
+        Some(&ResumeUpdate::Started {
+            upload_id: UploadId("u1".into())
+        })
+    );
     let stored: Vec<u32> = sim
         .persisted
         .iter()
@@ -471,7 +616,13 @@ fn a_cancel_forgets_the_record_but_a_failure_keeps_it() {
     sim.execute();
     assert_eq!(sim.persisted.last(), Some(&ResumeUpdate::Forget));
 
-    let script = Box::new(|part: PartNumber, _| if part.0 == 6 { Err(Failure::status(400)) } else { Ok(()) });
+    let script = Box::new(|part: PartNumber, _| {
+        if part.0 == 6 {
+            Err(Failure::status(400))
+        } else {
+            Ok(())
+        }
+    });
     let mut sim = Sim::new(64 * MIB, EngineConfig::default(), script, ok_api());
     sim.run(1000);
     assert!(matches!(sim.session.phase(), Phase::Failed { .. }));
@@ -483,10 +634,20 @@ fn a_resumed_session_sends_only_the_missing_parts() {
     let plan = Plan::for_file(64 * MIB, &PlanConfig::default()).unwrap();
     let stored: Vec<CompletedPart> = [1u32, 2, 3, 5]
         .iter()
-        .map(|&n| CompletedPart { part_number: PartNumber(n), etag: ETag(format!("\"{n}\"")) })
+        .map(|&n| CompletedPart {
+            part_number: PartNumber(n),
+            etag: ETag(format!("\"{n}\"")),
+        })
         .collect();
     let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
-    sim.session = Session::resume(plan, EngineConfig::default(), 1, sim.now, UploadId("u1".into()), &stored);
+    sim.session = Session::resume(
+        plan,
+        EngineConfig::default(),
+        1,
+        sim.now,
+        UploadId("u1".into()),
+        &stored,
+    );
     assert_eq!(sim.session.snapshot(sim.now).progress.shown, 32 * MIB);
     sim.run(1000);
     assert_completed_in_order(&sim, 8);
@@ -494,9 +655,16 @@ fn a_resumed_session_sends_only_the_missing_parts() {
     sent.sort();
     assert_eq!(sent, vec![4, 6, 7, 8]);
     let completed = sim.completed.as_ref().unwrap();
-    assert_eq!(completed[0].etag, ETag("\"1\"".into()), "stored ETags are kept");
+    assert_eq!(
+        completed[0].etag,
+        ETag("\"1\"".into()),
+        "stored ETags are kept"
+    );
     let snap = sim.session.snapshot(sim.now);
-    assert_eq!((snap.progress.shown, snap.progress.bytes_resent), (64 * MIB, 0));
+    assert_eq!(
+        (snap.progress.shown, snap.progress.bytes_resent),
+        (64 * MIB, 0)
+    );
 }
 
 proptest! {

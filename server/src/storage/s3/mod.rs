@@ -61,18 +61,42 @@ impl S3Storage {
     pub fn new(config: &S3Config) -> Result<S3Storage, S3SetupError> {
         // reqwest is built without a default TLS provider; ring is the light one.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let endpoint = config.endpoint.as_deref().ok_or(S3SetupError::Missing("s3-endpoint"))?;
-        let name = config.bucket.clone().ok_or(S3SetupError::Missing("s3-bucket"))?;
-        let key = config.access_key_id.clone().ok_or(S3SetupError::Missing("s3-access-key-id"))?;
-        let secret = config.secret_access_key.clone().ok_or(S3SetupError::Missing("s3-secret-access-key"))?;
-        let endpoint: Url = endpoint.parse().map_err(|e| S3SetupError::Bucket(format!("{endpoint}: {e}")))?;
-        let style = if config.path_style { UrlStyle::Path } else { UrlStyle::VirtualHost };
-        let bucket = Bucket::new(endpoint, style, name, config.region.clone()).map_err(|e| S3SetupError::Bucket(e.to_string()))?;
+        let endpoint = config
+            .endpoint
+            .as_deref()
+            .ok_or(S3SetupError::Missing("s3-endpoint"))?;
+        let name = config
+            .bucket
+            .clone()
+            .ok_or(S3SetupError::Missing("s3-bucket"))?;
+        let key = config
+            .access_key_id
+            .clone()
+            .ok_or(S3SetupError::Missing("s3-access-key-id"))?;
+        let secret = config
+            .secret_access_key
+            .clone()
+            .ok_or(S3SetupError::Missing("s3-secret-access-key"))?;
+        let endpoint: Url = endpoint
+            .parse()
+            .map_err(|e| S3SetupError::Bucket(format!("{endpoint}: {e}")))?;
+        let style = if config.path_style {
+            UrlStyle::Path
+        } else {
+            UrlStyle::VirtualHost
+        };
+        let bucket = Bucket::new(endpoint, style, name, config.region.clone())
+            .map_err(|e| S3SetupError::Bucket(e.to_string()))?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|e| S3SetupError::Client(e.to_string()))?;
-        Ok(S3Storage { bucket, credentials: Credentials::new(key, secret), prefix: config.prefix.clone(), http })
+        Ok(S3Storage {
+            bucket,
+            credentials: Credentials::new(key, secret),
+            prefix: config.prefix.clone(),
+            http,
+        })
     }
 
     fn key(&self, key: &str) -> String {
@@ -80,7 +104,13 @@ impl S3Storage {
     }
 
     /// Sends one server-side call through a signed URL; a non-2xx answer is an error.
-    async fn call(&self, method: Method, url: Url, headers: &[(&str, &str)], body: Option<String>) -> Result<Answer, ApiError> {
+    async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<Answer, ApiError> {
         let answer = self.send(method, url, headers, body).await?;
         if answer.status.is_success() {
             Ok(answer)
@@ -89,7 +119,13 @@ impl S3Storage {
         }
     }
 
-    async fn send(&self, method: Method, url: Url, headers: &[(&str, &str)], body: Option<String>) -> Result<Answer, ApiError> {
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<Answer, ApiError> {
         let mut req = self.http.request(method, url);
         for (name, value) in headers {
             req = req.header(*name, *value);
@@ -97,11 +133,21 @@ impl S3Storage {
         if let Some(body) = body {
             req = req.body(body);
         }
-        let res = req.send().await.map_err(|e| ApiError::internal(format!("storage unreachable: {}", e.without_url())))?;
+        let res = req
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(format!("storage unreachable: {}", e.without_url())))?;
         let status = res.status();
         let headers = res.headers().clone();
-        let body = res.text().await.map_err(|e| ApiError::internal(format!("storage answer: {}", e.without_url())))?;
-        Ok(Answer { status, headers, body })
+        let body = res
+            .text()
+            .await
+            .map_err(|e| ApiError::internal(format!("storage answer: {}", e.without_url())))?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Every part of a multipart upload, following ListParts' pages.
@@ -110,11 +156,15 @@ impl S3Storage {
         let mut marker: Option<u32> = None;
         // 10,000 parts at 1,000 a page: a bounded number of pages, whatever storage says.
         for _ in 0..20 {
-            let mut action = self.bucket.list_parts(Some(&self.credentials), key, upload_id);
+            let mut action = self
+                .bucket
+                .list_parts(Some(&self.credentials), key, upload_id);
             if let Some(m) = marker {
                 action.set_part_number_marker(u16::try_from(m).unwrap_or(u16::MAX));
             }
-            let answer = self.call(Method::GET, action.sign(SERVER_CALL_TTL), &[], None).await?;
+            let answer = self
+                .call(Method::GET, action.sign(SERVER_CALL_TTL), &[], None)
+                .await?;
             let page = xml::parse_list_parts(&answer.body).map_err(ApiError::internal)?;
             parts.extend(page.parts);
             match (page.is_truncated, page.next_part_number_marker) {
@@ -128,17 +178,38 @@ impl S3Storage {
     /// The object's size, ETag and SHA-256 checksum header, if it exists.
     async fn head(&self, key: &str) -> Result<Option<(u64, String, Option<String>)>, ApiError> {
         let mut action = self.bucket.head_object(Some(&self.credentials), key);
-        action.headers_mut().insert("x-amz-checksum-mode", "ENABLED");
-        let answer = self.send(Method::HEAD, action.sign(SERVER_CALL_TTL), &[("x-amz-checksum-mode", "ENABLED")], None).await?;
+        action
+            .headers_mut()
+            .insert("x-amz-checksum-mode", "ENABLED");
+        let answer = self
+            .send(
+                Method::HEAD,
+                action.sign(SERVER_CALL_TTL),
+                &[("x-amz-checksum-mode", "ENABLED")],
+                None,
+            )
+            .await?;
         if answer.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
         if !answer.status.is_success() {
             return Err(storage_error(answer.status, &answer.body));
         }
-        let header = |name: &str| answer.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let size = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-        Ok(Some((size, header("etag").unwrap_or_default(), header(CHECKSUM_HEADER))))
+        let header = |name: &str| {
+            answer
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let size = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Ok(Some((
+            size,
+            header("etag").unwrap_or_default(),
+            header(CHECKSUM_HEADER),
+        )))
     }
 
     /// Sets the bucket's CORS rules so browsers on `origins` can PUT parts and read
@@ -148,10 +219,14 @@ impl S3Storage {
         use md5::Digest as _;
         let body = xml::cors_body(origins);
         // AWS insists on Content-MD5 for this call.
-        let md5 = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body.as_bytes()));
+        let md5 =
+            base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body.as_bytes()));
         let mut url = self.bucket.base_url().clone();
         url.set_query(Some("cors"));
-        let headers = [("content-md5", md5.as_str()), ("content-type", "application/xml")];
+        let headers = [
+            ("content-md5", md5.as_str()),
+            ("content-type", "application/xml"),
+        ];
         let signed = rusty_s3::signing::sign(
             &jiff::Timestamp::now(),
             rusty_s3::Method::Put,
@@ -164,7 +239,9 @@ impl S3Storage {
             [("cors", "")].into_iter(),
             headers.into_iter(),
         );
-        self.call(Method::PUT, signed, &headers, Some(body)).await.map(|_| ())
+        self.call(Method::PUT, signed, &headers, Some(body))
+            .await
+            .map(|_| ())
     }
 
     /// Asks storage, as a browser on `origin` would, whether a part PUT may be sent;
@@ -180,7 +257,11 @@ impl S3Storage {
             .send()
             .await
             .map_err(|e| format!("storage unreachable: {}", e.without_url()))?;
-        let allowed = answer.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let allowed = answer
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if answer.status().is_success() && (allowed == "*" || allowed == origin) {
             Ok(())
         } else {
@@ -199,33 +280,64 @@ fn storage_error(status: StatusCode, body: &str) -> ApiError {
     let code = err.as_ref().map(|e| e.code.as_str()).unwrap_or("");
     let message = err.as_ref().map(|e| e.message.clone()).unwrap_or_default();
     match code {
-        "NoSuchUpload" | "NoSuchKey" => ApiError::NotFound("Storage no longer holds this upload.".into()),
+        "NoSuchUpload" | "NoSuchKey" => {
+            ApiError::NotFound("Storage no longer holds this upload.".into())
+        }
         "InvalidDigest" | "BadDigest" | "XAmzContentChecksumMismatch" => {
             ApiError::ChecksumMismatch(format!("Storage refused the bytes: {message}"))
         }
-        "InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" => ApiError::PartMismatch(format!("Storage refused the parts: {message}")),
+        "InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" => {
+            ApiError::PartMismatch(format!("Storage refused the parts: {message}"))
+        }
         _ => ApiError::internal(format!("storage answered {status}: {code} {message}")),
     }
 }
 
 #[async_trait::async_trait]
 impl Storage for S3Storage {
-    async fn create_upload(&self, key: &str, content_type: &str, part_count: u32) -> Result<String, ApiError> {
+    async fn create_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        part_count: u32,
+    ) -> Result<String, ApiError> {
         if part_count == 1 {
             return Ok(SINGLE.into());
         }
         let key = self.key(key);
-        let mut action = self.bucket.create_multipart_upload(Some(&self.credentials), &key);
-        let content_type = if content_type.is_empty() { "application/octet-stream" } else { content_type };
+        let mut action = self
+            .bucket
+            .create_multipart_upload(Some(&self.credentials), &key);
+        let content_type = if content_type.is_empty() {
+            "application/octet-stream"
+        } else {
+            content_type
+        };
         action.headers_mut().insert("content-type", content_type);
-        action.headers_mut().insert("x-amz-checksum-algorithm", "SHA256");
-        let headers = [("content-type", content_type), ("x-amz-checksum-algorithm", "SHA256")];
-        let answer = self.call(Method::POST, action.sign(SERVER_CALL_TTL), &headers, None).await?;
-        let created = CreateMultipartUpload::parse_response(&answer.body).map_err(ApiError::internal)?;
+        action
+            .headers_mut()
+            .insert("x-amz-checksum-algorithm", "SHA256");
+        let headers = [
+            ("content-type", content_type),
+            ("x-amz-checksum-algorithm", "SHA256"),
+        ];
+        let answer = self
+            .call(Method::POST, action.sign(SERVER_CALL_TTL), &headers, None)
+            .await?;
+        let created =
+            CreateMultipartUpload::parse_response(&answer.body).map_err(ApiError::internal)?;
         Ok(created.upload_id().to_string())
     }
 
-    async fn sign_part(&self, key: &str, upload_id: &str, part: PartNumber, _len: u64, checksum: Option<Checksum>, ttl: Duration) -> Result<SignedPart, ApiError> {
+    async fn sign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part: PartNumber,
+        _len: u64,
+        checksum: Option<Checksum>,
+        ttl: Duration,
+    ) -> Result<SignedPart, ApiError> {
         let key = self.key(key);
         let mut headers = BTreeMap::new();
         let b64 = checksum.map(|c| c.to_base64());
@@ -236,7 +348,9 @@ impl Storage for S3Storage {
             }
             action.sign(ttl)
         } else {
-            let mut action = self.bucket.upload_part(Some(&self.credentials), &key, part_u16(part), upload_id);
+            let mut action =
+                self.bucket
+                    .upload_part(Some(&self.credentials), &key, part_u16(part), upload_id);
             if let Some(sum) = &b64 {
                 action.headers_mut().insert(CHECKSUM_HEADER, sum.as_str());
             }
@@ -245,7 +359,12 @@ impl Storage for S3Storage {
         if let Some(sum) = b64 {
             headers.insert(CHECKSUM_HEADER.to_string(), sum);
         }
-        Ok(SignedPart { part_number: part, url: SignedUrl::new(url.to_string()), headers, expires_in: ttl.as_secs() })
+        Ok(SignedPart {
+            part_number: part,
+            url: SignedUrl::new(url.to_string()),
+            headers,
+            expires_in: ttl.as_secs(),
+        })
     }
 
     async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, ApiError> {
@@ -253,30 +372,63 @@ impl Storage for S3Storage {
         if upload_id == SINGLE {
             let stored = self.head(&key).await?;
             return Ok(stored
-                .map(|(size, etag, _)| vec![StoredPart { part_number: PartNumber(1), etag: ETag(etag), size }])
+                .map(|(size, etag, _)| {
+                    vec![StoredPart {
+                        part_number: PartNumber(1),
+                        etag: ETag(etag),
+                        size,
+                    }]
+                })
                 .unwrap_or_default());
         }
         let parts = self.all_parts(&key, upload_id).await?;
-        Ok(parts.into_iter().map(|p| StoredPart { part_number: PartNumber(p.part_number), etag: ETag(p.etag), size: p.size }).collect())
+        Ok(parts
+            .into_iter()
+            .map(|p| StoredPart {
+                part_number: PartNumber(p.part_number),
+                etag: ETag(p.etag),
+                size: p.size,
+            })
+            .collect())
     }
 
-    async fn complete(&self, key: &str, upload_id: &str, parts: &[CompletedPart]) -> Result<Assembled, ApiError> {
+    async fn complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+    ) -> Result<Assembled, ApiError> {
         check_part_order(parts)?;
         let key = self.key(key);
         if upload_id == SINGLE {
             let Some((size, etag, checksum)) = self.head(&key).await? else {
-                return Err(ApiError::PartMismatch("The file has not been stored.".into()));
+                return Err(ApiError::PartMismatch(
+                    "The file has not been stored.".into(),
+                ));
             };
             if parts.len() != 1 || !same_etag(&etag, &parts[0].etag.0) {
-                return Err(ApiError::PartMismatch("The ETag does not match the stored file; send it again.".into()));
+                return Err(ApiError::PartMismatch(
+                    "The ETag does not match the stored file; send it again.".into(),
+                ));
             }
             // A single PUT's checksum is the whole file's SHA-256.
-            let sha256 = checksum.as_deref().and_then(|c| Checksum::from_base64(c).ok()).map(|c| c.to_hex());
-            return Ok(Assembled { size, sha256, checksum });
+            let sha256 = checksum
+                .as_deref()
+                .and_then(|c| Checksum::from_base64(c).ok())
+                .map(|c| c.to_hex());
+            return Ok(Assembled {
+                size,
+                sha256,
+                checksum,
+            });
         }
         let listed = self.all_parts(&key, upload_id).await?;
         if listed.len() != parts.len() {
-            return Err(ApiError::PartMismatch(format!("Storage holds {} parts; {} were listed.", listed.len(), parts.len())));
+            return Err(ApiError::PartMismatch(format!(
+                "Storage holds {} parts; {} were listed.",
+                listed.len(),
+                parts.len()
+            )));
         }
         for (mine, theirs) in parts.iter().zip(&listed) {
             if mine.part_number.0 != theirs.part_number || !same_etag(&mine.etag.0, &theirs.etag) {
@@ -287,22 +439,51 @@ impl Storage for S3Storage {
             }
         }
         let etags: Vec<&str> = listed.iter().map(|p| p.etag.as_str()).collect();
-        let action = self.bucket.complete_multipart_upload(Some(&self.credentials), &key, upload_id, etags.into_iter());
-        let answer = self.call(Method::POST, action.sign(SERVER_CALL_TTL), &[], Some(xml::complete_body(&listed))).await?;
+        let action = self.bucket.complete_multipart_upload(
+            Some(&self.credentials),
+            &key,
+            upload_id,
+            etags.into_iter(),
+        );
+        let answer = self
+            .call(
+                Method::POST,
+                action.sign(SERVER_CALL_TTL),
+                &[],
+                Some(xml::complete_body(&listed)),
+            )
+            .await?;
         // S3 may answer 200 and still report an error in the body.
         if let Some(e) = xml::parse_error(&answer.body) {
-            return Err(storage_error(StatusCode::BAD_REQUEST, &format!("<Error><Code>{}</Code><Message>{}</Message></Error>", e.code, e.message)));
+            return Err(storage_error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "<Error><Code>{}</Code><Message>{}</Message></Error>",
+                    e.code, e.message
+                ),
+            ));
         }
-        let (size, _, checksum) = self.head(&key).await?.ok_or_else(|| ApiError::internal("completed object is missing"))?;
-        Ok(Assembled { size, sha256: None, checksum })
+        let (size, _, checksum) = self
+            .head(&key)
+            .await?
+            .ok_or_else(|| ApiError::internal("completed object is missing"))?;
+        Ok(Assembled {
+            size,
+            sha256: None,
+            checksum,
+        })
     }
 
     async fn abort(&self, key: &str, upload_id: &str) -> Result<(), ApiError> {
         let key = self.key(key);
         let url = if upload_id == SINGLE {
-            self.bucket.delete_object(Some(&self.credentials), &key).sign(SERVER_CALL_TTL)
+            self.bucket
+                .delete_object(Some(&self.credentials), &key)
+                .sign(SERVER_CALL_TTL)
         } else {
-            self.bucket.abort_multipart_upload(Some(&self.credentials), &key, upload_id).sign(SERVER_CALL_TTL)
+            self.bucket
+                .abort_multipart_upload(Some(&self.credentials), &key, upload_id)
+                .sign(SERVER_CALL_TTL)
         };
         match self.call(Method::DELETE, url, &[], None).await {
             Ok(_) | Err(ApiError::NotFound(_)) => Ok(()),
@@ -310,17 +491,27 @@ impl Storage for S3Storage {
         }
     }
 
-    async fn sign_download(&self, key: &str, file_name: &str, ttl: Duration) -> Result<String, ApiError> {
+    async fn sign_download(
+        &self,
+        key: &str,
+        file_name: &str,
+        ttl: Duration,
+    ) -> Result<String, ApiError> {
         let key = self.key(key);
         let disposition = attachment_disposition(file_name);
         let mut action = self.bucket.get_object(Some(&self.credentials), &key);
-        action.query_mut().insert("response-content-disposition", disposition.as_str());
+        action
+            .query_mut()
+            .insert("response-content-disposition", disposition.as_str());
         Ok(action.sign(ttl).to_string())
     }
 
     async fn delete_object(&self, key: &str) -> Result<(), ApiError> {
         let key = self.key(key);
-        let url = self.bucket.delete_object(Some(&self.credentials), &key).sign(SERVER_CALL_TTL);
+        let url = self
+            .bucket
+            .delete_object(Some(&self.credentials), &key)
+            .sign(SERVER_CALL_TTL);
         match self.call(Method::DELETE, url, &[], None).await {
             Ok(_) | Err(ApiError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),

@@ -49,7 +49,9 @@ pub struct S3Error {
 
 /// Reads an S3 error body; `None` if it is not one.
 pub fn parse_error(body: &str) -> Option<S3Error> {
-    quick_xml::de::from_str::<S3Error>(body).ok().filter(|e| !e.code.is_empty())
+    quick_xml::de::from_str::<S3Error>(body)
+        .ok()
+        .filter(|e| !e.code.is_empty())
 }
 
 /// Reads a `ListParts` page.
@@ -58,15 +60,23 @@ pub fn parse_list_parts(body: &str) -> Result<ListPartsResult, String> {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The body of `CompleteMultipartUpload`, naming each part's ETag and SHA-256 (S3
 /// requires the checksums when the upload was created with them).
 pub fn complete_body(parts: &[ListedPart]) -> String {
-    let mut body = String::from("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    let mut body =
+        String::from("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     for p in parts {
-        body.push_str(&format!("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag>", p.part_number, escape(&p.etag)));
+        body.push_str(&format!(
+            "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag>",
+            p.part_number,
+            escape(&p.etag)
+        ));
         if let Some(sum) = &p.checksum_sha256 {
             body.push_str(&format!("<ChecksumSHA256>{}</ChecksumSHA256>", escape(sum)));
         }
@@ -79,9 +89,14 @@ pub fn complete_body(parts: &[ListedPart]) -> String {
 /// The body of `PutBucketCors`: browsers on `origins` may PUT parts (with the signed
 /// checksum header) and GET objects, and read the `ETag`.
 pub fn cors_body(origins: &[String]) -> String {
-    let mut body = String::from("<CORSConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><CORSRule>");
+    let mut body = String::from(
+        "<CORSConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><CORSRule>",
+    );
     for origin in origins {
-        body.push_str(&format!("<AllowedOrigin>{}</AllowedOrigin>", escape(origin)));
+        body.push_str(&format!(
+            "<AllowedOrigin>{}</AllowedOrigin>",
+            escape(origin)
+        ));
     }
     for method in ["PUT", "GET", "HEAD"] {
         body.push_str(&format!("<AllowedMethod>{method}</AllowedMethod>"));
@@ -132,8 +147,18 @@ mod tests {
     #[test]
     fn complete_body_names_etags_and_checksums_in_order() {
         let parts = vec![
-            ListedPart { part_number: 1, etag: "\"a\"".into(), size: 1, checksum_sha256: Some("x".into()) },
-            ListedPart { part_number: 2, etag: "\"b\"".into(), size: 1, checksum_sha256: None },
+            ListedPart {
+                part_number: 1,
+                etag: "\"a\"".into(),
+                size: 1,
+                checksum_sha256: Some("x".into()),
+            },
+            ListedPart {
+                part_number: 2,
+                etag: "\"b\"".into(),
+                size: 1,
+                checksum_sha256: None,
+            },
         ];
         let body = complete_body(&parts);
         assert!(body.contains("<Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag><ChecksumSHA256>x</ChecksumSHA256></Part>"));
@@ -142,9 +167,16 @@ mod tests {
 
     #[test]
     fn errors_are_recognised() {
-        let e = parse_error("<Error><Code>InvalidDigest</Code><Message>bad</Message></Error>").expect("an error");
-        assert_eq!((e.code.as_str(), e.message.as_str()), ("InvalidDigest", "bad"));
-        assert!(parse_error("<CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>").is_none());
+        let e = parse_error("<Error><Code>InvalidDigest</Code><Message>bad</Message></Error>")
+            .expect("an error");
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("InvalidDigest", "bad")
+        );
+        assert!(parse_error(
+            "<CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>"
+        )
+        .is_none());
     }
 
     #[test]
