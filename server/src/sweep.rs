@@ -22,11 +22,20 @@ pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, ApiError> {
         if idle.is_empty() {
             break;
         }
+        let mut stuck = 0;
         for upload in &idle {
-            state
+            // One upload storage refuses to abort must not stop the sweep for all the
+            // others: log it, and mark it touched so the next rounds move past it.
+            let aborted = state
                 .storage
                 .abort(&upload.storage_key, &upload.storage_upload_id)
-                .await?;
+                .await;
+            if let Err(e) = aborted {
+                tracing::warn!(upload = %upload.id, "could not abort an abandoned upload: {e}");
+                state.db.touch_upload(&upload.id, now).await?;
+                stuck += 1;
+                continue;
+            }
             if state
                 .db
                 .abort_upload(&UploadId(upload.id.clone()), now)
@@ -34,6 +43,9 @@ pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, ApiError> {
             {
                 swept += 1;
             }
+        }
+        if stuck == idle.len() {
+            break;
         }
     }
     Ok(swept)

@@ -6,7 +6,7 @@ use crate::browser::driver::{Launch, Resumable, Start};
 use crate::browser::fingerprint::fingerprint;
 use crate::browser::resume_store::{RecordKeeper, ResumeStore};
 use crate::core::resume::ResumeRecord;
-use crate::core::wire::{CompletedPart, UploadState};
+use crate::core::wire::{CompletedPart, UploadState, UploadStatus};
 use crate::core::{Failure, Plan};
 use std::rc::Rc;
 use std::time::Duration;
@@ -79,7 +79,7 @@ async fn resume_point(
         "The earlier upload of this file is no longer in storage; starting over.".to_string();
     let plan = Plan::with_part_size(record.fingerprint.size, record.part_size)
         .map_err(|_| gone.clone())?;
-    let status = match api.status(&record.upload_id).await {
+    let status = match check_with_retries(record, api).await {
         Ok(status) => status,
         Err(Failure::Status {
             status: 404 | 409 | 410,
@@ -113,6 +113,41 @@ async fn resume_point(
         })
         .collect();
     Ok((plan, stored))
+}
+
+/// Asks the server for the upload's parts, riding out a server restart or a network
+/// blip (bounded: 5 tries over about 15 s) before the record is given up. A definite
+/// answer (4xx) is final at once.
+async fn check_with_retries(record: &ResumeRecord, api: &Api) -> Result<UploadStatus, Failure> {
+    let mut wait_ms = 1000;
+    let mut last = Failure::Network;
+    for _ in 0..5 {
+        match api.status(&record.upload_id).await {
+            Ok(status) => return Ok(status),
+            Err(failure) if is_definite(&failure) => return Err(failure),
+            Err(failure) => last = failure,
+        }
+        gloo_timers::future::TimeoutFuture::new(wait_ms).await;
+        wait_ms *= 2;
+    }
+    Err(last)
+}
+
+/// A client error other than a timeout or a rate limit: asking again changes nothing.
+fn is_definite(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::Status {
+            status: 400..=499,
+            ..
+        }
+    ) && !matches!(
+        failure,
+        Failure::Status {
+            status: 408 | 429,
+            ..
+        }
+    )
 }
 
 fn capitalised(s: &str) -> String {

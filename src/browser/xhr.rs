@@ -50,6 +50,12 @@ impl PartPut {
             let on_done = on_done.clone();
             Closure::<dyn FnMut(ProgressEvent)>::new(move |_| on_done(Err(Failure::Network)))
         };
+        let aborted = {
+            let on_done = on_done.clone();
+            // Only the browser aborts with handlers attached (our own abort detaches them
+            // first): report it, or the part would wait for an answer forever.
+            Closure::<dyn FnMut(ProgressEvent)>::new(move |_| on_done(Err(Failure::Network)))
+        };
         let timed_out =
             Closure::<dyn FnMut(ProgressEvent)>::new(move |_| on_done(Err(Failure::Timeout)));
 
@@ -58,11 +64,12 @@ impl PartPut {
         xhr.set_onload(Some(load.as_ref().unchecked_ref()));
         xhr.set_onerror(Some(error.as_ref().unchecked_ref()));
         xhr.set_ontimeout(Some(timed_out.as_ref().unchecked_ref()));
+        xhr.set_onabort(Some(aborted.as_ref().unchecked_ref()));
         xhr.send_with_opt_blob(Some(body))
             .map_err(|_| Failure::Network)?;
         Ok(PartPut {
             xhr,
-            _callbacks: vec![progress, load, error, timed_out],
+            _callbacks: vec![progress, load, error, timed_out, aborted],
         })
     }
 
@@ -73,6 +80,7 @@ impl PartPut {
         self.xhr.set_onload(None);
         self.xhr.set_onerror(None);
         self.xhr.set_ontimeout(None);
+        self.xhr.set_onabort(None);
         if let Ok(upload) = self.xhr.upload() {
             upload.set_onprogress(None);
         }
