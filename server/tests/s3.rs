@@ -9,7 +9,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::{part_bytes, random_bytes, TestServer, MIB};
 use partway::core::wire::{
-    CompleteUploadResponse, CompletedPart, CreateUploadResponse, SignedPart, UploadStatus,
+    CompleteUploadResponse, CompletedPart, CreateUploadResponse, SignedPart,
 };
 use partway::core::{Checksum, ETag, PartNumber, UploadId};
 use partway_server::config::{S3Config, StorageKind};
@@ -235,15 +235,7 @@ async fn the_parts_listed_for_resuming_are_exactly_those_sent() {
     for part in &created.parts[..2] {
         put_ok(part, part_bytes(&data, created.part_size, part.part_number)).await;
     }
-    let status: UploadStatus = server
-        .api(
-            Method::GET,
-            &format!("/api/uploads/{}", created.upload_id.0),
-            Some(&token),
-            None,
-        )
-        .await
-        .parse();
+    let status = server.upload_status(&token, &created.upload_id.0).await;
     let listed: Vec<(u32, u64)> = status
         .parts
         .iter()
@@ -327,15 +319,7 @@ async fn the_sweep_aborts_idle_uploads_in_storage() {
             .is_err(),
         "parts leaked"
     );
-    let status: UploadStatus = server
-        .api(
-            Method::GET,
-            &format!("/api/uploads/{}", created.upload_id.0),
-            Some(&token),
-            None,
-        )
-        .await
-        .parse();
+    let status = server.upload_status(&token, &created.upload_id.0).await;
     assert_eq!(status.state, partway::core::wire::UploadState::Aborted);
 }
 

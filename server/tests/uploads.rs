@@ -414,15 +414,7 @@ async fn the_sweep_aborts_only_uploads_idle_longer_than_the_limit() {
             .expect("sweep"),
         1
     );
-    let status: UploadStatus = server
-        .api(
-            Method::GET,
-            &format!("/api/uploads/{}", created.upload_id.0),
-            Some(&token),
-            None,
-        )
-        .await
-        .parse();
+    let status = server.upload_status(&token, &created.upload_id.0).await;
     assert_eq!(status.state, UploadState::Aborted);
     assert!(status.parts.is_empty());
     // The parts are gone from the disk too.

@@ -7,7 +7,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use partway::core::wire::{
     CompleteUploadRequest, CompletedPart, CreateUploadRequest, CreateUploadResponse, PartChecksum,
-    SignedPart,
+    SignedPart, UploadStatus,
 };
 use partway::core::{Checksum, ETag, PartNumber};
 use partway_server::config::Config;
@@ -237,6 +237,18 @@ impl TestServer {
             Some(body),
         )
         .await
+    }
+
+    /// `GET /api/uploads/{id}`: what storage holds of an upload.
+    pub async fn upload_status(&self, token: &str, upload_id: &str) -> UploadStatus {
+        self.api(
+            Method::GET,
+            &format!("/api/uploads/{upload_id}"),
+            Some(token),
+            None,
+        )
+        .await
+        .parse()
     }
 
     /// GETs a signed download URL.
