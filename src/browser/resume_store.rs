@@ -33,19 +33,14 @@ impl ResumeStore {
 
     /// Writes a record under `key`, replacing what was there.
     pub async fn put(&self, key: &str, record: &ResumeRecord) -> Result<(), String> {
-        self.put_raw(key, &JsValue::from_str(&record.to_json()))
-            .await
-    }
-
-    /// Writes any value under `key` (tests use it to plant garbage).
-    pub async fn put_raw(&self, key: &str, value: &JsValue) -> Result<(), String> {
+        let value = JsValue::from_str(&record.to_json());
         let tx = self
             .db
             .transaction(&[STORE], TransactionMode::ReadWrite)
             .map_err(idb)?;
         tx.store(STORE)
             .map_err(idb)?
-            .put(value, Some(&JsValue::from_str(key)))
+            .put(&value, Some(&JsValue::from_str(key)))
             .await
             .map_err(idb)?;
         tx.done().await.map_err(idb)?;

@@ -454,14 +454,8 @@ impl Storage for S3Storage {
             )
             .await?;
         // S3 may answer 200 and still report an error in the body.
-        if let Some(e) = xml::parse_error(&answer.body) {
-            return Err(storage_error(
-                StatusCode::BAD_REQUEST,
-                &format!(
-                    "<Error><Code>{}</Code><Message>{}</Message></Error>",
-                    e.code, e.message
-                ),
-            ));
+        if xml::parse_error(&answer.body).is_some() {
+            return Err(storage_error(answer.status, &answer.body));
         }
         let (size, _, checksum) = self
             .head(&key)
