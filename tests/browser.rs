@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use partway::browser::api::Api;
+use partway::browser::token::Tokens;
 use partway::browser::{hash, slice, xhr::PartPut};
 use partway::core::wire::{
     CompleteUploadRequest, CompletedPart, CreateUploadRequest, PartChecksum,
@@ -78,7 +79,7 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
     let token = Api::dev_token(SERVER, "browser-test")
         .await
         .expect("dev server is up");
-    let api = Api::new(SERVER, Some(token));
+    let api = Api::new(SERVER, Tokens::fixed(Some(token)));
     let (bytes, blob) = patterned(3 * 1024 * 1024);
     let checksum = Checksum::of(&bytes);
     let created = api
@@ -151,7 +152,7 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
 
 #[wasm_bindgen_test]
 async fn api_errors_carry_the_servers_message() {
-    let api = Api::new(SERVER, Some("forged.token.here".into()));
+    let api = Api::new(SERVER, Tokens::fixed(Some("forged.token.here".into())));
     let req = CreateUploadRequest {
         name: "x".into(),
         size: 1,

@@ -1,42 +1,47 @@
 //! Calls to the companion server's HTTP API (see `core::wire` for the bodies).
 
+use crate::browser::token::Tokens;
+use crate::core::wire::ErrorCode;
 use crate::core::wire::{
     CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, CreateUploadResponse,
     DevTokenRequest, ErrorBody, SignPartsRequest, SignPartsResponse, TokenResponse, UploadStatus,
 };
 use crate::core::{Failure, UploadId};
-use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_net::http::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
 
-/// A client of the API at `base` (empty for the page's own origin), acting with `token`.
-#[derive(Clone, Debug)]
+/// A client of the API at `base` (empty for the page's own origin), signed in through
+/// `tokens`.
+#[derive(Clone)]
 pub struct Api {
     base: String,
-    token: Option<String>,
+    tokens: Tokens,
 }
 
 impl Api {
     /// A client for the API under `base`, e.g. `""` or `"https://uploads.example.com"`.
-    pub fn new(base: impl Into<String>, token: Option<String>) -> Self {
+    pub fn new(base: impl Into<String>, tokens: Tokens) -> Self {
         Api {
             base: base.into().trim_end_matches('/').to_string(),
-            token,
+            tokens,
         }
     }
 
     /// Asks a dev-mode server for a token for `user` (the demo and tests only).
     pub async fn dev_token(base: &str, user: &str) -> Result<String, Failure> {
-        let api = Api::new(base, None);
+        let api = Api::new(base, Tokens::fixed(None));
         let body = DevTokenRequest { user: user.into() };
-        let res: TokenResponse = api.send(api.post("/api/dev/token"), Some(&body)).await?;
+        let res: TokenResponse = api
+            .json(Method::POST, "/api/dev/token", Some(&body))
+            .await?;
         Ok(res.token)
     }
 
     /// `POST /api/uploads`.
     pub async fn create(&self, req: &CreateUploadRequest) -> Result<CreateUploadResponse, Failure> {
-        self.send(self.post("/api/uploads"), Some(req)).await
+        self.json(Method::POST, "/api/uploads", Some(req)).await
     }
 
     /// `POST /api/uploads/{id}/parts`.
@@ -45,8 +50,8 @@ impl Api {
         id: &UploadId,
         req: &SignPartsRequest,
     ) -> Result<SignPartsResponse, Failure> {
-        self.send(self.post(&format!("/api/uploads/{id}/parts")), Some(req))
-            .await
+        let path = format!("/api/uploads/{}/parts", segment(id));
+        self.json(Method::POST, &path, Some(req)).await
     }
 
     /// `POST /api/uploads/{id}/complete`.
@@ -55,14 +60,14 @@ impl Api {
         id: &UploadId,
         req: &CompleteUploadRequest,
     ) -> Result<CompleteUploadResponse, Failure> {
-        self.send(self.post(&format!("/api/uploads/{id}/complete")), Some(req))
-            .await
+        let path = format!("/api/uploads/{}/complete", segment(id));
+        self.json(Method::POST, &path, Some(req)).await
     }
 
     /// `GET /api/uploads/{id}`: the parts storage holds.
     pub async fn status(&self, id: &UploadId) -> Result<UploadStatus, Failure> {
-        let req = self.authorize(Request::get(&format!("{}/api/uploads/{id}", self.base)));
-        self.send::<(), _>(req, None).await
+        let path = format!("/api/uploads/{}", segment(id));
+        self.json::<(), _>(Method::GET, &path, None).await
     }
 
     /// The API's base URL, resolved against the page for an empty base.
@@ -77,37 +82,68 @@ impl Api {
 
     /// `DELETE /api/uploads/{id}`.
     pub async fn abort(&self, id: &UploadId) -> Result<(), Failure> {
-        let req = self.authorize(Request::delete(&format!("{}/api/uploads/{id}", self.base)));
-        let res = req.send().await.map_err(|_| Failure::Network)?;
-        check(res).await.map(|_| ())
+        let path = format!("/api/uploads/{}", segment(id));
+        self.call::<()>(Method::DELETE, &path, None)
+            .await
+            .map(|_| ())
     }
 
-    fn post(&self, path: &str) -> RequestBuilder {
-        self.authorize(Request::post(&format!("{}{path}", self.base)))
-    }
-
-    fn authorize(&self, req: RequestBuilder) -> RequestBuilder {
-        match &self.token {
-            Some(token) => req.header("Authorization", &format!("Bearer {token}")),
-            None => req,
-        }
-    }
-
-    async fn send<B: Serialize, T: DeserializeOwned>(
+    async fn json<B: Serialize, T: DeserializeOwned>(
         &self,
-        req: RequestBuilder,
+        method: Method,
+        path: &str,
         body: Option<&B>,
     ) -> Result<T, Failure> {
-        let req = match body {
-            Some(body) => req.json(body).map_err(|e| bad_answer(&e.to_string()))?,
-            None => req.build().map_err(|e| bad_answer(&e.to_string()))?,
-        };
-        let res = req.send().await.map_err(|_| Failure::Network)?;
-        let res = check(res).await?;
+        let res = self.call(method, path, body).await?;
         res.json::<T>()
             .await
             .map_err(|e| bad_answer(&e.to_string()))
     }
+
+    /// Sends one call; a 401 is answered by asking for a fresh token once and sending
+    /// the call again.
+    async fn call<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Response, Failure> {
+        let mut token = self.tokens.get(None).await?;
+        let mut refreshed = false;
+        loop {
+            let mut req =
+                RequestBuilder::new(&format!("{}{path}", self.base)).method(method.clone());
+            if let Some(token) = &token {
+                req = req.header("Authorization", &format!("Bearer {token}"));
+            }
+            let req = match body {
+                Some(body) => req.json(body).map_err(|e| bad_answer(&e.to_string()))?,
+                None => req.build().map_err(|e| bad_answer(&e.to_string()))?,
+            };
+            let res = req.send().await.map_err(|_| Failure::Network)?;
+            if res.status() != 401 {
+                return check(res).await;
+            }
+            if !refreshed && self.tokens.can_refresh(token.as_deref()) {
+                refreshed = true;
+                token = self.tokens.get(token.as_deref()).await?;
+                continue;
+            }
+            let said = check(res).await.err().map(|f| f.user_message());
+            let message = match (refreshed, said) {
+                (true, _) => "The upload server refused the sign-in, even with a fresh token from getToken(); sign in again.".to_string(),
+                (false, Some(said)) => format!("The upload server refused the sign-in: {said}"),
+                (false, None) => "The upload server refused the sign-in (401).".to_string(),
+            };
+            return Err(Failure::refused(401, ErrorCode::Unauthorized, message));
+        }
+    }
+}
+
+/// An upload id as one URL path segment: ids come from records a page script could
+/// have written, so nothing in one may reach another route.
+fn segment(id: &UploadId) -> String {
+    js_sys::encode_uri_component(&id.0).into()
 }
 
 /// Turns an error answer into a [`Failure`] carrying the server's message.
@@ -121,11 +157,12 @@ async fn check(res: Response) -> Result<Response, Failure> {
         .get("Retry-After")
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let message = res.json::<ErrorBody>().await.ok().map(|b| b.error.message);
+    let body = res.json::<ErrorBody>().await.ok();
     Err(Failure::Status {
         status,
         retry_after,
-        message,
+        message: body.as_ref().map(|b| b.error.message.clone()),
+        code: body.map(|b| b.error.code),
     })
 }
 
@@ -134,5 +171,6 @@ fn bad_answer(detail: &str) -> Failure {
         status: 502,
         retry_after: None,
         message: Some(format!("The server's answer was not understood: {detail}")),
+        code: None,
     }
 }

@@ -95,6 +95,8 @@ struct Inner {
     note: Option<String>,
     on_update: OnUpdate,
     on_finish: Option<Box<dyn FnOnce()>>,
+    /// Set by [`Driver::shutdown`]: nothing more is sent, and late answers are ignored.
+    stopped: bool,
 }
 
 impl Driver {
@@ -138,6 +140,7 @@ impl Driver {
             completed: None,
             on_update,
             on_finish: Some(on_finish),
+            stopped: false,
         })));
         let weak = Rc::downgrade(&driver.0);
         let ticker = Interval::new(REFRESH, move || with(&weak, |d| d.publish()));
@@ -173,7 +176,22 @@ impl Driver {
         });
     }
 
+    /// Stops for good without touching the upload: PUTs are aborted, timers dropped,
+    /// answers still on their way ignored; storage and the resume record keep what was
+    /// stored, so picking the file again goes on from there.
+    pub fn shutdown(&self) {
+        let mut inner = self.0.borrow_mut();
+        inner.stopped = true;
+        inner.puts.clear();
+        inner.timer = None;
+        inner.ticker = None;
+        inner.on_finish = None;
+    }
+
     fn handle(&self, event: Event) {
+        if self.0.borrow().stopped {
+            return;
+        }
         self.0.borrow_mut().session.handle(event, now());
         self.pump();
     }
@@ -394,8 +412,11 @@ impl Driver {
             let inner = self.0.borrow();
             let snapshot = inner.session.snapshot(now());
             let upload_id = inner.session.upload_id().map(|id| id.0.clone());
-            let link = inner.completed.as_ref().map(|c| c.download_url.clone());
-            let mut view = FileView::of(&snapshot, upload_id, link);
+            let completed = inner
+                .completed
+                .as_ref()
+                .map(|c| (&c.file, c.download_url.as_str()));
+            let mut view = FileView::of(&snapshot, upload_id, completed);
             if view.note.is_none() && !snapshot.phase.is_terminal() {
                 view.note = inner.note.clone();
             }
@@ -431,5 +452,6 @@ fn refused(message: &str) -> Failure {
         status: 400,
         retry_after: None,
         message: Some(message.into()),
+        code: None,
     }
 }

@@ -5,19 +5,21 @@ use crate::browser::api::Api;
 use crate::browser::driver::{Driver, DriverOptions, Launch, OnUpdate};
 use crate::browser::resume::prepare;
 use crate::browser::resume_store::ResumeStore;
-use crate::core::{EngineConfig, FileStatus, FileView, Plan, PlanConfig};
+use crate::browser::token::Tokens;
+use crate::core::wire::ErrorCode;
+use crate::core::{EngineConfig, FailCode, FileStatus, FileView, Plan, PlanConfig};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 use web_sys::File;
 
 /// Settings of a widget's uploads.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct UploaderConfig {
     /// Base URL of the companion server's API; empty for the page's own origin.
     pub api_base: String,
-    /// Bearer token for the API.
-    pub token: Option<String>,
+    /// Where bearer tokens for the API come from.
+    pub tokens: Tokens,
     /// How files are cut into parts.
     pub plan: PlanConfig,
     /// Scheduling and retries within one file.
@@ -34,7 +36,7 @@ impl Default for UploaderConfig {
     fn default() -> Self {
         UploaderConfig {
             api_base: String::new(),
-            token: None,
+            tokens: Tokens::fixed(None),
             plan: PlanConfig::default(),
             engine: EngineConfig::default(),
             max_active_files: 2,
@@ -57,6 +59,7 @@ enum Slot {
 
 struct Entry {
     key: FileKey,
+    file: File,
     slot: Slot,
     on_update: OnUpdate,
 }
@@ -66,6 +69,8 @@ struct Inner {
     api: Api,
     entries: Vec<Entry>,
     store: Option<Rc<ResumeStore>>,
+    /// Set by [`Uploader::shutdown`]: nothing starts any more.
+    stopped: bool,
 }
 
 /// A queue of uploads. Cloning gives another handle to the same queue.
@@ -75,13 +80,40 @@ pub struct Uploader(Rc<RefCell<Inner>>);
 impl Uploader {
     /// An empty queue.
     pub fn new(config: UploaderConfig) -> Self {
-        let api = Api::new(config.api_base.clone(), config.token.clone());
+        let api = Api::new(config.api_base.clone(), config.tokens.clone());
         Uploader(Rc::new(RefCell::new(Inner {
             config,
             api,
             entries: Vec::new(),
             store: None,
+            stopped: false,
         })))
+    }
+
+    /// Settings for the files added from now on; running files keep theirs.
+    pub fn set_config(&self, config: UploaderConfig) {
+        let mut inner = self.0.borrow_mut();
+        inner.api = Api::new(config.api_base.clone(), config.tokens.clone());
+        inner.config = config;
+    }
+
+    /// Stops every upload without cancelling it (the element left the page): PUTs are
+    /// aborted and nothing new starts, but storage and the resume records keep what was
+    /// stored, so the same files go on from there when picked again.
+    pub fn shutdown(&self) {
+        let drivers = {
+            let mut inner = self.0.borrow_mut();
+            inner.stopped = true;
+            inner
+                .entries
+                .iter_mut()
+                .filter_map(|e| match std::mem::replace(&mut e.slot, Slot::Over) {
+                    Slot::Running(d) => Some(d),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        drivers.iter().for_each(Driver::shutdown);
     }
 
     /// The IndexedDB store of resume records, opened on first use; `None` where the
@@ -97,50 +129,86 @@ impl Uploader {
 
     /// Adds a file; `on_update` receives its view after every change.
     pub fn add(&self, file: File, on_update: OnUpdate) -> FileKey {
-        let size = file.size() as u64;
-        let planned = Plan::for_file(size, &self.0.borrow().config.plan);
-        let slot = match &planned {
-            Ok(_) => {
-                on_update(FileView::queued(size));
-                Slot::Preparing(file.clone())
-            }
-            Err(e) => {
-                on_update(FileView::failed(
-                    size,
-                    format!("This file cannot be uploaded: {e}."),
-                ));
-                Slot::Over
-            }
-        };
         let key = {
             let mut inner = self.0.borrow_mut();
             let key = inner.entries.len();
             inner.entries.push(Entry {
                 key,
-                slot,
+                file: file.clone(),
+                slot: Slot::Over,
                 on_update,
             });
             key
         };
-        if let Ok(plan) = planned {
-            let me = self.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let (api, lifetime) = {
-                    let inner = me.0.borrow();
-                    (inner.api.clone(), inner.config.resume_lifetime)
-                };
-                let store = me.store().await;
-                let launch = prepare(file, plan, &api, store, lifetime).await;
-                if let Some(entry) = me.0.borrow_mut().entries.iter_mut().find(|e| e.key == key) {
-                    // A file cancelled while it was being prepared stays cancelled.
-                    if matches!(entry.slot, Slot::Preparing(_)) {
-                        entry.slot = Slot::Queued(Box::new(launch));
-                    }
-                }
-                me.schedule();
-            });
-        }
+        self.start(key);
         key
+    }
+
+    /// Tries a failed file again, from what storage already holds of it.
+    pub fn retry(&self, key: FileKey) {
+        let failed = self
+            .0
+            .borrow()
+            .entries
+            .iter()
+            .any(|e| e.key == key && matches!(e.slot, Slot::Over));
+        if failed {
+            self.start(key);
+        }
+    }
+
+    /// Plans the file of `key` and looks for its resume record, then queues it.
+    fn start(&self, key: FileKey) {
+        let (file, on_update, plan_config) = {
+            let inner = self.0.borrow();
+            let Some(entry) = inner.entries.iter().find(|e| e.key == key) else {
+                return;
+            };
+            (
+                entry.file.clone(),
+                entry.on_update.clone(),
+                inner.config.plan.clone(),
+            )
+        };
+        let size = file.size() as u64;
+        let plan = match Plan::for_file(size, &plan_config) {
+            Ok(plan) => plan,
+            Err(e) => {
+                let code = FailCode::Server(ErrorCode::FileTooLarge);
+                on_update(FileView::failed(
+                    size,
+                    code,
+                    format!("This file cannot be uploaded: {e}."),
+                ));
+                return;
+            }
+        };
+        on_update(FileView::queued(size));
+        if let Some(entry) = self
+            .0
+            .borrow_mut()
+            .entries
+            .iter_mut()
+            .find(|e| e.key == key)
+        {
+            entry.slot = Slot::Preparing(file.clone());
+        }
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let (api, lifetime) = {
+                let inner = me.0.borrow();
+                (inner.api.clone(), inner.config.resume_lifetime)
+            };
+            let store = me.store().await;
+            let launch = prepare(file, plan, &api, store, lifetime).await;
+            if let Some(entry) = me.0.borrow_mut().entries.iter_mut().find(|e| e.key == key) {
+                // A file cancelled while it was being prepared stays cancelled.
+                if matches!(entry.slot, Slot::Preparing(_)) {
+                    entry.slot = Slot::Queued(Box::new(launch));
+                }
+            }
+            me.schedule();
+        });
     }
 
     /// Pauses a file that is uploading.
@@ -239,7 +307,7 @@ impl Uploader {
                     .iter()
                     .filter(|e| matches!(e.slot, Slot::Running(_)))
                     .count();
-                if running >= inner.config.max_active_files.max(1) {
+                if inner.stopped || running >= inner.config.max_active_files.max(1) {
                     return;
                 }
                 let api = inner.api.clone();

@@ -11,7 +11,7 @@ use web_sys::{Blob, ProgressEvent, XmlHttpRequest};
 /// How a PUT ended.
 pub type PutOutcome = Result<ETag, Failure>;
 
-/// A PUT in flight. Dropping it leaves the request running; call [`PartPut::abort`].
+/// A PUT in flight. Dropping it aborts the request, so no callback can outlive it.
 pub struct PartPut {
     xhr: XmlHttpRequest,
     // The closures must live as long as the request can call them.
@@ -75,8 +75,14 @@ impl PartPut {
 
     /// Aborts the request. No callback fires afterwards.
     pub fn abort(self) {
+        drop(self);
+    }
+}
+
+impl Drop for PartPut {
+    fn drop(&mut self) {
         // abort() fires its events synchronously: detach first, so nothing re-enters
-        // the driver while it is busy aborting.
+        // the driver while it is busy aborting. On a finished request it does nothing.
         self.xhr.set_onload(None);
         self.xhr.set_onerror(None);
         self.xhr.set_ontimeout(None);
@@ -101,6 +107,7 @@ fn outcome(xhr: &XmlHttpRequest) -> PutOutcome {
                 status: 400,
                 retry_after: None,
                 message: Some("Storage stored a part but did not expose its ETag; its CORS settings must expose the ETag header.".into()),
+                code: None,
             }),
         };
     }
@@ -115,6 +122,7 @@ fn outcome(xhr: &XmlHttpRequest) -> PutOutcome {
         status,
         retry_after,
         message: error_message(&body),
+        code: None,
     })
 }
 

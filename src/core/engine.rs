@@ -7,6 +7,7 @@
 //! random number by itself, so every scenario is a native test under a virtual clock.
 
 use crate::core::checksum::Checksum;
+use crate::core::fail::FailCode;
 use crate::core::ids::{ByteRange, ETag, PartNumber, SignedUrl, UploadId};
 use crate::core::plan::Plan;
 use crate::core::progress::{Progress, ProgressSnapshot};
@@ -175,8 +176,13 @@ pub enum Phase {
     Completing,
     /// The file is stored.
     Done,
-    /// Stopped for good; the message is for the person.
-    Failed { message: String },
+    /// Stopped for good; the message is for the person, the code for programs.
+    Failed {
+        /// Why, for programs.
+        code: FailCode,
+        /// Why, for the person.
+        message: String,
+    },
     /// Cancelled by the person.
     Cancelled,
 }
@@ -388,7 +394,7 @@ impl Session {
                     p.state = PartState::Hashed;
                 }
             }
-            Event::HashFailed { message } => self.fail(message),
+            Event::HashFailed { message } => self.fail(FailCode::Unreadable, message),
             Event::Created { upload_id, parts } => {
                 if self.api == Some(ApiCall::Create) {
                     self.api_succeeded();
@@ -518,10 +524,10 @@ impl Session {
                     self.api_retry_at =
                         Some(now + self.config.api_retry.delay(self.api_failures, unit, after));
                 } else {
-                    self.fail(failure.user_message());
+                    self.fail_with(&failure);
                 }
             }
-            Decision::Resign | Decision::Fatal => self.fail(failure.user_message()),
+            Decision::Resign | Decision::Fatal => self.fail_with(&failure),
         }
     }
 
@@ -587,7 +593,7 @@ impl Session {
                 p.url = None;
                 p.state = PartState::Hashed;
             }
-            Decision::Resign => self.fail(expired_too_often(part)),
+            Decision::Resign => self.fail(FailCode::UrlExpired, expired_too_often(part)),
             Decision::Retry { after } => {
                 p.failures += 1;
                 if self.config.part_retry.allows(p.failures) {
@@ -600,10 +606,10 @@ impl Session {
                         p.failures,
                         failure.user_message()
                     );
-                    self.fail(message);
+                    self.fail(FailCode::of(&failure), message);
                 }
             }
-            Decision::Fatal => self.fail(failure.user_message()),
+            Decision::Fatal => self.fail_with(&failure),
         }
     }
 
@@ -619,10 +625,14 @@ impl Session {
         }
     }
 
-    fn fail(&mut self, message: String) {
+    fn fail(&mut self, code: FailCode, message: String) {
         self.stop_puts();
         self.api = None;
-        self.phase = Phase::Failed { message };
+        self.phase = Phase::Failed { code, message };
+    }
+
+    fn fail_with(&mut self, failure: &Failure) {
+        self.fail(FailCode::of(failure), failure.user_message());
     }
 
     fn cancel(&mut self) {
@@ -811,7 +821,7 @@ impl Session {
             }
         }
         if let Some(part) = worn_out {
-            self.fail(expired_too_often(part));
+            self.fail(FailCode::UrlExpired, expired_too_often(part));
         }
     }
 }

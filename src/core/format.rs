@@ -18,24 +18,13 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// Bytes per second → `"12.0 MiB/s"`, or an empty string before there is a speed.
-pub fn speed(bytes_per_second: f64) -> String {
-    if bytes_per_second < 1.0 {
-        return String::new();
-    }
-    format!("{}/s", bytes(bytes_per_second as u64))
-}
-
-/// Time left → `"1 h 02 min"`, `"3 min 05 s"`, `"42 s"`, or empty when unknown.
-pub fn eta(left: Option<Duration>) -> String {
-    let Some(left) = left else {
-        return String::new();
-    };
+/// A duration → `"1 h 02 min"`, `"3 min 05 s"`, `"42 s"` (units every locale reads).
+pub fn duration(left: Duration) -> String {
     let s = left.as_secs();
     match s {
-        0..=59 => format!("{s} s left"),
-        60..=3599 => format!("{} min {:02} s left", s / 60, s % 60),
-        _ => format!("{} h {:02} min left", s / 3600, (s % 3600) / 60),
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -52,12 +41,9 @@ mod tests {
     }
 
     #[test]
-    fn speeds_and_times() {
-        assert_eq!(speed(0.0), "");
-        assert_eq!(speed(2.0 * 1024.0 * 1024.0), "2.0 MiB/s");
-        assert_eq!(eta(None), "");
-        assert_eq!(eta(Some(Duration::from_secs(42))), "42 s left");
-        assert_eq!(eta(Some(Duration::from_secs(185))), "3 min 05 s left");
-        assert_eq!(eta(Some(Duration::from_secs(3720))), "1 h 02 min left");
+    fn durations() {
+        assert_eq!(duration(Duration::from_secs(42)), "42 s");
+        assert_eq!(duration(Duration::from_secs(185)), "3 min 05 s");
+        assert_eq!(duration(Duration::from_secs(3720)), "1 h 02 min");
     }
 }

@@ -6,10 +6,13 @@
 
 pub mod checksum;
 pub mod engine;
+pub mod fail;
 pub mod format;
+pub mod i18n;
 pub mod ids;
 pub mod plan;
 pub mod progress;
+pub mod restrict;
 pub mod resume;
 pub mod retry;
 pub mod status;
@@ -20,6 +23,7 @@ pub use checksum::Checksum;
 pub use engine::{
     Command, EngineConfig, Event, Hold, Phase, ResumeUpdate, Session, SessionSnapshot,
 };
+pub use fail::FailCode;
 pub use ids::{ByteRange, ETag, FileId, PartNumber, SignedUrl, UploadId};
 pub use plan::{Plan, PlanConfig, PlanError};
 pub use progress::{Progress, ProgressSnapshot};

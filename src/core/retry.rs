@@ -3,6 +3,7 @@
 //! Classifying is a pure function kept apart from the waiting, so every case is a table
 //! test and the engine only asks "what now?".
 
+use crate::core::wire::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ pub enum Failure {
         retry_after: Option<Duration>,
         /// A message for the person, when the answer carried one (our JSON errors).
         message: Option<String>,
+        /// The API's error code, when the answer carried one.
+        code: Option<ErrorCode>,
     },
 }
 
@@ -31,6 +34,17 @@ impl Failure {
             status,
             retry_after: None,
             message: None,
+            code: None,
+        }
+    }
+
+    /// A refusal with a message and a code, as the API would answer.
+    pub fn refused(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
+        Failure::Status {
+            status,
+            retry_after: None,
+            message: Some(message.into()),
+            code: Some(code),
         }
     }
 
@@ -143,6 +157,7 @@ mod tests {
             status,
             retry_after: Some(Duration::from_secs(secs)),
             message: None,
+            code: None,
         }
     }
 

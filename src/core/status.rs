@@ -1,6 +1,8 @@
 //! What the person sees of each file, derived from the engine's state.
 
 use crate::core::engine::{Hold, Phase, SessionSnapshot};
+use crate::core::fail::FailCode;
+use crate::core::wire::FileInfo;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -70,10 +72,14 @@ pub struct FileView {
     pub eta: Option<Duration>,
     /// The message for the person when the upload failed.
     pub error: Option<String>,
+    /// Why it failed, for programs.
+    pub error_code: Option<FailCode>,
     /// The server's upload id, once it answered.
     pub upload_id: Option<String>,
     /// Where to download the stored file, once done.
     pub download_url: Option<String>,
+    /// What the server recorded, once done.
+    pub file: Option<FileInfo>,
     /// Bytes sent more than once because an attempt failed.
     pub bytes_resent: u64,
     /// Why the file holds still, when its status is `paused`.
@@ -92,8 +98,10 @@ impl FileView {
             speed: 0.0,
             eta: None,
             error: None,
+            error_code: None,
             upload_id: None,
             download_url: None,
+            file: None,
             bytes_resent: 0,
             hold: None,
             note: None,
@@ -101,10 +109,11 @@ impl FileView {
     }
 
     /// A file that failed before its upload could start (too large, unreadable).
-    pub fn failed(total: u64, message: String) -> Self {
+    pub fn failed(total: u64, code: FailCode, message: String) -> Self {
         FileView {
             status: FileStatus::Failed,
             error: Some(message),
+            error_code: Some(code),
             ..FileView::queued(total)
         }
     }
@@ -113,7 +122,7 @@ impl FileView {
     pub fn of(
         snapshot: &SessionSnapshot,
         upload_id: Option<String>,
-        download_url: Option<String>,
+        completed: Option<(&FileInfo, &str)>,
     ) -> Self {
         let p = &snapshot.progress;
         let holding = snapshot.hold.filter(|_| !snapshot.phase.is_terminal());
@@ -130,11 +139,16 @@ impl FileView {
             speed: if running { p.speed } else { 0.0 },
             eta: if running { p.eta } else { None },
             error: match &snapshot.phase {
-                Phase::Failed { message } => Some(message.clone()),
+                Phase::Failed { message, .. } => Some(message.clone()),
+                _ => None,
+            },
+            error_code: match &snapshot.phase {
+                Phase::Failed { code, .. } => Some(*code),
                 _ => None,
             },
             upload_id,
-            download_url,
+            download_url: completed.map(|(_, url)| url.to_string()),
+            file: completed.map(|(file, _)| file.clone()),
             bytes_resent: p.bytes_resent,
             hold: holding,
             note: match holding {

@@ -242,6 +242,30 @@ pub enum ErrorCode {
     UrlExpired,
     /// Something broke on the server; details are in its log.
     Internal,
+    /// A code this client does not know yet (a newer server): its message still shows.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The code as the JSON spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::FileTooLarge => "file_too_large",
+            ErrorCode::TypeNotAllowed => "type_not_allowed",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::UploadNotActive => "upload_not_active",
+            ErrorCode::PartMismatch => "part_mismatch",
+            ErrorCode::ChecksumMismatch => "checksum_mismatch",
+            ErrorCode::SignatureInvalid => "signature_invalid",
+            ErrorCode::UrlExpired => "url_expired",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -261,6 +285,22 @@ mod tests {
             json,
             r#"{"error":{"code":"quota_exceeded","message":"Full."}}"#
         );
+    }
+
+    #[test]
+    fn codes_spell_as_their_json_and_unknown_ones_still_parse() {
+        for code in [
+            ErrorCode::FileTooLarge,
+            ErrorCode::UrlExpired,
+            ErrorCode::Internal,
+        ] {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+        let body: ErrorBody =
+            serde_json::from_str(r#"{"error":{"code":"teapot","message":"Short and stout."}}"#)
+                .unwrap();
+        assert_eq!(body.error.code, ErrorCode::Unknown);
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! The Leptos widget: a drop zone, a row per file and an overall bar. Components only
-//! show state and forward clicks; the uploads themselves run in [`crate::browser`].
+//! The Leptos widget and the `<partway-upload>` element that embeds it in any page.
+//! Components only show state and forward clicks; the uploads themselves run in
+//! [`crate::browser`], and the element's state lives in [`state`].
 
-mod demo;
 mod drop_zone;
+mod element;
+mod events;
 mod file_row;
 mod overall;
+mod settings;
+pub mod state;
 mod unfinished;
 mod widget;
 
-pub use demo::start_demo;
-pub use widget::{FileItem, Widget};
+pub use element::{mount_element, TAG};

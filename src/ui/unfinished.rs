@@ -1,8 +1,7 @@
 //! The uploads a previous visit left unfinished, listed on load so the person knows
 //! that picking the same file again continues where it stopped.
 
-use crate::core::format;
-use crate::ui::widget::SharedUploader;
+use crate::ui::state::{SharedUploader, WidgetState};
 use leptos::prelude::*;
 
 /// One unfinished upload, as listed.
@@ -17,6 +16,8 @@ struct Unfinished {
 /// Lists unfinished uploads from IndexedDB; drops unusable records with a visible note.
 #[component]
 pub fn UnfinishedUploads() -> impl IntoView {
+    let state = expect_context::<WidgetState>();
+    let m = state.messages;
     let items = RwSignal::new(Vec::<Unfinished>::new());
     let notices = RwSignal::new(Vec::<String>::new());
     if let Some(uploader) = use_context::<SharedUploader>() {
@@ -30,17 +31,19 @@ pub fn UnfinishedUploads() -> impl IntoView {
             };
             for (key, record) in all {
                 match record {
-                    Ok(r) => items.update(|list| {
-                        list.push(Unfinished {
-                            name: r.fingerprint.name.clone(),
-                            size: r.fingerprint.size,
-                            parts_done: r.parts.len(),
-                            part_count: r.part_count,
-                        })
-                    }),
+                    Ok(r) => {
+                        let _ = items.try_update(|list| {
+                            list.push(Unfinished {
+                                name: r.fingerprint.name.clone(),
+                                size: r.fingerprint.size,
+                                parts_done: r.parts.len(),
+                                part_count: r.part_count,
+                            })
+                        });
+                    }
                     Err(reason) => {
                         let _ = store.delete(&key).await;
-                        notices.update(|n| n.push(reason.to_string()));
+                        let _ = notices.try_update(|n| n.push(reason.to_string()));
                     }
                 }
             }
@@ -50,13 +53,17 @@ pub fn UnfinishedUploads() -> impl IntoView {
         <section class="partway-unfinished" data-testid="unfinished"
             class:empty=move || items.with(|i| i.is_empty()) && notices.with(|n| n.is_empty())>
             <Show when=move || items.with(|i| !i.is_empty())>
-                <p>"Unfinished uploads: pick the same file again to continue where it stopped."</p>
+                <p>{move || m.with(|m| m.get("unfinished", &[]))}</p>
             </Show>
             <ul>
                 {move || items.get().into_iter().map(|u| view! {
                     <li data-testid="unfinished-upload">
-                        {u.name} " (" {format::bytes(u.size)} "): "
-                        {u.parts_done} " of " {u.part_count} " parts stored"
+                        {move || m.with(|m| m.get("unfinishedItem", &[
+                            ("name", &u.name),
+                            ("size", &m.bytes(u.size)),
+                            ("done", &u.parts_done.to_string()),
+                            ("count", &u.part_count.to_string()),
+                        ]))}
                     </li>
                 }).collect_view()}
             </ul>

@@ -2,11 +2,13 @@
 // the real built demo page (dist/), and headless Chromium driven by playwright-core.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { extname, join, normalize, resolve } from 'node:path';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -277,4 +279,68 @@ export function garageArgs(prefix) {
 /** Lets pages on `origin` PUT into the bucket: the operator's `storage setup-cors`. */
 export function setupCors(binary, prefix, origin) {
   return execFileSync(binary, [...garageArgs(prefix), 'storage', 'setup-cors', '--origin', origin]).toString();
+}
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css',
+};
+
+/**
+ * A plain static file server for `root` on 127.0.0.1 (the "any site" that embeds the
+ * element), on another origin than the API. Returns its origin and `close()`.
+ */
+export async function serveStatic(root) {
+  const server = createHttpServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    const file = join(root, path.endsWith('/') ? `${path}index.html` : path);
+    if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+/** The packed npm tarball that tests/run built (www/npm/build.sh). */
+export function packedTarball() {
+  const dir = join(ROOT, 'target', 'npm');
+  const name = readdirSync(dir).find((f) => /^partway-upload-.*\.tgz$/.test(f));
+  if (!name) throw new Error('no partway-upload tarball in target/npm: run www/npm/build.sh');
+  return join(dir, name);
+}
+
+/** Records every partway-* event that reaches the document, in `window.partwayEvents`. */
+export async function recordEvents(page) {
+  await page.addInitScript(() => {
+    window.partwayEvents = [];
+    for (const type of ['add', 'reject', 'progress', 'complete', 'error', 'cancel', 'idle']) {
+      document.addEventListener(`partway-${type}`, (e) => {
+        window.partwayEvents.push({ type, detail: e.detail, composed: e.composed, bubbles: e.bubbles });
+      });
+    }
+  });
+  return {
+    all: () => page.evaluate(() => window.partwayEvents),
+    /** Waits, bounded, for an event matching `pred`; returns it. */
+    async waitFor(pred, timeoutMs = 60_000, what = 'event') {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = (await page.evaluate(() => window.partwayEvents)).find(pred);
+        if (found) return found;
+        if (Date.now() > deadline) {
+          throw new Error(`no ${what} in ${timeoutMs} ms; saw ${JSON.stringify(await page.evaluate(() => window.partwayEvents.map((e) => e.type)))}`);
+        }
+        await page.waitForTimeout(50);
+      }
+    },
+  };
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::core::plan::{PlanConfig, MIB};
+use crate::core::wire::ErrorCode;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -283,6 +284,7 @@ fn retry_after_is_honoured() {
                 status: 503,
                 retry_after: Some(Duration::from_secs(7)),
                 message: None,
+                code: None,
             })
         } else {
             Ok(())
@@ -305,6 +307,7 @@ fn a_fatal_400_fails_the_file_with_the_message_and_stops_other_parts() {
                 status: 400,
                 retry_after: None,
                 message: Some("Bad digest.".into()),
+                code: None,
             })
         } else {
             Ok(())
@@ -315,6 +318,7 @@ fn a_fatal_400_fails_the_file_with_the_message_and_stops_other_parts() {
     assert_eq!(
         sim.session.phase(),
         &Phase::Failed {
+            code: FailCode::Http(400),
             message: "Bad digest.".into()
         }
     );
@@ -349,7 +353,7 @@ fn retries_are_bounded() {
     let mut sim = Sim::new(64 * MIB, config, script, ok_api());
     sim.run(1000);
     assert!(
-        matches!(sim.session.phase(), Phase::Failed { message } if message.contains("Part 5 failed 3 times"))
+        matches!(sim.session.phase(), Phase::Failed { message, .. } if message.contains("Part 5 failed 3 times"))
     );
     assert_eq!(sim.puts_of(5).len(), 3);
 }
@@ -414,7 +418,7 @@ fn urls_that_keep_expiring_fail_the_file_with_a_clock_hint() {
     sim.put_script = Box::new(|_, _| Err(Failure::status(403)));
     sim.run(2000);
     assert!(
-        matches!(sim.session.phase(), Phase::Failed { message } if message.contains("clocks")),
+        matches!(sim.session.phase(), Phase::Failed { message, .. } if message.contains("clocks")),
         "{:?}",
         sim.session.phase()
     );
@@ -424,7 +428,7 @@ fn urls_that_keep_expiring_fail_the_file_with_a_clock_hint() {
     sim.url_ttl = 0;
     sim.run(2000);
     assert!(
-        matches!(sim.session.phase(), Phase::Failed { message } if message.contains("clocks")),
+        matches!(sim.session.phase(), Phase::Failed { message, .. } if message.contains("clocks")),
         "{:?}",
         sim.session.phase()
     );
@@ -479,18 +483,13 @@ fn api_failures_retry_with_their_own_budget_and_then_fail_clearly() {
     assert_completed_in_order(&sim, 8);
 
     let msg = "Files of this type are not accepted.";
-    let api = Box::new(move |_| {
-        Err(Failure::Status {
-            status: 415,
-            retry_after: None,
-            message: Some(msg.into()),
-        })
-    });
+    let api = Box::new(move |_| Err(Failure::refused(415, ErrorCode::TypeNotAllowed, msg)));
     let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), api);
     sim.run(1000);
     assert_eq!(
         sim.session.phase(),
         &Phase::Failed {
+            code: FailCode::Server(ErrorCode::TypeNotAllowed),
             message: msg.into()
         }
     );
@@ -509,6 +508,7 @@ fn a_file_that_cannot_be_read_fails_with_a_message() {
     assert_eq!(
         sim.session.phase(),
         &Phase::Failed {
+            code: FailCode::Unreadable,
             message: "The file changed on disk.".into()
         }
     );

@@ -1,0 +1,278 @@
+//! Every word the widget shows, per locale, with per-element overrides (the element's
+//! `messages` property). Sizes and times are written for the locale too.
+
+use crate::core::FileStatus;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The locales with a full table; any other falls back to English.
+pub const LOCALES: [&str; 3] = ["en", "de", "fr"];
+
+/// Message keys, as `messages` overrides name them, with their English text.
+const EN: &[(&str, &str)] = &[
+    (
+        "dropHint",
+        "Drop files here, paste them, or press to choose",
+    ),
+    ("dropHintDisabled", "Uploads are turned off"),
+    ("pauseAll", "Pause all"),
+    ("resumeAll", "Resume all"),
+    ("pause", "Pause"),
+    ("resume", "Resume"),
+    ("cancel", "Cancel"),
+    ("retry", "Retry"),
+    ("download", "Download"),
+    ("allFiles", "All files"),
+    ("progressOf", "Upload of {name}"),
+    ("statusQueued", "waiting"),
+    ("statusHashing", "preparing"),
+    ("statusUploading", "uploading"),
+    ("statusPaused", "paused"),
+    ("statusDone", "done"),
+    ("statusFailed", "failed"),
+    ("statusCancelled", "cancelled"),
+    ("timeLeft", "{time} left"),
+    ("announceDone", "{name} uploaded."),
+    ("announceFailed", "{name} failed: {message}"),
+    ("announceRejected", "{name} was not added: {message}"),
+    ("rejectType", "This type of file is not accepted here."),
+    ("rejectSize", "This file is larger than {limit}."),
+    ("rejectCount", "No more than {limit} files can be added."),
+    ("rejectTotal", "All files together may not exceed {limit}."),
+    (
+        "offline",
+        "Offline: paused, will go on when the network returns.",
+    ),
+    (
+        "unfinished",
+        "Unfinished uploads: pick the same file again to continue where it stopped.",
+    ),
+    (
+        "unfinishedItem",
+        "{name} ({size}): {done} of {count} parts stored",
+    ),
+];
+
+const DE: &[(&str, &str)] = &[
+    (
+        "dropHint",
+        "Dateien hierher ziehen, einfügen oder zum Auswählen drücken",
+    ),
+    ("dropHintDisabled", "Hochladen ist ausgeschaltet"),
+    ("pauseAll", "Alle anhalten"),
+    ("resumeAll", "Alle fortsetzen"),
+    ("pause", "Anhalten"),
+    ("resume", "Fortsetzen"),
+    ("cancel", "Abbrechen"),
+    ("retry", "Erneut versuchen"),
+    ("download", "Herunterladen"),
+    ("allFiles", "Alle Dateien"),
+    ("progressOf", "Hochladen von {name}"),
+    ("statusQueued", "wartet"),
+    ("statusHashing", "wird vorbereitet"),
+    ("statusUploading", "wird hochgeladen"),
+    ("statusPaused", "angehalten"),
+    ("statusDone", "fertig"),
+    ("statusFailed", "fehlgeschlagen"),
+    ("statusCancelled", "abgebrochen"),
+    ("timeLeft", "noch {time}"),
+    ("announceDone", "{name} hochgeladen."),
+    ("announceFailed", "{name} fehlgeschlagen: {message}"),
+    (
+        "announceRejected",
+        "{name} wurde nicht hinzugefügt: {message}",
+    ),
+    (
+        "rejectType",
+        "Dateien dieses Typs werden hier nicht angenommen.",
+    ),
+    ("rejectSize", "Diese Datei ist größer als {limit}."),
+    (
+        "rejectCount",
+        "Es können höchstens {limit} Dateien hinzugefügt werden.",
+    ),
+    (
+        "rejectTotal",
+        "Alle Dateien zusammen dürfen {limit} nicht überschreiten.",
+    ),
+    (
+        "offline",
+        "Offline: angehalten, geht weiter, sobald das Netz zurück ist.",
+    ),
+    (
+        "unfinished",
+        "Unfertige Uploads: dieselbe Datei erneut wählen, um dort weiterzumachen.",
+    ),
+    (
+        "unfinishedItem",
+        "{name} ({size}): {done} von {count} Teilen gespeichert",
+    ),
+];
+
+const FR: &[(&str, &str)] = &[
+    (
+        "dropHint",
+        "Déposez des fichiers ici, collez-les ou appuyez pour choisir",
+    ),
+    ("dropHintDisabled", "L’envoi est désactivé"),
+    ("pauseAll", "Tout suspendre"),
+    ("resumeAll", "Tout reprendre"),
+    ("pause", "Suspendre"),
+    ("resume", "Reprendre"),
+    ("cancel", "Annuler"),
+    ("retry", "Réessayer"),
+    ("download", "Télécharger"),
+    ("allFiles", "Tous les fichiers"),
+    ("progressOf", "Envoi de {name}"),
+    ("statusQueued", "en attente"),
+    ("statusHashing", "préparation"),
+    ("statusUploading", "envoi"),
+    ("statusPaused", "suspendu"),
+    ("statusDone", "terminé"),
+    ("statusFailed", "échec"),
+    ("statusCancelled", "annulé"),
+    ("timeLeft", "{time} restantes"),
+    ("announceDone", "{name} envoyé."),
+    ("announceFailed", "Échec de {name} : {message}"),
+    ("announceRejected", "{name} n’a pas été ajouté : {message}"),
+    ("rejectType", "Ce type de fichier n’est pas accepté ici."),
+    ("rejectSize", "Ce fichier dépasse {limit}."),
+    ("rejectCount", "Pas plus de {limit} fichiers."),
+    (
+        "rejectTotal",
+        "L’ensemble des fichiers ne peut dépasser {limit}.",
+    ),
+    (
+        "offline",
+        "Hors ligne : suspendu, reprendra au retour du réseau.",
+    ),
+    (
+        "unfinished",
+        "Envois inachevés : choisissez à nouveau le même fichier pour reprendre.",
+    ),
+    (
+        "unfinishedItem",
+        "{name} ({size}) : {done} parties sur {count} stockées",
+    ),
+];
+
+/// The words of one element: its locale's table under the page's overrides.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Messages {
+    locale: &'static str,
+    overrides: HashMap<String, String>,
+}
+
+impl Messages {
+    /// Messages for a BCP 47 tag (`de-CH` uses `de`); unknown languages get English.
+    pub fn new(tag: &str, overrides: HashMap<String, String>) -> Self {
+        let lang = tag
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let locale = LOCALES.into_iter().find(|l| *l == lang).unwrap_or("en");
+        Messages { locale, overrides }
+    }
+
+    /// The locale in use (`en`, `de`, `fr`).
+    pub fn locale(&self) -> &'static str {
+        self.locale
+    }
+
+    /// The text of `key`, with `{name}`-style placeholders filled from `args`.
+    pub fn get(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let table = match self.locale {
+            "de" => DE,
+            "fr" => FR,
+            _ => EN,
+        };
+        let lookup =
+            |t: &[(&str, &'static str)]| t.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        let template = self
+            .overrides
+            .get(key)
+            .map(String::as_str)
+            .or_else(|| lookup(table))
+            .or_else(|| lookup(EN))
+            .unwrap_or(key);
+        args.iter()
+            .fold(template.to_string(), |text, (name, value)| {
+                text.replace(&format!("{{{name}}}"), value)
+            })
+    }
+
+    /// The word for a status.
+    pub fn status(&self, status: FileStatus) -> String {
+        let key = match status {
+            FileStatus::Queued => "statusQueued",
+            FileStatus::Hashing => "statusHashing",
+            FileStatus::Uploading => "statusUploading",
+            FileStatus::Paused => "statusPaused",
+            FileStatus::Done => "statusDone",
+            FileStatus::Failed => "statusFailed",
+            FileStatus::Cancelled => "statusCancelled",
+        };
+        self.get(key, &[])
+    }
+
+    /// `1536` → `1.5 KiB` (`1,5 KiB` where the locale writes a decimal comma).
+    pub fn bytes(&self, n: u64) -> String {
+        let text = crate::core::format::bytes(n);
+        if self.locale == "en" {
+            text
+        } else {
+            text.replacen('.', ",", 1)
+        }
+    }
+
+    /// Bytes per second, or nothing before there is a speed.
+    pub fn speed(&self, bytes_per_second: f64) -> String {
+        if bytes_per_second < 1.0 {
+            return String::new();
+        }
+        format!("{}/s", self.bytes(bytes_per_second as u64))
+    }
+
+    /// Time left (`3 min 05 s left`), or nothing when unknown.
+    pub fn eta(&self, left: Option<Duration>) -> String {
+        let Some(left) = left else {
+            return String::new();
+        };
+        let time = crate::core::format::duration(left);
+        self.get("timeLeft", &[("time", &time)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_locale_has_every_key() {
+        for table in [DE, FR] {
+            for (key, _) in EN {
+                assert!(table.iter().any(|(k, _)| k == key), "{key}");
+            }
+            assert_eq!(table.len(), EN.len());
+        }
+    }
+
+    #[test]
+    fn locale_overrides_and_placeholders() {
+        let de = Messages::new("de-CH", HashMap::new());
+        assert_eq!(de.locale(), "de");
+        assert_eq!(de.get("cancel", &[]), "Abbrechen");
+        assert_eq!(de.bytes(1536), "1,5 KiB");
+        assert_eq!(de.speed(2.0 * 1024.0 * 1024.0), "2,0 MiB/s");
+        assert_eq!(de.eta(Some(Duration::from_secs(42))), "noch 42 s");
+        assert_eq!(de.speed(0.5), "");
+        assert_eq!(Messages::new("ja", HashMap::new()).locale(), "en");
+        let custom = Messages::new(
+            "en",
+            [("cancel".to_string(), "Stop {name}".to_string())].into(),
+        );
+        assert_eq!(custom.get("cancel", &[("name", "a.txt")]), "Stop a.txt");
+        assert_eq!(custom.get("no-such-key", &[]), "no-such-key");
+    }
+}

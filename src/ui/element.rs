@@ -1,0 +1,523 @@
+//! The `<partway-upload>` custom element and `mount()`, the two ways a page embeds the
+//! widget. `element.js` is the class shell; [`Host`] is one connected element: its
+//! shadow root, its uploads and its events.
+
+use crate::browser::token::Tokens;
+use crate::browser::uploader::Uploader;
+use crate::core::i18n::Messages;
+use crate::core::restrict::Rejection;
+use crate::core::{FailCode, FileStatus, FileView};
+use crate::ui::drop_zone::Picked;
+use crate::ui::events::{Added, Emitter, Rejected, RowEvents};
+use crate::ui::settings;
+use crate::ui::state::{FileItem, WidgetState};
+use crate::ui::widget::{RetryRow, Widget};
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::{File, HtmlElement, ShadowRoot};
+
+/// The element's tag name.
+pub const TAG: &str = "partway-upload";
+
+/// The widget's styles, inside every shadow root.
+const STYLES: &str = include_str!("widget.css");
+
+#[wasm_bindgen(module = "/src/ui/element.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = defineElement)]
+    fn define_element(tag: &str, connect: &Closure<dyn FnMut(HtmlElement, ShadowRoot) -> Host>);
+}
+
+/// Registers `<partway-upload>` as soon as the module loads (once, even if loaded twice).
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let connect = Closure::<dyn FnMut(HtmlElement, ShadowRoot) -> Host>::new(Host::connect);
+    define_element(TAG, &connect);
+    // The class calls it for every element the page ever connects.
+    connect.forget();
+}
+
+thread_local! {
+    static NEXT_ROW: Cell<u64> = const { Cell::new(1) };
+}
+
+fn next_row_id() -> String {
+    NEXT_ROW.with(|n| {
+        let id = n.get();
+        n.set(id + 1);
+        format!("pw{id}")
+    })
+}
+
+/// One connected element. Dropping it (the page removed the element) stops its uploads
+/// without cancelling them: their resume records stay for the next visit.
+#[wasm_bindgen]
+pub struct Host {
+    // Fields drop in order: the views go before the state they read.
+    _mount: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+    core: Rc<Core>,
+}
+
+struct Core {
+    host: HtmlElement,
+    uploader: Uploader,
+    tokens: Tokens,
+    state: WidgetState,
+    emitter: Emitter,
+    owner: Owner,
+}
+
+#[wasm_bindgen]
+impl Host {
+    fn connect(host: HtmlElement, root: ShadowRoot) -> Host {
+        root.set_inner_html("");
+        let document = host
+            .owner_document()
+            .or_else(|| web_sys::window()?.document());
+        let container = document.as_ref().and_then(|d| {
+            let style = d.create_element("style").ok()?;
+            style.set_text_content(Some(STYLES));
+            root.append_child(&style).ok()?;
+            let div = d.create_element("div").ok()?;
+            root.append_child(&div).ok()?;
+            div.dyn_into::<HtmlElement>().ok()
+        });
+        let container = container.unwrap_or_else(|| host.clone());
+
+        let owner = Owner::new();
+        let tokens = settings::tokens(&host);
+        let uploader = Uploader::new(settings::uploader_config(&host, tokens.clone()));
+        let state = owner.with(|| WidgetState::new(messages_of(&host)));
+        let core = Rc::new(Core {
+            emitter: Emitter::new(host.clone()),
+            host,
+            uploader,
+            tokens,
+            state,
+            owner,
+        });
+        core.attribute_changed("disabled");
+        core.attribute_changed("accept");
+        core.attribute_changed("multiple");
+        let mount = {
+            // Weak: the views live in the core's owner, so a strong handle would be a cycle.
+            let weak = Rc::downgrade(&core);
+            let add = SendWrapper::new(move |files: Picked| {
+                if let Some(core) = weak.upgrade() {
+                    core.add_files(files);
+                }
+            });
+            let weak = Rc::downgrade(&core);
+            let retry = RetryRow(SendWrapper::new(Rc::new(move |id: &str| {
+                if let Some(core) = weak.upgrade() {
+                    core.retry(id);
+                }
+            })));
+            let uploader = core.uploader.clone();
+            let state = core.state;
+            core.owner.with(move || {
+                leptos::mount::mount_to(container, move || {
+                    let add = add.clone();
+                    view! {
+                        <Widget uploader=uploader.clone() state=state retry=retry.clone()
+                            add=move |f| (*add)(f) />
+                    }
+                    .into_any()
+                })
+            })
+        };
+        Host {
+            _mount: mount,
+            core,
+        }
+    }
+
+    /// An observed attribute (or the `messages` property) changed.
+    #[wasm_bindgen(js_name = attributeChanged)]
+    pub fn attribute_changed(&self, name: &str) {
+        self.core.attribute_changed(name);
+    }
+
+    /// Adds files as if picked (restrictions apply).
+    #[wasm_bindgen(js_name = addFiles)]
+    pub fn add_files(&self, files: Vec<File>) {
+        self.core
+            .add_files(files.into_iter().map(|f| (f, None)).collect());
+    }
+
+    /// Pauses every upload.
+    #[wasm_bindgen(js_name = pauseAll)]
+    pub fn pause_all(&self) {
+        self.core.uploader.pause_all();
+    }
+
+    /// Resumes every paused upload.
+    #[wasm_bindgen(js_name = resumeAll)]
+    pub fn resume_all(&self) {
+        self.core.uploader.resume_all();
+    }
+
+    /// Cancels every file that is not finished.
+    #[wasm_bindgen(js_name = cancelAll)]
+    pub fn cancel_all(&self) {
+        for item in self.core.rows() {
+            if item.active() {
+                self.core.uploader.cancel(item.key);
+            }
+        }
+    }
+
+    /// Tries a failed row again.
+    pub fn retry(&self, id: &str) {
+        self.core.retry(id);
+    }
+
+    /// Removes the finished rows (done, failed, cancelled) and starts the counts of
+    /// `partway-idle` again.
+    pub fn clear(&self) {
+        self.core
+            .state
+            .files
+            .update(|list| list.retain(FileItem::active));
+        self.core.emitter.reset_tally();
+    }
+
+    /// A snapshot of every row.
+    pub fn files(&self) -> JsValue {
+        let rows: Vec<Snapshot> = self.core.rows().iter().map(Snapshot::of).collect();
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        rows.serialize(&serializer).unwrap_or(JsValue::NULL)
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.core.uploader.shutdown();
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        self.owner.cleanup();
+    }
+}
+
+impl Core {
+    fn rows(&self) -> Vec<FileItem> {
+        self.state.files.try_get_untracked().unwrap_or_default()
+    }
+
+    fn attribute_changed(&self, name: &str) {
+        let host = &self.host;
+        match name {
+            "locale" | "messages" => {
+                self.state.messages.set(messages_of(host));
+            }
+            "disabled" => self
+                .state
+                .disabled
+                .set(settings::flag(host, "disabled", false)),
+            "multiple" => self
+                .state
+                .multiple
+                .set(settings::flag(host, "multiple", true)),
+            "accept" => self
+                .state
+                .accept
+                .set(settings::attr(host, "accept").unwrap_or_default()),
+            _ => {}
+        }
+    }
+
+    fn add_files(self: &Rc<Self>, mut files: Vec<(File, Option<String>)>) {
+        if self.state.disabled.get_untracked() || files.is_empty() {
+            return;
+        }
+        if !self.state.multiple.get_untracked() {
+            files.truncate(1);
+        }
+        let restrictions = settings::restrictions(&self.host);
+        self.uploader
+            .set_config(settings::uploader_config(&self.host, self.tokens.clone()));
+        for (file, relative_path) in files {
+            let (name, size, mime) = (file.name(), file.size() as u64, file.type_());
+            let id = next_row_id();
+            if let Err(rejection) = restrictions.check(&name, &mime, size, self.state.held()) {
+                let message = self.reject(&name, size, rejection);
+                let code = FailCode::Restricted(rejection);
+                let view = self
+                    .owner
+                    .with(|| RwSignal::new(FileView::failed(size, code, message)));
+                let key = usize::MAX;
+                self.state.files.update(|list| {
+                    list.push(FileItem {
+                        key,
+                        id,
+                        name,
+                        size,
+                        mime,
+                        relative_path,
+                        view,
+                    })
+                });
+                continue;
+            }
+            let view = self.owner.with(|| RwSignal::new(FileView::queued(size)));
+            self.emitter.emit(
+                "partway-add",
+                &Added {
+                    id: &id,
+                    name: &name,
+                    size,
+                    mime: &mime,
+                    relative_path: relative_path.as_deref(),
+                },
+            );
+            self.emitter.started();
+            let events = RowEvents::new(id.clone(), self.emitter.clone());
+            let (state, row_name) = (self.state, name.clone());
+            let on_update = Rc::new(move |v: FileView| {
+                events.saw(&v);
+                announce_end(&state, &row_name, &v);
+                view.try_set(v);
+            });
+            let key = self.uploader.add(file, on_update);
+            self.state.files.update(|list| {
+                list.push(FileItem {
+                    key,
+                    id,
+                    name,
+                    size,
+                    mime,
+                    relative_path,
+                    view,
+                })
+            });
+        }
+    }
+
+    /// Tells the page and the person why a file was refused; returns the message.
+    fn reject(&self, name: &str, size: u64, rejection: Rejection) -> String {
+        let messages = self.state.messages.get_untracked();
+        let message = match rejection {
+            Rejection::TypeNotAccepted => messages.get("rejectType", &[]),
+            Rejection::TooLarge(limit) => {
+                messages.get("rejectSize", &[("limit", &messages.bytes(limit))])
+            }
+            Rejection::TooManyFiles(limit) => {
+                messages.get("rejectCount", &[("limit", &limit.to_string())])
+            }
+            Rejection::TotalTooLarge(limit) => {
+                messages.get("rejectTotal", &[("limit", &messages.bytes(limit))])
+            }
+        };
+        self.emitter.emit(
+            "partway-reject",
+            &Rejected {
+                name,
+                size,
+                code: rejection.code(),
+                message: &message,
+            },
+        );
+        self.state
+            .announce(messages.get("announceRejected", &[("name", name), ("message", &message)]));
+        message
+    }
+
+    fn retry(&self, id: &str) {
+        let Some(item) = self.rows().into_iter().find(|f| f.id == id) else {
+            return;
+        };
+        if item.view.with_untracked(|v| v.status) == FileStatus::Failed {
+            self.uploader
+                .set_config(settings::uploader_config(&self.host, self.tokens.clone()));
+            self.emitter.retried();
+            self.uploader.retry(item.key);
+        }
+    }
+}
+
+/// Says a file's end through the live region.
+fn announce_end(state: &WidgetState, name: &str, view: &FileView) {
+    let Some(messages) = state.messages.try_get_untracked() else {
+        return;
+    };
+    let text = match view.status {
+        FileStatus::Done => messages.get("announceDone", &[("name", name)]),
+        FileStatus::Failed => messages.get(
+            "announceFailed",
+            &[
+                ("name", name),
+                ("message", view.error.as_deref().unwrap_or("")),
+            ],
+        ),
+        _ => return,
+    };
+    if state.announcement.try_get_untracked().as_deref() != Some(text.as_str()) {
+        state.announce(text);
+    }
+}
+
+/// The element's words: its locale, under its `messages` overrides.
+fn messages_of(host: &HtmlElement) -> Messages {
+    let overrides = js_sys::Reflect::get(host, &JsValue::from_str("messages"))
+        .ok()
+        .and_then(|v| serde_wasm_bindgen::from_value::<HashMap<String, String>>(v).ok())
+        .unwrap_or_default();
+    Messages::new(&settings::locale(host), overrides)
+}
+
+/// One row, as the `files` property shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Snapshot {
+    id: String,
+    name: String,
+    size: u64,
+    #[serde(rename = "type")]
+    mime: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relative_path: Option<String>,
+    status: &'static str,
+    percent: u8,
+    upload_id: Option<String>,
+    file: Option<crate::core::wire::FileInfo>,
+    download_url: Option<String>,
+    error: Option<SnapshotError>,
+}
+
+#[derive(Serialize)]
+struct SnapshotError {
+    code: &'static str,
+    message: String,
+}
+
+impl Snapshot {
+    fn of(item: &FileItem) -> Self {
+        let view = item
+            .view
+            .try_get_untracked()
+            .unwrap_or_else(|| FileView::queued(item.size));
+        Snapshot {
+            id: item.id.clone(),
+            name: item.name.clone(),
+            size: item.size,
+            mime: item.mime.clone(),
+            relative_path: item.relative_path.clone(),
+            status: view.status.as_str(),
+            percent: view.percent(),
+            upload_id: view.upload_id.clone(),
+            file: view.file.clone(),
+            download_url: view.download_url.clone(),
+            error: view.error.clone().map(|message| SnapshotError {
+                code: view.error_code.map_or("unknown", |c| c.as_str()),
+                message,
+            }),
+        }
+    }
+}
+
+/// A size option of `mount()`: bytes, or text such as `"2 GiB"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SizeOption {
+    Bytes(f64),
+    Text(String),
+}
+
+impl SizeOption {
+    fn text(&self) -> String {
+        match self {
+            SizeOption::Bytes(n) => format!("{}", n.max(0.0).round() as u64),
+            SizeOption::Text(t) => t.clone(),
+        }
+    }
+}
+
+/// The options of `mount()`: the attributes in camelCase, plus the properties.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct MountOptions {
+    endpoint: Option<String>,
+    token: Option<String>,
+    accept: Option<String>,
+    max_file_size: Option<SizeOption>,
+    max_total_size: Option<SizeOption>,
+    max_files: Option<u32>,
+    multiple: Option<bool>,
+    parallel: Option<u32>,
+    part_size: Option<SizeOption>,
+    checksum: Option<String>,
+    locale: Option<String>,
+    disabled: Option<bool>,
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    get_token: JsValue,
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    messages: JsValue,
+}
+
+/// Mounts a `<partway-upload>` into `target` with `options` (the attributes in camelCase,
+/// plus `getToken` and `messages`) and returns the element, for frameworks.
+#[wasm_bindgen(js_name = mountElement)]
+pub fn mount_element(target: &web_sys::Element, options: JsValue) -> Result<HtmlElement, JsError> {
+    let options: MountOptions = if options.is_undefined() || options.is_null() {
+        MountOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options)
+            .map_err(|e| JsError::new(&format!("partway mount(): bad options: {e}")))?
+    };
+    let document = target
+        .owner_document()
+        .ok_or_else(|| JsError::new("partway mount(): the target is not in a document"))?;
+    let el: HtmlElement = document
+        .create_element(TAG)
+        .map_err(|_| JsError::new("partway mount(): cannot create the element"))?
+        .unchecked_into();
+    let set = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            let _ = el.set_attribute(name, &value);
+        }
+    };
+    set("endpoint", options.endpoint);
+    set("token", options.token);
+    set("accept", options.accept);
+    set(
+        "max-file-size",
+        options.max_file_size.as_ref().map(SizeOption::text),
+    );
+    set(
+        "max-total-size",
+        options.max_total_size.as_ref().map(SizeOption::text),
+    );
+    set("max-files", options.max_files.map(|n| n.to_string()));
+    set("multiple", options.multiple.map(|m| m.to_string()));
+    set("parallel", options.parallel.map(|n| n.to_string()));
+    set(
+        "part-size",
+        options.part_size.as_ref().map(SizeOption::text),
+    );
+    set("checksum", options.checksum);
+    set("locale", options.locale);
+    if options.disabled == Some(true) {
+        set("disabled", Some(String::new()));
+    }
+    for (name, value) in [
+        ("getToken", &options.get_token),
+        ("messages", &options.messages),
+    ] {
+        if !value.is_undefined() {
+            let _ = js_sys::Reflect::set(&el, &JsValue::from_str(name), value);
+        }
+    }
+    target
+        .append_child(&el)
+        .map_err(|_| JsError::new("partway mount(): cannot append to the target"))?;
+    Ok(el)
+}
