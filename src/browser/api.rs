@@ -6,11 +6,32 @@ use crate::core::wire::{
     CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, CreateUploadResponse,
     DevTokenRequest, ErrorBody, SignPartsRequest, SignPartsResponse, TokenResponse, UploadStatus,
 };
+use crate::browser::json;
 use crate::core::{Failure, UploadId};
-use gloo_net::http::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, RequestInit, Response};
+
+/// The HTTP methods the API uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
 
 /// A client of the API at `base` (empty for the page's own origin), signed in through
 /// `tokens`.
@@ -18,6 +39,8 @@ use std::time::Duration;
 pub struct Api {
     base: String,
     tokens: Tokens,
+    /// Aborts every call in flight when its owner goes away.
+    signal: Option<AbortSignal>,
 }
 
 impl Api {
@@ -26,7 +49,14 @@ impl Api {
         Api {
             base: base.into().trim_end_matches('/').to_string(),
             tokens,
+            signal: None,
         }
+    }
+
+    /// The same client, its calls aborted when `signal` fires.
+    pub fn with_signal(mut self, signal: AbortSignal) -> Self {
+        self.signal = Some(signal);
+        self
     }
 
     /// Asks a dev-mode server for a token for `user` (the demo and tests only).
@@ -34,14 +64,14 @@ impl Api {
         let api = Api::new(base, Tokens::fixed(None));
         let body = DevTokenRequest { user: user.into() };
         let res: TokenResponse = api
-            .json(Method::POST, "/api/dev/token", Some(&body))
+            .json(Method::Post, "/api/dev/token", Some(&body))
             .await?;
         Ok(res.token)
     }
 
     /// `POST /api/uploads`.
     pub async fn create(&self, req: &CreateUploadRequest) -> Result<CreateUploadResponse, Failure> {
-        self.json(Method::POST, "/api/uploads", Some(req)).await
+        self.json(Method::Post, "/api/uploads", Some(req)).await
     }
 
     /// `POST /api/uploads/{id}/parts`.
@@ -51,7 +81,7 @@ impl Api {
         req: &SignPartsRequest,
     ) -> Result<SignPartsResponse, Failure> {
         let path = format!("/api/uploads/{}/parts", segment(id));
-        self.json(Method::POST, &path, Some(req)).await
+        self.json(Method::Post, &path, Some(req)).await
     }
 
     /// `POST /api/uploads/{id}/complete`.
@@ -61,13 +91,13 @@ impl Api {
         req: &CompleteUploadRequest,
     ) -> Result<CompleteUploadResponse, Failure> {
         let path = format!("/api/uploads/{}/complete", segment(id));
-        self.json(Method::POST, &path, Some(req)).await
+        self.json(Method::Post, &path, Some(req)).await
     }
 
     /// `GET /api/uploads/{id}`: the parts storage holds.
     pub async fn status(&self, id: &UploadId) -> Result<UploadStatus, Failure> {
         let path = format!("/api/uploads/{}", segment(id));
-        self.json::<(), _>(Method::GET, &path, None).await
+        self.json::<(), _>(Method::Get, &path, None).await
     }
 
     /// The API's base URL, resolved against the page for an empty base.
@@ -83,7 +113,7 @@ impl Api {
     /// `DELETE /api/uploads/{id}`.
     pub async fn abort(&self, id: &UploadId) -> Result<(), Failure> {
         let path = format!("/api/uploads/{}", segment(id));
-        self.call::<()>(Method::DELETE, &path, None)
+        self.call::<()>(Method::Delete, &path, None)
             .await
             .map(|_| ())
     }
@@ -95,9 +125,8 @@ impl Api {
         body: Option<&B>,
     ) -> Result<T, Failure> {
         let res = self.call(method, path, body).await?;
-        res.json::<T>()
-            .await
-            .map_err(|e| bad_answer(&e.to_string()))
+        let value = promised(res.json()).await.map_err(|_| bad_answer("not JSON"))?;
+        json::from_js(value).map_err(|e| bad_answer(&e))
     }
 
     /// Sends one call; a 401 is answered by asking for a fresh token once and sending
@@ -108,19 +137,15 @@ impl Api {
         path: &str,
         body: Option<&B>,
     ) -> Result<Response, Failure> {
+        let body = match body {
+            Some(body) => Some(json::to_text(body).map_err(|e| bad_answer(&e))?),
+            None => None,
+        };
+        let url = format!("{}{path}", self.base);
         let mut token = self.tokens.get(None).await?;
         let mut refreshed = false;
         loop {
-            let mut req =
-                RequestBuilder::new(&format!("{}{path}", self.base)).method(method.clone());
-            if let Some(token) = &token {
-                req = req.header("Authorization", &format!("Bearer {token}"));
-            }
-            let req = match body {
-                Some(body) => req.json(body).map_err(|e| bad_answer(&e.to_string()))?,
-                None => req.build().map_err(|e| bad_answer(&e.to_string()))?,
-            };
-            let res = req.send().await.map_err(|_| Failure::Network)?;
+            let res = self.fetch(method, &url, token.as_deref(), body.as_deref()).await?;
             if res.status() != 401 {
                 return check(res).await;
             }
@@ -138,6 +163,41 @@ impl Api {
             return Err(Failure::refused(401, ErrorCode::Unauthorized, message));
         }
     }
+
+    async fn fetch(
+        &self,
+        method: Method,
+        url: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<Response, Failure> {
+        let headers = Headers::new().map_err(|_| Failure::Network)?;
+        if let Some(token) = token {
+            let _ = headers.set("Authorization", &format!("Bearer {token}"));
+        }
+        let init = RequestInit::new();
+        init.set_method(method.as_str());
+        if let Some(body) = body {
+            let _ = headers.set("Content-Type", "application/json");
+            init.set_body(&body.into());
+        }
+        init.set_headers(&headers);
+        if let Some(signal) = &self.signal {
+            init.set_signal(Some(signal));
+        }
+        let window = web_sys::window().ok_or(Failure::Network)?;
+        let res = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+            .await
+            .map_err(|_| Failure::Network)?;
+        res.dyn_into::<Response>().map_err(|_| Failure::Network)
+    }
+}
+
+/// Awaits a promise-returning call.
+async fn promised(
+    call: Result<js_sys::Promise, wasm_bindgen::JsValue>,
+) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
+    JsFuture::from(call?).await
 }
 
 /// An upload id as one URL path segment: ids come from records a page script could
@@ -155,9 +215,14 @@ async fn check(res: Response) -> Result<Response, Failure> {
     let retry_after = res
         .headers()
         .get("Retry-After")
+        .ok()
+        .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = res.json::<ErrorBody>().await.ok();
+    let body = match promised(res.json()).await {
+        Ok(value) => json::from_js::<ErrorBody>(value).ok(),
+        Err(_) => None,
+    };
     Err(Failure::Status {
         status,
         retry_after,

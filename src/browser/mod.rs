@@ -7,6 +7,7 @@ pub mod driver;
 pub mod fingerprint;
 pub mod folder;
 pub mod hash;
+pub mod json;
 pub mod network;
 pub mod resume;
 pub mod resume_store;

@@ -33,7 +33,7 @@ impl ResumeStore {
 
     /// Writes a record under `key`, replacing what was there.
     pub async fn put(&self, key: &str, record: &ResumeRecord) -> Result<(), String> {
-        let value = JsValue::from_str(&record.to_json());
+        let value = JsValue::from_str(&crate::browser::json::to_text(record)?);
         let tx = self
             .db
             .transaction(&[STORE], TransactionMode::ReadWrite)
@@ -96,11 +96,18 @@ impl ResumeStore {
     }
 }
 
+/// A stored record read with the browser's JSON parser, then checked as the core says.
 fn parse(value: &JsValue, now_ms: u64) -> Result<ResumeRecord, RecordError> {
-    match value.as_string() {
-        Some(text) => ResumeRecord::parse(&text, now_ms),
-        None => Err(RecordError::Corrupt("not a text record".into())),
-    }
+    let text = value
+        .as_string()
+        .ok_or_else(|| RecordError::Corrupt("not a text record".into()))?;
+    let js = crate::browser::json::parse(&text).map_err(RecordError::Corrupt)?;
+    let schema = js_sys::Reflect::get(&js, &JsValue::from_str("schema"))
+        .ok()
+        .and_then(|s| s.as_f64());
+    ResumeRecord::check_schema(schema)?;
+    let record: ResumeRecord = crate::browser::json::from_js(js).map_err(RecordError::Corrupt)?;
+    record.checked(now_ms)
 }
 
 /// Keeps one upload's record up to date without piling up writes: while a write runs,

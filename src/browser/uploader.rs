@@ -71,6 +71,18 @@ struct Inner {
     store: Option<Rc<ResumeStore>>,
     /// Set by [`Uploader::shutdown`]: nothing starts any more.
     stopped: bool,
+    /// Aborts the API calls in flight at shutdown.
+    calls: Option<web_sys::AbortController>,
+}
+
+impl Inner {
+    fn api_for(config: &UploaderConfig, calls: &Option<web_sys::AbortController>) -> Api {
+        let api = Api::new(config.api_base.clone(), config.tokens.clone());
+        match calls {
+            Some(c) => api.with_signal(c.signal()),
+            None => api,
+        }
+    }
 }
 
 /// A queue of uploads. Cloning gives another handle to the same queue.
@@ -80,20 +92,22 @@ pub struct Uploader(Rc<RefCell<Inner>>);
 impl Uploader {
     /// An empty queue.
     pub fn new(config: UploaderConfig) -> Self {
-        let api = Api::new(config.api_base.clone(), config.tokens.clone());
+        let calls = web_sys::AbortController::new().ok();
+        let api = Inner::api_for(&config, &calls);
         Uploader(Rc::new(RefCell::new(Inner {
             config,
             api,
             entries: Vec::new(),
             store: None,
             stopped: false,
+            calls,
         })))
     }
 
     /// Settings for the files added from now on; running files keep theirs.
     pub fn set_config(&self, config: UploaderConfig) {
         let mut inner = self.0.borrow_mut();
-        inner.api = Api::new(config.api_base.clone(), config.tokens.clone());
+        inner.api = Inner::api_for(&config, &inner.calls);
         inner.config = config;
     }
 
@@ -104,6 +118,9 @@ impl Uploader {
         let drivers = {
             let mut inner = self.0.borrow_mut();
             inner.stopped = true;
+            if let Some(calls) = &inner.calls {
+                calls.abort();
+            }
             inner
                 .entries
                 .iter_mut()

@@ -128,7 +128,7 @@ fn outcome(xhr: &XmlHttpRequest) -> PutOutcome {
 
 /// The person-facing message of a JSON error body (ours) or of an S3 XML error.
 fn error_message(body: &str) -> Option<String> {
-    if let Ok(parsed) = serde_json::from_str::<crate::core::wire::ErrorBody>(body) {
+    if let Ok(parsed) = crate::browser::json::from_text::<crate::core::wire::ErrorBody>(body) {
         return Some(parsed.error.message);
     }
     let start = body.find("<Message>")? + "<Message>".len();

@@ -2,20 +2,22 @@
 
 use std::time::Duration;
 
-/// `1536` → `"1.5 KiB"`.
+/// `1536` → `"1.5 KiB"`. Integer arithmetic only: float formatting would add ~15 KB
+/// to the wasm.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = n as f64;
     let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
+    let mut scale: u128 = 1;
+    while u128::from(n) >= scale * 1024 && unit < UNITS.len() - 1 {
+        scale *= 1024;
         unit += 1;
     }
     if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
+        return format!("{n} B");
     }
+    // Tenths, rounded half up.
+    let tenths = (u128::from(n) * 10 + scale / 2) / scale;
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 /// A duration → `"1 h 02 min"`, `"3 min 05 s"`, `"42 s"` (units every locale reads).
@@ -38,6 +40,9 @@ mod tests {
         assert_eq!(bytes(1023), "1023 B");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(64 * 1024 * 1024), "64.0 MiB");
+        assert_eq!(bytes(1024), "1.0 KiB");
+        assert_eq!(bytes(1024 * 1024 - 1), "1024.0 KiB");
+        assert_eq!(bytes(u64::MAX), "16384.0 PiB");
     }
 
     #[test]

@@ -136,16 +136,30 @@ impl ResumeRecord {
     }
 
     /// Reads and checks a stored record at `now_ms` (milliseconds since the Unix epoch).
+    /// The browser reads records with its own JSON parser and calls the two checks.
     pub fn parse(json: &str, now_ms: u64) -> Result<ResumeRecord, RecordError> {
         let value: serde_json::Value =
             serde_json::from_str(json).map_err(|e| RecordError::Corrupt(e.to_string()))?;
-        match value.get("schema").and_then(|s| s.as_u64()) {
-            Some(v) if v == SCHEMA_VERSION as u64 => {}
-            Some(v) => return Err(RecordError::OtherSchema(v as u32)),
-            None => return Err(RecordError::Corrupt("no schema version".into())),
-        }
+        ResumeRecord::check_schema(value.get("schema").and_then(|s| s.as_f64()))?;
         let record: ResumeRecord =
             serde_json::from_value(value).map_err(|e| RecordError::Corrupt(e.to_string()))?;
+        record.checked(now_ms)
+    }
+
+    /// Refuses a record written by another version of the widget (its `schema` field).
+    pub fn check_schema(schema: Option<f64>) -> Result<(), RecordError> {
+        match schema {
+            Some(v) if v == f64::from(SCHEMA_VERSION) => Ok(()),
+            Some(v) if v >= 0.0 && v <= f64::from(u32::MAX) && v.fract() == 0.0 => {
+                Err(RecordError::OtherSchema(v as u32))
+            }
+            _ => Err(RecordError::Corrupt("no schema version".into())),
+        }
+    }
+
+    /// The record, if it has not expired at `now_ms` and agrees with its own plan.
+    pub fn checked(self, now_ms: u64) -> Result<ResumeRecord, RecordError> {
+        let record = self;
         if now_ms >= record.expires_at {
             return Err(RecordError::Expired);
         }

@@ -89,7 +89,20 @@ where
         })
     };
 
+    // The input sits beside the zone, not in it: a button may not hold another control.
     view! {
+        <input
+            type="file"
+            class="partway-picker"
+            node_ref=input
+            tabindex="-1"
+            aria-hidden="true"
+            multiple=move || state.multiple.get()
+            accept=move || state.accept.get()
+            disabled=move || state.disabled.get()
+            data-testid="file-input"
+            on:change=picked
+        />
         <div
             class="partway-drop"
             part="drop-zone"
@@ -110,18 +123,6 @@ where
             on:dragleave=move |_| dragging.set(false)
             on:drop=dropped
         >
-            <input
-                type="file"
-                node_ref=input
-                tabindex="-1"
-                aria-hidden="true"
-                multiple=move || state.multiple.get()
-                accept=move || state.accept.get()
-                disabled=move || state.disabled.get()
-                data-testid="file-input"
-                on:click=|ev| ev.stop_propagation()
-                on:change=picked
-            />
             <span aria-hidden="true">{hint}</span>
         </div>
     }
