@@ -176,6 +176,59 @@ test('mount() from the package builds a configured element for frameworks', asyn
   }
 });
 
+test('two elements on one page work independently, and properties set before the module loads are kept', async () => {
+  const server = await startServer();
+  writeFileSync(join(site, 'two.html'), `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Two</title></head>
+<body>
+<partway-upload id="one" endpoint="${server.api}"></partway-upload>
+<partway-upload id="two" endpoint="${server.api}" locale="fr"></partway-upload>
+<script>
+  // Plain script, before the module: the class is not defined yet.
+  const token = (user) => async () => (await (await fetch('${server.api}/api/dev/token', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user }) })).json()).token;
+  document.getElementById('one').getToken = token('first');
+  document.getElementById('two').getToken = token('second');
+  document.getElementById('two').messages = { cancel: 'Arrêter tout de suite' };
+  window.seen = [];
+  for (const id of ['one', 'two']) {
+    document.getElementById(id).addEventListener('partway-complete', (e) => window.seen.push([id, e.detail.file.name]));
+  }
+</script>
+<script type="module" src="./node_modules/partway-upload/partway-upload.js"></script>
+</body></html>`);
+  const statics = await serveStatic(site);
+  try {
+    const a = await makeFile(dir, 'for-one.bin', 2 * MiB);
+    const b = await makeFile(dir, 'for-two.bin', 3 * MiB);
+    const page = await browser.newPage();
+    await page.goto(`${statics.origin}/two.html`);
+    await page.locator('#one [data-testid=file-input]').setInputFiles([a.path]);
+    await page.locator('#two [data-testid=file-input]').setInputFiles([b.path]);
+    // Both go up at once, each into its own user's files.
+    const deadline = Date.now() + 60_000;
+    while ((await page.evaluate(() => window.seen.length)) < 2) {
+      assert.ok(Date.now() < deadline, 'both files did not complete');
+      await page.waitForTimeout(50);
+    }
+    assert.deepEqual((await page.evaluate(() => window.seen)).sort(), [['one', a.name], ['two', b.name]]);
+    const names = (user) => server.token(user).then((t) => server.get('/api/files', t)).then((r) => r.body.files.map((f) => f.name));
+    assert.deepEqual(await names('first'), [a.name]);
+    assert.deepEqual(await names('second'), [b.name]);
+    for (const [id, name] of [['one', a.name], ['two', b.name]]) {
+      const files = await page.evaluate((id) => document.getElementById(id).files.map((f) => f.name), id);
+      assert.deepEqual(files, [name]);
+    }
+    // The second element speaks French, with its own override kept from before the upgrade.
+    assert.match(await page.locator('#two [data-testid=drop-zone]').getAttribute('aria-label'), /Déposez/);
+    assert.match(await page.locator('#one [data-testid=drop-zone]').getAttribute('aria-label'), /Drop files/);
+    assert.deepEqual(await page.evaluate(() => document.getElementById('two').messages), { cancel: 'Arrêter tout de suite' });
+    await page.close();
+  } finally {
+    await statics.close();
+    await server.stop();
+  }
+});
+
 test('tsc accepts a consumer that uses the typed element, events and mount()', () => {
   writeFileSync(join(site, 'consumer.ts'), `
 import { mount, type PartwayCompleteDetail, type PartwayUploadElement } from 'partway-upload';
