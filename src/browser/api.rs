@@ -1,12 +1,12 @@
 //! Calls to the companion server's HTTP API (see `core::wire` for the bodies).
 
+use crate::browser::json;
 use crate::browser::token::Tokens;
 use crate::core::wire::ErrorCode;
 use crate::core::wire::{
     CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, CreateUploadResponse,
     DevTokenRequest, ErrorBody, SignPartsRequest, SignPartsResponse, TokenResponse, UploadStatus,
 };
-use crate::browser::json;
 use crate::core::{Failure, UploadId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -125,7 +125,9 @@ impl Api {
         body: Option<&B>,
     ) -> Result<T, Failure> {
         let res = self.call(method, path, body).await?;
-        let value = promised(res.json()).await.map_err(|_| bad_answer("not JSON"))?;
+        let value = promised(res.json())
+            .await
+            .map_err(|_| bad_answer("not JSON"))?;
         json::from_js(value).map_err(|e| bad_answer(&e))
     }
 
@@ -145,7 +147,9 @@ impl Api {
         let mut token = self.tokens.get(None).await?;
         let mut refreshed = false;
         loop {
-            let res = self.fetch(method, &url, token.as_deref(), body.as_deref()).await?;
+            let res = self
+                .fetch(method, &url, token.as_deref(), body.as_deref())
+                .await?;
             if res.status() != 401 {
                 return check(res).await;
             }

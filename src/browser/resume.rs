@@ -153,7 +153,9 @@ fn is_definite(failure: &Failure) -> bool {
 fn capitalised(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        // The reasons are the core's English sentences: ASCII case is enough, and spares
+        // the wasm Unicode's case tables.
+        Some(first) => format!("{}{}.", first.to_ascii_uppercase(), chars.as_str()),
         None => String::new(),
     }
 }
