@@ -5,16 +5,16 @@
 use crate::browser::token::Tokens;
 use crate::browser::uploader::Uploader;
 use crate::core::i18n::Messages;
-use crate::core::restrict::Rejection;
+use crate::core::restrict::{Rejection, Restrictions};
 use crate::core::{FailCode, FileStatus, FileView};
 use crate::ui::drop_zone::Picked;
 use crate::ui::events::{Added, Emitter, Rejected, RowEvents};
 use crate::ui::settings;
-use crate::ui::state::{FileItem, WidgetState};
+use crate::ui::state::{FileItem, Snapshot, WidgetState};
 use crate::ui::widget::{RetryRow, Widget};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -235,7 +235,7 @@ impl Core {
         }
     }
 
-    fn add_files(self: &Rc<Self>, mut files: Vec<(File, Option<String>)>) {
+    fn add_files(&self, mut files: Vec<(File, Option<String>)>) {
         if self.state.disabled.get_untracked() || files.is_empty() {
             return;
         }
@@ -246,60 +246,52 @@ impl Core {
         self.uploader
             .set_config(settings::uploader_config(&self.host, self.tokens.clone()));
         for (file, relative_path) in files {
-            let (name, size, mime) = (file.name(), file.size() as u64, file.type_());
-            let id = next_row_id();
-            if let Err(rejection) = restrictions.check(&name, &mime, size, self.state.held()) {
-                let message = self.reject(&name, size, rejection);
-                let code = FailCode::Restricted(rejection);
-                let view = self
-                    .owner
-                    .with(|| RwSignal::new(FileView::failed(size, code, message)));
-                let key = usize::MAX;
-                self.state.files.update(|list| {
-                    list.push(FileItem {
-                        key,
-                        id,
-                        name,
-                        size,
-                        mime,
-                        relative_path,
-                        view,
-                    })
-                });
-                continue;
-            }
-            let view = self.owner.with(|| RwSignal::new(FileView::queued(size)));
-            self.emitter.emit(
-                "partway-add",
-                &Added {
-                    id: &id,
-                    name: &name,
-                    size,
-                    mime: &mime,
-                    relative_path: relative_path.as_deref(),
-                },
-            );
-            self.emitter.started();
-            let events = RowEvents::new(id.clone(), self.emitter.clone());
-            let (state, row_name) = (self.state, name.clone());
-            let on_update = Rc::new(move |v: FileView| {
-                events.saw(&v);
-                announce_end(&state, &row_name, &v);
-                view.try_set(v);
-            });
-            let key = self.uploader.add(file, on_update);
-            self.state.files.update(|list| {
-                list.push(FileItem {
-                    key,
-                    id,
-                    name,
-                    size,
-                    mime,
-                    relative_path,
-                    view,
-                })
-            });
+            self.add_one(file, relative_path, &restrictions);
         }
+    }
+
+    /// One file: refused on its row by a restriction, or handed to the uploader.
+    fn add_one(&self, file: File, relative_path: Option<String>, restrictions: &Restrictions) {
+        let size = file.size() as u64;
+        let mut item = FileItem {
+            // No uploader key until the uploader takes the file.
+            key: usize::MAX,
+            id: next_row_id(),
+            name: file.name(),
+            size,
+            mime: file.type_(),
+            relative_path,
+            view: self.owner.with(|| RwSignal::new(FileView::queued(size))),
+        };
+        match restrictions.check(&item.name, &item.mime, size, self.state.held()) {
+            Err(rejection) => {
+                let message = self.reject(&item.name, size, rejection);
+                let code = FailCode::Restricted(rejection);
+                item.view.set(FileView::failed(size, code, message));
+            }
+            Ok(()) => {
+                self.emitter.emit(
+                    "partway-add",
+                    &Added {
+                        id: &item.id,
+                        name: &item.name,
+                        size,
+                        mime: &item.mime,
+                        relative_path: item.relative_path.as_deref(),
+                    },
+                );
+                self.emitter.started();
+                let events = RowEvents::new(item.id.clone(), self.emitter.clone());
+                let (state, name, view) = (self.state, item.name.clone(), item.view);
+                let on_update = Rc::new(move |v: FileView| {
+                    events.saw(&v);
+                    announce_end(&state, &name, &v);
+                    view.try_set(v);
+                });
+                item.key = self.uploader.add(file, on_update);
+            }
+        }
+        self.state.files.update(|list| list.push(item));
     }
 
     /// Tells the page and the person why a file was refused; returns the message.
@@ -372,152 +364,4 @@ fn messages_of(host: &HtmlElement) -> Messages {
         .and_then(|v| serde_wasm_bindgen::from_value::<HashMap<String, String>>(v).ok())
         .unwrap_or_default();
     Messages::new(&settings::locale(host), overrides)
-}
-
-/// One row, as the `files` property shows it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Snapshot {
-    id: String,
-    name: String,
-    size: u64,
-    #[serde(rename = "type")]
-    mime: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    relative_path: Option<String>,
-    status: &'static str,
-    percent: u8,
-    upload_id: Option<String>,
-    file: Option<crate::core::wire::FileInfo>,
-    download_url: Option<String>,
-    error: Option<SnapshotError>,
-}
-
-#[derive(Serialize)]
-struct SnapshotError {
-    code: &'static str,
-    message: String,
-}
-
-impl Snapshot {
-    fn of(item: &FileItem) -> Self {
-        let view = item
-            .view
-            .try_get_untracked()
-            .unwrap_or_else(|| FileView::queued(item.size));
-        Snapshot {
-            id: item.id.clone(),
-            name: item.name.clone(),
-            size: item.size,
-            mime: item.mime.clone(),
-            relative_path: item.relative_path.clone(),
-            status: view.status.as_str(),
-            percent: view.percent(),
-            upload_id: view.upload_id.clone(),
-            file: view.file.clone(),
-            download_url: view.download_url.clone(),
-            error: view.error.clone().map(|message| SnapshotError {
-                code: view.error_code.map_or("unknown", |c| c.as_str()),
-                message,
-            }),
-        }
-    }
-}
-
-/// A size option of `mount()`: bytes, or text such as `"2 GiB"`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum SizeOption {
-    Bytes(f64),
-    Text(String),
-}
-
-impl SizeOption {
-    fn text(&self) -> String {
-        match self {
-            SizeOption::Bytes(n) => format!("{}", n.max(0.0).round() as u64),
-            SizeOption::Text(t) => t.clone(),
-        }
-    }
-}
-
-/// The options of `mount()`: the attributes in camelCase, plus the properties.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct MountOptions {
-    endpoint: Option<String>,
-    token: Option<String>,
-    accept: Option<String>,
-    max_file_size: Option<SizeOption>,
-    max_total_size: Option<SizeOption>,
-    max_files: Option<u32>,
-    multiple: Option<bool>,
-    parallel: Option<u32>,
-    part_size: Option<SizeOption>,
-    checksum: Option<String>,
-    locale: Option<String>,
-    disabled: Option<bool>,
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    get_token: JsValue,
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    messages: JsValue,
-}
-
-/// Mounts a `<partway-upload>` into `target` with `options` (the attributes in camelCase,
-/// plus `getToken` and `messages`) and returns the element, for frameworks.
-#[wasm_bindgen(js_name = mountElement)]
-pub fn mount_element(target: &web_sys::Element, options: JsValue) -> Result<HtmlElement, JsError> {
-    let options: MountOptions = if options.is_undefined() || options.is_null() {
-        MountOptions::default()
-    } else {
-        serde_wasm_bindgen::from_value(options)
-            .map_err(|e| JsError::new(&format!("partway mount(): bad options: {e}")))?
-    };
-    let document = target
-        .owner_document()
-        .ok_or_else(|| JsError::new("partway mount(): the target is not in a document"))?;
-    let el: HtmlElement = document
-        .create_element(TAG)
-        .map_err(|_| JsError::new("partway mount(): cannot create the element"))?
-        .unchecked_into();
-    let set = |name: &str, value: Option<String>| {
-        if let Some(value) = value {
-            let _ = el.set_attribute(name, &value);
-        }
-    };
-    set("endpoint", options.endpoint);
-    set("token", options.token);
-    set("accept", options.accept);
-    set(
-        "max-file-size",
-        options.max_file_size.as_ref().map(SizeOption::text),
-    );
-    set(
-        "max-total-size",
-        options.max_total_size.as_ref().map(SizeOption::text),
-    );
-    set("max-files", options.max_files.map(|n| n.to_string()));
-    set("multiple", options.multiple.map(|m| m.to_string()));
-    set("parallel", options.parallel.map(|n| n.to_string()));
-    set(
-        "part-size",
-        options.part_size.as_ref().map(SizeOption::text),
-    );
-    set("checksum", options.checksum);
-    set("locale", options.locale);
-    if options.disabled == Some(true) {
-        set("disabled", Some(String::new()));
-    }
-    for (name, value) in [
-        ("getToken", &options.get_token),
-        ("messages", &options.messages),
-    ] {
-        if !value.is_undefined() {
-            let _ = js_sys::Reflect::set(&el, &JsValue::from_str(name), value);
-        }
-    }
-    target
-        .append_child(&el)
-        .map_err(|_| JsError::new("partway mount(): cannot append to the target"))?;
-    Ok(el)
 }

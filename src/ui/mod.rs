@@ -6,10 +6,12 @@ mod drop_zone;
 mod element;
 mod events;
 mod file_row;
+mod mount;
 mod overall;
 mod settings;
 pub mod state;
 mod unfinished;
 mod widget;
 
-pub use element::{mount_element, TAG};
+pub use element::TAG;
+pub use mount::mount_element;

@@ -8,6 +8,7 @@ use crate::core::restrict::Held;
 use crate::core::{FailCode, FileStatus, FileView};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
+use serde::Serialize;
 
 /// One file in the list, with the signal its upload updates.
 #[derive(Clone)]
@@ -96,5 +97,56 @@ impl WidgetState {
         self.announcement.set(String::new());
         let region = self.announcement;
         wasm_bindgen_futures::spawn_local(async move { region.set(text) });
+    }
+}
+
+/// One row, as the `files` property shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    id: String,
+    name: String,
+    size: u64,
+    #[serde(rename = "type")]
+    mime: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relative_path: Option<String>,
+    status: &'static str,
+    percent: u8,
+    upload_id: Option<String>,
+    file: Option<crate::core::wire::FileInfo>,
+    download_url: Option<String>,
+    error: Option<SnapshotError>,
+}
+
+#[derive(Serialize)]
+struct SnapshotError {
+    code: &'static str,
+    message: String,
+}
+
+impl Snapshot {
+    /// The snapshot of one row.
+    pub fn of(item: &FileItem) -> Self {
+        let view = item
+            .view
+            .try_get_untracked()
+            .unwrap_or_else(|| FileView::queued(item.size));
+        Snapshot {
+            id: item.id.clone(),
+            name: item.name.clone(),
+            size: item.size,
+            mime: item.mime.clone(),
+            relative_path: item.relative_path.clone(),
+            status: view.status.as_str(),
+            percent: view.percent(),
+            upload_id: view.upload_id.clone(),
+            file: view.file.clone(),
+            download_url: view.download_url.clone(),
+            error: view.error.clone().map(|message| SnapshotError {
+                code: view.error_code.map_or("unknown", |c| c.as_str()),
+                message,
+            }),
+        }
     }
 }
