@@ -30,41 +30,6 @@ fn expired_too_often(part: PartNumber) -> String {
     )
 }
 
-/// How one session schedules its work.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EngineConfig {
-    /// Most part PUTs in flight at once. Default 4.
-    pub max_in_flight: usize,
-    /// Most parts hashed or signed ahead of the PUTs: enough to keep the pipe full,
-    /// few enough that their URLs do not expire while they wait. Default 8.
-    pub hash_ahead: usize,
-    /// Most parts hashed at once. Default 2.
-    pub max_hashing: usize,
-    /// Parts signed per API call once the upload runs. Default 4.
-    pub sign_batch: usize,
-    /// Budget and backoff for part PUTs.
-    pub part_retry: RetryConfig,
-    /// Budget and backoff for API calls, kept apart so a flaky API cannot eat the parts'.
-    pub api_retry: RetryConfig,
-    /// A URL this close to its expiry is signed again rather than used. Default 30 s;
-    /// never more than a quarter of the URL's lifetime, so short-lived URLs stay usable.
-    pub expiry_margin: Duration,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            max_in_flight: 4,
-            hash_ahead: 8,
-            max_hashing: 2,
-            sign_batch: 4,
-            part_retry: RetryConfig::default(),
-            api_retry: RetryConfig::default(),
-            expiry_margin: Duration::from_secs(30),
-        }
-    }
-}
-
 /// What the driver must do next.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -287,7 +252,7 @@ impl Session {
             .collect();
         let mut session = Session {
             plan,
-            config,
+            config: config.normalised(),
             rng: fastrand::Rng::with_seed(seed),
             phase: Phase::Preparing,
             upload_id: None,
@@ -826,5 +791,8 @@ impl Session {
     }
 }
 
+mod config;
 #[cfg(test)]
 mod tests;
+
+pub use config::EngineConfig;

@@ -65,12 +65,8 @@ pub fn uploader_config(host: &HtmlElement, tokens: Tokens) -> UploaderConfig {
     };
     if let Some(value) = attr(host, "parallel") {
         match value.trim().parse::<usize>() {
-            Ok(n) if (1..=MAX_PARALLEL).contains(&n) => {
-                config.engine.max_in_flight = n;
-                // Creating an upload waits for `max_in_flight` hashed parts: hashing must
-                // be allowed to get that far ahead.
-                config.engine.hash_ahead = config.engine.hash_ahead.max(n);
-            }
+            // The engine normalises the rest (hashing far enough ahead for these).
+            Ok(n) if (1..=MAX_PARALLEL).contains(&n) => config.engine.max_in_flight = n,
             _ => warn("parallel", &value),
         }
     }

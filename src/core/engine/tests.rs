@@ -699,4 +699,38 @@ proptest! {
         let snap = sim.session.snapshot(sim.now);
         prop_assert_eq!(snap.progress.shown, size);
     }
+
+    /// Every configuration, however odd, either completes or fails with a reason: none
+    /// stalls (the deadlock of `max_in_flight > hash_ahead` and of zeros included).
+    #[test]
+    fn no_configuration_stalls(
+        size in 0u64..120 * MIB,
+        max_in_flight in 0usize..=16,
+        hash_ahead in 0usize..=16,
+        max_hashing in 0usize..=8,
+        sign_batch in 0usize..=16,
+        attempts in 0u32..=4,
+        fail_mask in proptest::collection::vec(any::<bool>(), 32),
+    ) {
+        let mut config = EngineConfig { max_in_flight, hash_ahead, max_hashing, sign_batch, ..EngineConfig::default() };
+        config.part_retry.max_attempts = attempts;
+        let script = Box::new(move |part: PartNumber, attempt: u32| {
+            if attempt < 2 && fail_mask[(part.0 as usize + attempt as usize) % 32] {
+                Err(Failure::Network)
+            } else {
+                Ok(())
+            }
+        });
+        let mut sim = Sim::new(size, config, script, ok_api());
+        sim.run(20_000);
+        match sim.session.phase() {
+            Phase::Done => {
+                let count = sim.session.plan().part_count;
+                assert_completed_in_order(&sim, count);
+                prop_assert!(sim.max_in_flight <= max_in_flight.max(1));
+            }
+            Phase::Failed { code, .. } => prop_assert_eq!(*code, FailCode::Network),
+            other => prop_assert!(false, "stalled in {:?}", other),
+        }
+    }
 }
