@@ -11,10 +11,10 @@ use crate::core::fail::FailCode;
 use crate::core::ids::{ByteRange, ETag, PartNumber, SignedUrl, UploadId};
 use crate::core::plan::Plan;
 use crate::core::progress::{Progress, ProgressSnapshot};
-use crate::core::retry::{classify, Decision, Failure, RetryConfig};
+use crate::core::retry::{classify, Decision, Failure};
 use crate::core::time::Instant;
 use crate::core::wire::{CompletedPart, PartChecksum, SignedPart};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
