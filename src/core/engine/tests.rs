@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::core::plan::{PlanConfig, MIB};
+use crate::core::retry::RetryConfig;
 use crate::core::wire::ErrorCode;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
