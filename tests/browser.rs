@@ -12,7 +12,6 @@ use partway::core::wire::{
 use partway::core::{ByteRange, Checksum, Failure, PartNumber};
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 use wasm_bindgen_test::*;
 use web_sys::{Blob, BlobPropertyBag};
 
@@ -106,7 +105,6 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
         &signed.url,
         &signed.headers,
         &other,
-        Duration::from_secs(30),
         |_| {},
         move |o| *d.borrow_mut() = Some(o),
     )
@@ -128,7 +126,6 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
         &signed.url,
         &signed.headers,
         &blob,
-        Duration::from_secs(30),
         move |n| p.borrow_mut().push(n),
         move |o| *d.borrow_mut() = Some(o),
     )

@@ -28,10 +28,8 @@ const REFRESH: u32 = 500;
 /// Settings of one driver.
 #[derive(Clone, Debug)]
 pub struct DriverOptions {
-    /// The engine's scheduling and retry settings.
+    /// The engine's scheduling, retry and timeout settings.
     pub engine: EngineConfig,
-    /// A part PUT with no answer after this long counts as failed (and is retried).
-    pub part_timeout: Duration,
 }
 
 /// Called with the file's new view after every change.
@@ -85,7 +83,6 @@ struct Inner {
     session: Session,
     file: File,
     api: Api,
-    part_timeout: Duration,
     puts: HashMap<PartNumber, PartPut>,
     timer: Option<Timeout>,
     ticker: Option<Interval>,
@@ -133,7 +130,6 @@ impl Driver {
             resumable,
             record,
             note,
-            part_timeout: options.part_timeout,
             puts: HashMap::new(),
             timer: None,
             ticker: None,
@@ -317,13 +313,11 @@ impl Driver {
             Ok(blob) => blob,
             Err(message) => return self.defer(Event::HashFailed { message }),
         };
-        let timeout = self.0.borrow().part_timeout;
         let (weak_progress, weak_done) = (Rc::downgrade(&self.0), Rc::downgrade(&self.0));
         let started = PartPut::start(
             url,
             headers,
             &blob,
-            timeout,
             move |sent| {
                 with(&weak_progress, |d| {
                     d.handle(Event::PutProgress { part, sent })

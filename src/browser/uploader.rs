@@ -26,8 +26,6 @@ pub struct UploaderConfig {
     pub engine: EngineConfig,
     /// Files uploading at once; the others wait as `queued`. Default 2.
     pub max_active_files: usize,
-    /// A part PUT with no answer after this long is retried. Default 120 s.
-    pub part_timeout: Duration,
     /// How long an unfinished upload can be resumed. Default 7 days.
     pub resume_lifetime: Duration,
 }
@@ -40,7 +38,6 @@ impl Default for UploaderConfig {
             plan: PlanConfig::default(),
             engine: EngineConfig::default(),
             max_active_files: 2,
-            part_timeout: Duration::from_secs(120),
             resume_lifetime: Duration::from_secs(7 * 24 * 3600),
         }
     }
@@ -330,7 +327,6 @@ impl Uploader {
                 let api = inner.api.clone();
                 let options = DriverOptions {
                     engine: inner.config.engine.clone(),
-                    part_timeout: inner.config.part_timeout,
                 };
                 let Some(entry) = inner
                     .entries

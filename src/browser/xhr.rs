@@ -25,7 +25,6 @@ impl PartPut {
         url: &SignedUrl,
         headers: &BTreeMap<String, String>,
         body: &Blob,
-        timeout: Duration,
         on_progress: impl Fn(u64) + 'static,
         on_done: impl Fn(PutOutcome) + 'static,
     ) -> Result<PartPut, Failure> {
@@ -36,7 +35,7 @@ impl PartPut {
             xhr.set_request_header(name, value)
                 .map_err(|_| Failure::Network)?;
         }
-        xhr.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
+        // No deadline: the engine gives up on a PUT only when its progress stops.
 
         let on_done = std::rc::Rc::new(on_done);
         let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {

@@ -193,6 +193,11 @@ struct Part {
     /// URLs in a row that expired before they could be used (a lifetime too short for
     /// the queue, or clocks that disagree). Reset when a PUT starts.
     stale: u32,
+    /// When the PUT in flight started or last reported progress: it is given up only
+    /// after `idle_timeout` without any, however long it takes as a whole.
+    moved_at: Instant,
+    /// Attempts in all, never earned back: bounds a part that keeps failing half way.
+    attempts: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -212,7 +217,14 @@ pub struct Session {
     upload_id: Option<UploadId>,
     parts: Vec<Part>,
     api: Option<ApiCall>,
+    /// When the API call in flight is given up as timed out.
+    api_deadline: Option<Instant>,
     api_failures: u32,
+    /// Parts allowed in flight now: halved after timeouts and 429/503, grown back by
+    /// one per window of successes, never above `max_in_flight`.
+    window: usize,
+    /// PUTs that succeeded since the window last grew.
+    window_successes: usize,
     api_retry_at: Option<Instant>,
     commands: VecDeque<Command>,
     progress: Progress,
@@ -248,17 +260,23 @@ impl Session {
                 failures: 0,
                 resigns: 0,
                 stale: 0,
+                moved_at: now,
+                attempts: 0,
             })
             .collect();
+        let config = config.normalised();
         let mut session = Session {
             plan,
-            config: config.normalised(),
+            window: config.max_in_flight,
+            config,
             rng: fastrand::Rng::with_seed(seed),
             phase: Phase::Preparing,
             upload_id: None,
             parts,
             api: None,
+            api_deadline: None,
             api_failures: 0,
+            window_successes: 0,
             api_retry_at: None,
             commands: VecDeque::new(),
             progress: Progress::new(plan.file_size),
@@ -324,16 +342,43 @@ impl Session {
         if self.phase.is_terminal() || self.hold().is_some() {
             return None;
         }
+        let idle = self.config.idle_timeout;
         let waits = self.parts.iter().filter_map(|p| match p.state {
             PartState::Waiting { until } => Some(until),
+            PartState::InFlight { .. } => Some(p.moved_at + idle),
             _ => None,
         });
-        waits.chain(self.api_retry_at).min()
+        waits
+            .chain(self.api_retry_at)
+            .chain(self.api_deadline)
+            .min()
     }
 
     /// The time given by [`Session::poll_timeout`] has come.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if !self.phase.is_terminal() && self.hold().is_none() {
+            self.expire_stalls(now);
+        }
         self.step(now);
+    }
+
+    /// Gives up on PUTs that made no progress for `idle_timeout`, and on an API call
+    /// unanswered for `api_timeout`: each fails as a timeout and is retried.
+    fn expire_stalls(&mut self, now: Instant) {
+        let idle = self.config.idle_timeout;
+        let stalled: Vec<PartNumber> = (self.parts.iter().enumerate())
+            .filter(|(_, p)| matches!(p.state, PartState::InFlight { .. }))
+            .filter(|(_, p)| now >= p.moved_at + idle)
+            .map(|(i, _)| PartNumber::from_index(i))
+            .collect();
+        for part in stalled {
+            self.commands.push_back(Command::CancelPut { part });
+            self.put_failed(part, Failure::Timeout, now);
+        }
+        if self.api_deadline.is_some_and(|d| now >= d) {
+            // A late answer finds no call waiting for it and is ignored.
+            self.api_failed(Failure::Timeout, now);
+        }
     }
 
     /// Numbers for the UI at `now`.
@@ -384,7 +429,7 @@ impl Session {
             Event::PutFailed { part, failure } => self.put_failed(part, failure, now),
             Event::Completed => {
                 if self.api == Some(ApiCall::Complete) {
-                    self.api = None;
+                    self.end_call();
                     self.commands
                         .push_back(Command::Persist(ResumeUpdate::Forget));
                     self.progress.on_finished();
@@ -438,8 +483,14 @@ impl Session {
     }
 
     fn api_succeeded(&mut self) {
-        self.api = None;
+        self.end_call();
         self.api_failures = 0;
+    }
+
+    /// The API call in flight is over, one way or another.
+    fn end_call(&mut self) -> Option<ApiCall> {
+        self.api_deadline = None;
+        self.api.take()
     }
 
     fn apply_signed(&mut self, signed: Vec<SignedPart>, now: Instant) {
@@ -471,7 +522,7 @@ impl Session {
     }
 
     fn api_failed(&mut self, failure: Failure, now: Instant) {
-        let Some(call) = self.api.take() else { return };
+        let Some(call) = self.end_call() else { return };
         self.revert_signing();
         if call == ApiCall::Create {
             self.phase = Phase::Preparing;
@@ -505,6 +556,12 @@ impl Session {
             if sent > *old {
                 let delta = sent - *old;
                 *old = sent;
+                p.moved_at = now;
+                // Progress earns the budget back (as tus does): an attempt that got
+                // most of the way was no sign of a broken link.
+                if sent >= p.range.len() / 4 * 3 {
+                    p.failures = 0;
+                }
                 self.progress.on_sent(delta, now);
             }
         }
@@ -528,6 +585,11 @@ impl Session {
             p.failures = 0;
             p.resigns = 0;
             p.url = None;
+            self.window_successes += 1;
+            if self.window_successes >= self.window && self.window < self.config.max_in_flight {
+                self.window += 1;
+                self.window_successes = 0;
+            }
         }
     }
 
@@ -541,6 +603,11 @@ impl Session {
         // No longer in flight, whatever comes next: a fatal failure must not cancel it.
         p.state = PartState::Ready;
         self.progress.on_lost(sent);
+        if congested(&failure) {
+            // A slow or crowded link: fewer, longer-lived parts.
+            self.window = (self.window / 2).max(1);
+            self.window_successes = 0;
+        }
         // SigV4 dates have whole seconds and clocks drift: a URL this close to its
         // expiry may already be expired in storage's eyes.
         let expired = p
@@ -561,14 +628,16 @@ impl Session {
             Decision::Resign => self.fail(FailCode::UrlExpired, expired_too_often(part)),
             Decision::Retry { after } => {
                 p.failures += 1;
-                if self.config.part_retry.allows(p.failures) {
+                p.attempts += 1;
+                let hard_cap = self.config.part_retry.max_attempts.saturating_mul(4);
+                if self.config.part_retry.allows(p.failures) && p.attempts < hard_cap {
                     let unit = self.rng.f64();
                     let wait = self.config.part_retry.delay(p.failures, unit, after);
                     p.state = PartState::Waiting { until: now + wait };
                 } else {
                     let message = format!(
                         "Part {part} failed {} times; last error: {}",
-                        p.failures,
+                        p.attempts,
                         failure.user_message()
                     );
                     self.fail(FailCode::of(&failure), message);
@@ -592,7 +661,7 @@ impl Session {
 
     fn fail(&mut self, code: FailCode, message: String) {
         self.stop_puts();
-        self.api = None;
+        self.end_call();
         self.phase = Phase::Failed { code, message };
     }
 
@@ -602,7 +671,7 @@ impl Session {
 
     fn cancel(&mut self) {
         self.stop_puts();
-        self.api = None;
+        self.end_call();
         if let Some(upload_id) = self.upload_id.clone() {
             self.commands.push_back(Command::Abort { upload_id });
         }
@@ -630,6 +699,9 @@ impl Session {
         }
         if self.api.is_none() && self.api_retry_at.is_none() {
             self.start_api_call();
+            if self.api.is_some() {
+                self.api_deadline = Some(now + self.config.api_timeout);
+            }
         }
     }
 
@@ -755,7 +827,7 @@ impl Session {
         let mut in_flight = self.count(|s| matches!(s, PartState::InFlight { .. }));
         let mut worn_out = None;
         for (i, p) in self.parts.iter_mut().enumerate() {
-            if in_flight >= self.config.max_in_flight {
+            if in_flight >= self.window {
                 break;
             }
             if p.state != PartState::Ready {
@@ -764,6 +836,7 @@ impl Session {
             match &p.url {
                 Some(u) if now < u.use_before => {
                     p.state = PartState::InFlight { sent: 0 };
+                    p.moved_at = now;
                     p.stale = 0;
                     in_flight += 1;
                     self.commands.push_back(Command::Put {
@@ -789,6 +862,18 @@ impl Session {
             self.fail(FailCode::UrlExpired, expired_too_often(part));
         }
     }
+}
+
+/// Failures that say the link or storage is overloaded rather than broken.
+fn congested(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::Timeout
+            | Failure::Status {
+                status: 429 | 503,
+                ..
+            }
+    )
 }
 
 mod config;

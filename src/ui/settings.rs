@@ -76,8 +76,14 @@ pub fn uploader_config(host: &HtmlElement, tokens: Tokens) -> UploaderConfig {
     }
     if let Some(value) = attr(host, "part-timeout") {
         match value.trim().parse::<u64>() {
-            Ok(secs) if secs > 0 => config.part_timeout = Duration::from_secs(secs),
+            Ok(secs) if secs > 0 => config.engine.idle_timeout = Duration::from_secs(secs),
             _ => warn("part-timeout", &value),
+        }
+    }
+    if let Some(value) = attr(host, "api-timeout") {
+        match value.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => config.engine.api_timeout = Duration::from_secs(secs),
+            _ => warn("api-timeout", &value),
         }
     }
     if let Some(value) = attr(host, "checksum") {

@@ -1,7 +1,9 @@
 // A fault-injecting HTTP proxy for the end-to-end tests, bound to 127.0.0.1. It sits
 // between the page and storage (the server's --public-url points at it) and, for a
 // seeded share of part PUTs, resets the connection mid-body, answers 500/503 (some with
-// Retry-After), or stalls past the client's timeout. Everything else passes through.
+// Retry-After), or stalls past the client's timeout. With `stallApi`, the first API calls
+// whose path matches are held unanswered until the proxy closes (a hung server). Everything
+// else passes through.
 import http from 'node:http';
 import { once } from 'node:events';
 
@@ -23,13 +25,24 @@ const PART_PUT = /^\/storage\/parts\/[^/]+\/(\d+)/;
  * Starts the proxy. `rate` is the share of part PUT attempts to fault, `maxFaults` bounds
  * them in all, `stallMs` is how long a stall holds the connection before dropping it.
  */
-export async function startFaultProxy({ upstream, seed = 1, rate = 0.2, maxFaults = 1000, stallMs = 8000 }) {
+export async function startFaultProxy({
+  upstream, seed = 1, rate = 0.2, maxFaults = 1000, stallMs = 8000, stallApi = null,
+}) {
   const random = prng(seed);
   const up = new URL(upstream);
-  const stats = { puts: 0, faults: 0, resets: 0, errors: 0, stalls: 0, faultedParts: new Set(), bytesForwarded: 0 };
+  const stats = {
+    puts: 0, faults: 0, resets: 0, errors: 0, stalls: 0, faultedParts: new Set(), bytesForwarded: 0,
+    apiStalled: 0, apiCalls: [],
+  };
   const sockets = new Set();
 
   const server = http.createServer((req, res) => {
+    if (req.url.startsWith('/api/')) stats.apiCalls.push(`${req.method} ${req.url}`);
+    if (stallApi && stats.apiStalled < stallApi.count && stallApi.match.test(req.url)) {
+      stats.apiStalled++;
+      req.resume();
+      return; // never answered: the socket is destroyed when the proxy closes
+    }
     const part = req.method === 'PUT' && PART_PUT.exec(req.url);
     if (part) stats.puts++;
     const fault = part && shouldFault() ? KINDS[(stats.faults + offset) % KINDS.length] : null;

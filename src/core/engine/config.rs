@@ -27,6 +27,11 @@ pub struct EngineConfig {
     /// A URL this close to its expiry is signed again rather than used. Default 30 s;
     /// never more than a quarter of the URL's lifetime, so short-lived URLs stay usable.
     pub expiry_margin: Duration,
+    /// A part PUT that reports no progress for this long is aborted and retried; one
+    /// that keeps moving is never cut, however slow the link. Default 30 s.
+    pub idle_timeout: Duration,
+    /// An API call unanswered for this long is given up and retried. Default 30 s.
+    pub api_timeout: Duration,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +44,8 @@ impl Default for EngineConfig {
             part_retry: RetryConfig::default(),
             api_retry: RetryConfig::default(),
             expiry_margin: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+            api_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -53,6 +60,9 @@ impl EngineConfig {
         self.hash_ahead = self.hash_ahead.max(self.max_in_flight);
         self.max_hashing = self.max_hashing.clamp(1, self.hash_ahead);
         self.sign_batch = self.sign_batch.max(1);
+        // Below a second, ordinary jitter in progress events would abort healthy PUTs.
+        self.idle_timeout = self.idle_timeout.max(Duration::from_secs(1));
+        self.api_timeout = self.api_timeout.max(Duration::from_secs(1));
         for retry in [&mut self.part_retry, &mut self.api_retry] {
             retry.max_attempts = retry.max_attempts.max(1);
             retry.cap = retry.cap.max(retry.base);

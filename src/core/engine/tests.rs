@@ -33,6 +33,8 @@ struct Sim {
     expiry: BTreeMap<PartNumber, Instant>,
     persisted: Vec<ResumeUpdate>,
     min_time_left: Duration,
+    /// API calls (by number) that never get an answer.
+    silent_calls: Vec<u32>,
 }
 
 fn ok_puts() -> PutScript {
@@ -71,6 +73,7 @@ impl Sim {
             expiry: BTreeMap::new(),
             persisted: Vec::new(),
             min_time_left: Duration::MAX,
+            silent_calls: Vec::new(),
         }
     }
 
@@ -92,10 +95,14 @@ impl Sim {
             .collect()
     }
 
-    fn api(&mut self) -> Result<(), Failure> {
+    /// The script's answer to the next call; `None` when the call is never answered.
+    fn api(&mut self) -> Option<Result<(), Failure>> {
         let n = self.api_calls;
         self.api_calls += 1;
-        (self.api_script)(n)
+        if self.silent_calls.contains(&n) {
+            return None;
+        }
+        Some((self.api_script)(n))
     }
 
     fn execute(&mut self) {
@@ -106,21 +113,23 @@ impl Sim {
                     self.events.push_back(Event::Hashed { part, checksum });
                 }
                 Command::Create { parts } => match self.api() {
-                    Ok(()) => {
+                    None => {}
+                    Some(Ok(())) => {
                         let parts = self.sign(&parts);
                         self.events.push_back(Event::Created {
                             upload_id: UploadId("u1".into()),
                             parts,
                         });
                     }
-                    Err(failure) => self.events.push_back(Event::ApiFailed { failure }),
+                    Some(Err(failure)) => self.events.push_back(Event::ApiFailed { failure }),
                 },
                 Command::Sign { parts, .. } => match self.api() {
-                    Ok(()) => {
+                    None => {}
+                    Some(Ok(())) => {
                         let parts = self.sign(&parts);
                         self.events.push_back(Event::Signed { parts });
                     }
-                    Err(failure) => self.events.push_back(Event::ApiFailed { failure }),
+                    Some(Err(failure)) => self.events.push_back(Event::ApiFailed { failure }),
                 },
                 Command::Put { part, .. } => {
                     assert!(
@@ -141,11 +150,12 @@ impl Sim {
                     self.cancelled.push(part);
                 }
                 Command::Complete { parts, .. } => match self.api() {
-                    Ok(()) => {
+                    None => {}
+                    Some(Ok(())) => {
                         self.completed = Some(parts);
                         self.events.push_back(Event::Completed);
                     }
-                    Err(failure) => self.events.push_back(Event::ApiFailed { failure }),
+                    Some(Err(failure)) => self.events.push_back(Event::ApiFailed { failure }),
                 },
                 Command::Abort { .. } => self.aborted = true,
                 Command::Persist(update) => self.persisted.push(update),
@@ -211,6 +221,72 @@ impl Sim {
             .map(|(_, t)| *t)
             .collect()
     }
+}
+
+/// Runs `sim` over a link of `bandwidth` bytes per second shared by the PUTs in flight,
+/// in steps of 250 ms, as a browser would report progress. `hangs(part, attempt)` says
+/// which attempts never send a byte. Returns the session's window of parts in flight,
+/// step by step.
+fn run_on_link(
+    sim: &mut Sim,
+    bandwidth: u64,
+    hangs: impl Fn(PartNumber, u32) -> bool,
+) -> Vec<usize> {
+    let step = Duration::from_millis(250);
+    let mut sent: BTreeMap<PartNumber, u64> = BTreeMap::new();
+    let mut windows = Vec::new();
+    for _ in 0..200_000 {
+        windows.push(sim.session.window);
+        sim.execute();
+        if let Some(event) = sim.events.pop_front() {
+            sim.session.handle(event, sim.now);
+            continue;
+        }
+        if sim.session.phase().is_terminal() {
+            return windows;
+        }
+        sent.retain(|part, _| sim.in_flight.contains_key(part));
+        let flying: Vec<PartNumber> = sim.in_flight.keys().copied().collect();
+        if flying.is_empty() && sim.session.poll_timeout().is_none() {
+            return windows;
+        }
+        sim.now = sim.now + step;
+        let moving: Vec<PartNumber> = flying
+            .iter()
+            .copied()
+            .filter(|p| !hangs(*p, *sim.attempts.get(p).unwrap_or(&0)))
+            .collect();
+        let share = bandwidth * step.as_millis() as u64 / 1000 / moving.len().max(1) as u64;
+        for part in moving {
+            let len = sim.session.plan().range(part).len();
+            let s = sent.entry(part).or_insert(0);
+            *s = (*s + share).min(len);
+            let now_sent = *s;
+            sim.session.handle(
+                Event::PutProgress {
+                    part,
+                    sent: now_sent,
+                },
+                sim.now,
+            );
+            if now_sent == len {
+                sim.in_flight.remove(&part);
+                sent.remove(&part);
+                *sim.attempts.entry(part).or_insert(0) += 1;
+                let etag = ETag(format!("\"{part}\""));
+                sim.session
+                    .handle(Event::PutSucceeded { part, etag }, sim.now);
+            }
+        }
+        // A PUT the session gave up on counts as an attempt of its part.
+        for part in sim.cancelled.drain(..) {
+            *sim.attempts.entry(part).or_insert(0) += 1;
+        }
+        if sim.session.poll_timeout().is_some_and(|t| t <= sim.now) {
+            sim.session.handle_timeout(sim.now);
+        }
+    }
+    panic!("the slow link never settled");
 }
 
 fn assert_completed_in_order(sim: &Sim, count: u32) {
@@ -734,4 +810,65 @@ proptest! {
             other => prop_assert!(false, "stalled in {:?}", other),
         }
     }
+}
+
+#[test]
+fn a_slow_link_completes_without_cutting_a_part_that_moves() {
+    // 32 MiB at 1 Mbit/s: each of 4 parts in flight gets 32 KB/s, so a part takes about
+    // 256 s, far past any deadline, but it never stops moving.
+    let mut sim = Sim::new(32 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    run_on_link(&mut sim, 125_000, |_, _| false);
+    assert_completed_in_order(&sim, 4);
+    assert!(sim.cancelled.is_empty());
+    assert_eq!(sim.session.snapshot(sim.now).progress.bytes_resent, 0);
+    assert!(sim.now.saturating_since(Instant::from_millis(0)) >= Duration::from_secs(268));
+}
+
+#[test]
+fn a_put_that_stops_moving_is_cut_after_the_idle_time_and_sent_again() {
+    let mut sim = Sim::new(32 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    // The first attempt of part 2 never sends a byte.
+    run_on_link(&mut sim, 10_000_000, |part, attempt| {
+        part.0 == 2 && attempt == 0
+    });
+    assert_completed_in_order(&sim, 4);
+    let tries = sim.puts_of(2);
+    assert_eq!(tries.len(), 2);
+    let gap = tries[1].saturating_since(tries[0]);
+    assert!(
+        gap >= Duration::from_secs(30) && gap < Duration::from_secs(60),
+        "{gap:?}"
+    );
+}
+
+#[test]
+fn timeouts_narrow_the_window_and_successes_widen_it_again() {
+    let config = EngineConfig {
+        max_in_flight: 8,
+        ..EngineConfig::default()
+    };
+    let mut sim = Sim::new(128 * MIB, config, ok_puts(), ok_api());
+    // The first attempts of parts 1 to 3 hang: three timeouts halve the window to 1.
+    let windows = run_on_link(&mut sim, 50_000_000, |part, attempt| {
+        part.0 <= 3 && attempt == 0
+    });
+    assert_completed_in_order(&sim, 16);
+    assert_eq!(windows[0], 8);
+    let narrowest = windows.iter().position(|&w| w == 1).expect("narrowed to 1");
+    let after = windows[narrowest..].iter().max().copied().unwrap_or(0);
+    assert!(after >= 3, "grew back only to {after}");
+    assert!(sim.max_in_flight <= 8);
+}
+
+#[test]
+fn an_api_call_that_never_answers_is_timed_out_and_made_again() {
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    // The create call (0) and the second call (a sign) get no answer at all.
+    sim.silent_calls = vec![0, 2];
+    sim.run(5000);
+    assert_completed_in_order(&sim, 8);
+    assert!(sim.api_calls >= 5, "{}", sim.api_calls);
+    // Each silence cost the API timeout and a backoff, no more.
+    assert!(sim.now.saturating_since(Instant::from_millis(0)) >= Duration::from_secs(60));
+    assert!(sim.now.saturating_since(Instant::from_millis(0)) < Duration::from_secs(120));
 }
