@@ -6,16 +6,15 @@
 //! feeds their outcomes back as events. Nothing here waits, reads a clock or draws a
 //! random number by itself, so every scenario is a native test under a virtual clock.
 
-use crate::core::checksum::Checksum;
 use crate::core::fail::FailCode;
-use crate::core::ids::{ByteRange, ETag, PartNumber, SignedUrl, UploadId};
+use crate::core::ids::{ETag, PartNumber, UploadId};
 use crate::core::plan::Plan;
 use crate::core::progress::{Progress, ProgressSnapshot};
 use crate::core::retry::{classify, Decision, Failure};
 use crate::core::time::Instant;
-use crate::core::wire::{CompletedPart, PartChecksum, SignedPart};
+use crate::core::wire::{CompletedPart, SignedPart};
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Allowance for clocks and whole-second signing dates when judging a URL expired.
@@ -28,183 +27,6 @@ fn expired_too_often(part: PartNumber) -> String {
         "Part {part}'s upload URL expired {MAX_RESIGNS} times in a row; the clocks of this computer, \
          the server and storage may disagree, or the server's URL lifetime is too short."
     )
-}
-
-/// What the driver must do next.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    /// Compute the SHA-256 of this byte range, then send [`Event::Hashed`].
-    Hash { part: PartNumber, range: ByteRange },
-    /// `POST /api/uploads`, signing these first parts; then [`Event::Created`].
-    Create { parts: Vec<PartChecksum> },
-    /// `POST /api/uploads/{id}/parts`; then [`Event::Signed`].
-    Sign {
-        upload_id: UploadId,
-        parts: Vec<PartChecksum>,
-    },
-    /// PUT the byte range to the URL with exactly these headers; report progress and
-    /// the outcome.
-    Put {
-        part: PartNumber,
-        range: ByteRange,
-        url: SignedUrl,
-        headers: BTreeMap<String, String>,
-    },
-    /// Abort the PUT in flight for this part; report nothing more for it.
-    CancelPut { part: PartNumber },
-    /// `POST /api/uploads/{id}/complete`; then [`Event::Completed`].
-    Complete {
-        upload_id: UploadId,
-        parts: Vec<CompletedPart>,
-    },
-    /// `DELETE /api/uploads/{id}`, so storage frees the parts. Fire and forget.
-    Abort { upload_id: UploadId },
-    /// Update the resume record (IndexedDB), in the order given.
-    Persist(ResumeUpdate),
-}
-
-/// A change to the resume record of this upload.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ResumeUpdate {
-    /// The server created the upload: start a record.
-    Started { upload_id: UploadId },
-    /// Storage confirmed a part.
-    PartStored {
-        part: PartNumber,
-        etag: ETag,
-        sha256: Checksum,
-    },
-    /// Completed or cancelled: nothing to resume any more.
-    Forget,
-}
-
-/// What happened, as the driver reports it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Event {
-    /// A part's checksum is ready.
-    Hashed {
-        part: PartNumber,
-        checksum: Checksum,
-    },
-    /// The file could not be read (it changed or vanished on disk).
-    HashFailed { message: String },
-    /// The server created the upload.
-    Created {
-        upload_id: UploadId,
-        parts: Vec<SignedPart>,
-    },
-    /// The server signed parts.
-    Signed { parts: Vec<SignedPart> },
-    /// The outstanding API call (create, sign or complete) failed.
-    ApiFailed { failure: Failure },
-    /// `sent` bytes of the part's current attempt are on the wire.
-    PutProgress { part: PartNumber, sent: u64 },
-    /// Storage stored the part.
-    PutSucceeded { part: PartNumber, etag: ETag },
-    /// The part's PUT failed.
-    PutFailed { part: PartNumber, failure: Failure },
-    /// The server completed the upload.
-    Completed,
-    /// The person cancelled the upload.
-    Cancel,
-    /// The person paused the upload: PUTs in flight are aborted, nothing new starts.
-    Pause,
-    /// The person resumed a paused upload.
-    Resume,
-    /// The browser reports that the network is gone.
-    Offline,
-    /// The browser reports that the network is back.
-    Online,
-}
-
-/// Why a session is holding still.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Hold {
-    /// The person paused it.
-    Paused,
-    /// The browser is offline; it goes on by itself when the network returns.
-    Offline,
-}
-
-/// Where the session stands, as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "phase", rename_all = "snake_case")]
-pub enum Phase {
-    /// Hashing the first parts before the server is asked to create the upload.
-    Preparing,
-    /// Waiting for the server to create the upload.
-    Creating,
-    /// Parts are going up.
-    Uploading,
-    /// Every part is stored; waiting for the server to complete the upload.
-    Completing,
-    /// The file is stored.
-    Done,
-    /// Stopped for good; the message is for the person, the code for programs.
-    Failed {
-        /// Why, for programs.
-        code: FailCode,
-        /// Why, for the person.
-        message: String,
-    },
-    /// Cancelled by the person.
-    Cancelled,
-}
-
-impl Phase {
-    /// Whether nothing more will happen.
-    pub fn is_terminal(&self) -> bool {
-        matches!(self, Phase::Done | Phase::Failed { .. } | Phase::Cancelled)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum PartState {
-    Unhashed,
-    Hashing,
-    Hashed,
-    Signing,
-    Ready,
-    InFlight { sent: u64 },
-    Waiting { until: Instant },
-    Done(ETag),
-}
-
-#[derive(Clone, Debug)]
-struct Url {
-    url: SignedUrl,
-    headers: BTreeMap<String, String>,
-    expires_at: Instant,
-    /// Past this, the URL is signed again before a PUT rather than risked.
-    use_before: Instant,
-}
-
-#[derive(Clone, Debug)]
-struct Part {
-    range: ByteRange,
-    state: PartState,
-    checksum: Option<Checksum>,
-    url: Option<Url>,
-    failures: u32,
-    /// Re-signs after PUTs failed on expired URLs: free, but bounded, in case clocks
-    /// disagree. Reset when the part is stored.
-    resigns: u32,
-    /// URLs in a row that expired before they could be used (a lifetime too short for
-    /// the queue, or clocks that disagree). Reset when a PUT starts.
-    stale: u32,
-    /// When the PUT in flight started or last reported progress: it is given up only
-    /// after `idle_timeout` without any, however long it takes as a whole.
-    moved_at: Instant,
-    /// Attempts in all, never earned back: bounds a part that keeps failing half way.
-    attempts: u32,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum ApiCall {
-    Create,
-    Sign(Vec<PartNumber>),
-    Complete,
 }
 
 /// One file's upload, from first hash to completed object.
@@ -679,189 +501,6 @@ impl Session {
             .push_back(Command::Persist(ResumeUpdate::Forget));
         self.phase = Phase::Cancelled;
     }
-
-    /// Decides what to start now that something changed.
-    fn step(&mut self, now: Instant) {
-        if self.phase.is_terminal() {
-            return;
-        }
-        self.wake_waiting(now);
-        if self.api_retry_at.is_some_and(|t| t <= now) {
-            self.api_retry_at = None;
-        }
-        self.start_hashing();
-        if self.hold().is_some() {
-            return;
-        }
-        // PUTs first: a URL too close to expiry goes back to be signed in this same step.
-        if self.phase == Phase::Uploading {
-            self.start_puts(now);
-        }
-        if self.api.is_none() && self.api_retry_at.is_none() {
-            self.start_api_call();
-            if self.api.is_some() {
-                self.api_deadline = Some(now + self.config.api_timeout);
-            }
-        }
-    }
-
-    fn wake_waiting(&mut self, now: Instant) {
-        for p in &mut self.parts {
-            if matches!(p.state, PartState::Waiting { until } if until <= now) {
-                p.state = PartState::Ready;
-            }
-        }
-    }
-
-    fn start_hashing(&mut self) {
-        let ahead = |s: &PartState| {
-            matches!(
-                s,
-                PartState::Hashing | PartState::Hashed | PartState::Signing | PartState::Ready
-            )
-        };
-        let mut ahead_count = self.count(ahead);
-        let mut hashing = self.count(|s| *s == PartState::Hashing);
-        for (i, p) in self.parts.iter_mut().enumerate() {
-            if hashing >= self.config.max_hashing || ahead_count >= self.config.hash_ahead {
-                break;
-            }
-            if p.state == PartState::Unhashed {
-                p.state = PartState::Hashing;
-                hashing += 1;
-                ahead_count += 1;
-                self.commands.push_back(Command::Hash {
-                    part: PartNumber::from_index(i),
-                    range: p.range,
-                });
-            }
-        }
-    }
-
-    fn start_api_call(&mut self) {
-        match self.phase {
-            Phase::Preparing => {
-                let first = self.config.max_in_flight.clamp(1, self.parts.len());
-                if self.parts[..first]
-                    .iter()
-                    .all(|p| p.state == PartState::Hashed)
-                {
-                    let parts = self.take_for_signing(first);
-                    self.api = Some(ApiCall::Create);
-                    self.phase = Phase::Creating;
-                    self.commands.push_back(Command::Create { parts });
-                }
-            }
-            Phase::Uploading => self.start_sign_or_complete(),
-            Phase::Completing => self.push_complete(),
-            _ => {}
-        }
-    }
-
-    fn start_sign_or_complete(&mut self) {
-        let Some(upload_id) = self.upload_id.clone() else {
-            return;
-        };
-        if self
-            .parts
-            .iter()
-            .all(|p| matches!(p.state, PartState::Done(_)))
-        {
-            self.phase = Phase::Completing;
-            self.push_complete();
-            return;
-        }
-        let hashed = self.count(|s| *s == PartState::Hashed);
-        let ready = self.count(|s| *s == PartState::Ready);
-        let more_coming = self.count(|s| matches!(s, PartState::Unhashed | PartState::Hashing)) > 0;
-        if hashed > 0
-            && (hashed >= self.config.sign_batch
-                || ready < self.config.max_in_flight
-                || !more_coming)
-        {
-            let parts = self.take_for_signing(self.config.sign_batch.max(1));
-            self.api = Some(ApiCall::Sign(parts.iter().map(|p| p.part_number).collect()));
-            self.commands.push_back(Command::Sign { upload_id, parts });
-        }
-    }
-
-    fn take_for_signing(&mut self, at_most: usize) -> Vec<PartChecksum> {
-        let mut out = Vec::new();
-        for (i, p) in self.parts.iter_mut().enumerate() {
-            if out.len() == at_most {
-                break;
-            }
-            if let (PartState::Hashed, Some(sha256)) = (&p.state, p.checksum) {
-                p.state = PartState::Signing;
-                out.push(PartChecksum {
-                    part_number: PartNumber::from_index(i),
-                    sha256,
-                });
-            }
-        }
-        out
-    }
-
-    fn push_complete(&mut self) {
-        let Some(upload_id) = self.upload_id.clone() else {
-            return;
-        };
-        let parts = self
-            .parts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| match &p.state {
-                PartState::Done(etag) => Some(CompletedPart {
-                    part_number: PartNumber::from_index(i),
-                    etag: etag.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
-        self.api = Some(ApiCall::Complete);
-        self.commands
-            .push_back(Command::Complete { upload_id, parts });
-    }
-
-    fn start_puts(&mut self, now: Instant) {
-        let mut in_flight = self.count(|s| matches!(s, PartState::InFlight { .. }));
-        let mut worn_out = None;
-        for (i, p) in self.parts.iter_mut().enumerate() {
-            if in_flight >= self.window {
-                break;
-            }
-            if p.state != PartState::Ready {
-                continue;
-            }
-            match &p.url {
-                Some(u) if now < u.use_before => {
-                    p.state = PartState::InFlight { sent: 0 };
-                    p.moved_at = now;
-                    p.stale = 0;
-                    in_flight += 1;
-                    self.commands.push_back(Command::Put {
-                        part: PartNumber::from_index(i),
-                        range: p.range,
-                        url: u.url.clone(),
-                        headers: u.headers.clone(),
-                    });
-                }
-                // Too close to expiry (or never signed): sign again rather than fail,
-                // a bounded number of times.
-                _ => {
-                    p.url = None;
-                    p.state = PartState::Hashed;
-                    p.stale += 1;
-                    if p.stale > MAX_RESIGNS {
-                        worn_out = Some(PartNumber::from_index(i));
-                    }
-                }
-            }
-        }
-        if let Some(part) = worn_out {
-            self.fail(FailCode::UrlExpired, expired_too_often(part));
-        }
-    }
 }
 
 /// Failures that say the link or storage is overloaded rather than broken.
@@ -877,7 +516,12 @@ fn congested(failure: &Failure) -> bool {
 }
 
 mod config;
+mod io;
+mod part;
+mod schedule;
 #[cfg(test)]
 mod tests;
 
 pub use config::EngineConfig;
+pub use io::{Command, Event, Hold, Phase, ResumeUpdate};
+use part::{ApiCall, Part, PartState, Url};

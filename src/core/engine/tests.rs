@@ -2,9 +2,12 @@
 //! a script decides how storage and the API answer.
 
 use super::*;
+use crate::core::checksum::Checksum;
+use crate::core::ids::SignedUrl;
 use crate::core::plan::{PlanConfig, MIB};
 use crate::core::retry::RetryConfig;
 use crate::core::wire::ErrorCode;
+use crate::core::wire::PartChecksum;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 

@@ -1,0 +1,140 @@
+//! The engine's public vocabulary: what the driver reports ([`Event`]), what the engine
+//! asks of it ([`Command`], [`ResumeUpdate`]), and where a session stands ([`Phase`],
+//! [`Hold`]).
+
+use crate::core::checksum::Checksum;
+use crate::core::fail::FailCode;
+use crate::core::ids::{ByteRange, ETag, PartNumber, SignedUrl, UploadId};
+use crate::core::retry::Failure;
+use crate::core::wire::{CompletedPart, PartChecksum, SignedPart};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What the driver must do next.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Compute the SHA-256 of this byte range, then send [`Event::Hashed`].
+    Hash { part: PartNumber, range: ByteRange },
+    /// `POST /api/uploads`, signing these first parts; then [`Event::Created`].
+    Create { parts: Vec<PartChecksum> },
+    /// `POST /api/uploads/{id}/parts`; then [`Event::Signed`].
+    Sign {
+        upload_id: UploadId,
+        parts: Vec<PartChecksum>,
+    },
+    /// PUT the byte range to the URL with exactly these headers; report progress and
+    /// the outcome.
+    Put {
+        part: PartNumber,
+        range: ByteRange,
+        url: SignedUrl,
+        headers: BTreeMap<String, String>,
+    },
+    /// Abort the PUT in flight for this part; report nothing more for it.
+    CancelPut { part: PartNumber },
+    /// `POST /api/uploads/{id}/complete`; then [`Event::Completed`].
+    Complete {
+        upload_id: UploadId,
+        parts: Vec<CompletedPart>,
+    },
+    /// `DELETE /api/uploads/{id}`, so storage frees the parts. Fire and forget.
+    Abort { upload_id: UploadId },
+    /// Update the resume record (IndexedDB), in the order given.
+    Persist(ResumeUpdate),
+}
+
+/// A change to the resume record of this upload.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResumeUpdate {
+    /// The server created the upload: start a record.
+    Started { upload_id: UploadId },
+    /// Storage confirmed a part.
+    PartStored {
+        part: PartNumber,
+        etag: ETag,
+        sha256: Checksum,
+    },
+    /// Completed or cancelled: nothing to resume any more.
+    Forget,
+}
+
+/// What happened, as the driver reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A part's checksum is ready.
+    Hashed {
+        part: PartNumber,
+        checksum: Checksum,
+    },
+    /// The file could not be read (it changed or vanished on disk).
+    HashFailed { message: String },
+    /// The server created the upload.
+    Created {
+        upload_id: UploadId,
+        parts: Vec<SignedPart>,
+    },
+    /// The server signed parts.
+    Signed { parts: Vec<SignedPart> },
+    /// The outstanding API call (create, sign or complete) failed.
+    ApiFailed { failure: Failure },
+    /// `sent` bytes of the part's current attempt are on the wire.
+    PutProgress { part: PartNumber, sent: u64 },
+    /// Storage stored the part.
+    PutSucceeded { part: PartNumber, etag: ETag },
+    /// The part's PUT failed.
+    PutFailed { part: PartNumber, failure: Failure },
+    /// The server completed the upload.
+    Completed,
+    /// The person cancelled the upload.
+    Cancel,
+    /// The person paused the upload: PUTs in flight are aborted, nothing new starts.
+    Pause,
+    /// The person resumed a paused upload.
+    Resume,
+    /// The browser reports that the network is gone.
+    Offline,
+    /// The browser reports that the network is back.
+    Online,
+}
+
+/// Why a session is holding still.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hold {
+    /// The person paused it.
+    Paused,
+    /// The browser is offline; it goes on by itself when the network returns.
+    Offline,
+}
+
+/// Where the session stands, as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    /// Hashing the first parts before the server is asked to create the upload.
+    Preparing,
+    /// Waiting for the server to create the upload.
+    Creating,
+    /// Parts are going up.
+    Uploading,
+    /// Every part is stored; waiting for the server to complete the upload.
+    Completing,
+    /// The file is stored.
+    Done,
+    /// Stopped for good; the message is for the person, the code for programs.
+    Failed {
+        /// Why, for programs.
+        code: FailCode,
+        /// Why, for the person.
+        message: String,
+    },
+    /// Cancelled by the person.
+    Cancelled,
+}
+
+impl Phase {
+    /// Whether nothing more will happen.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Phase::Done | Phase::Failed { .. } | Phase::Cancelled)
+    }
+}
