@@ -12,7 +12,7 @@ use crate::core::wire::{
     SignPartsRequest,
 };
 use crate::core::{
-    Command, EngineConfig, Event, Failure, FileView, PartNumber, Plan, ResumeUpdate, Session,
+    Command, EngineConfig, Event, Failure, FileView, Note, PartNumber, Plan, ResumeUpdate, Session,
 };
 use gloo_timers::callback::{Interval, Timeout};
 use std::cell::RefCell;
@@ -72,7 +72,7 @@ pub struct Launch {
     /// Where to keep resume state; `None` where IndexedDB is unavailable.
     pub resumable: Option<Resumable>,
     /// A remark to show on the row (resumed, record discarded).
-    pub note: Option<String>,
+    pub note: Option<Note>,
 }
 
 /// A running upload of one file. Cloning gives another handle to the same upload.
@@ -89,7 +89,7 @@ struct Inner {
     completed: Option<CompleteUploadResponse>,
     resumable: Option<Resumable>,
     record: Option<ResumeRecord>,
-    note: Option<String>,
+    note: Option<Note>,
     on_update: OnUpdate,
     on_finish: Option<Box<dyn FnOnce()>>,
     /// Set by [`Driver::shutdown`]: nothing more is sent, and late answers are ignored.

@@ -7,7 +7,7 @@ use crate::browser::fingerprint::fingerprint;
 use crate::browser::resume_store::{RecordKeeper, ResumeStore};
 use crate::core::resume::ResumeRecord;
 use crate::core::wire::{CompletedPart, UploadState, UploadStatus};
-use crate::core::{Failure, Plan};
+use crate::core::{Failure, Note, Plan};
 use std::rc::Rc;
 use std::time::Duration;
 use web_sys::File;
@@ -21,7 +21,7 @@ pub async fn prepare(
     store: Option<Rc<ResumeStore>>,
     lifetime: Duration,
 ) -> Launch {
-    let fresh = |file: File, resumable: Option<Resumable>, note: Option<String>| Launch {
+    let fresh = |file: File, resumable: Option<Resumable>, note: Option<Note>| Launch {
         file,
         plan,
         start: Start::Fresh,
@@ -44,17 +44,16 @@ pub async fn prepare(
         Ok(Some(Ok(record))) => record,
         Ok(Some(Err(reason))) => {
             let _ = store.delete(&key).await;
-            return fresh(file, resumable, Some(capitalised(&reason.to_string())));
+            return fresh(file, resumable, Some(Note::Dropped(reason)));
         }
         Ok(None) | Err(_) => return fresh(file, resumable, None),
     };
     match resume_point(&record, api).await {
         Ok((plan, stored)) => {
-            let note = format!(
-                "Resumed: {} of {} parts were already stored.",
-                stored.len(),
-                plan.part_count
-            );
+            let note = Note::Resumed {
+                stored: stored.len() as u32,
+                count: plan.part_count,
+            };
             Launch {
                 file,
                 plan,
@@ -74,23 +73,17 @@ pub async fn prepare(
 async fn resume_point(
     record: &ResumeRecord,
     api: &Api,
-) -> Result<(Plan, Vec<CompletedPart>), String> {
-    let gone =
-        "The earlier upload of this file is no longer in storage; starting over.".to_string();
-    let plan = Plan::with_part_size(record.fingerprint.size, record.part_size)
-        .map_err(|_| gone.clone())?;
+) -> Result<(Plan, Vec<CompletedPart>), Note> {
+    let gone = Note::Gone;
+    let plan =
+        Plan::with_part_size(record.fingerprint.size, record.part_size).map_err(|_| Note::Gone)?;
     let status = match check_with_retries(record, api).await {
         Ok(status) => status,
         Err(Failure::Status {
             status: 404 | 409 | 410,
             ..
         }) => return Err(gone),
-        Err(failure) => {
-            return Err(format!(
-                "Could not check the earlier upload ({}); starting over.",
-                failure.user_message()
-            ))
-        }
+        Err(_) => return Err(Note::Unchecked),
     };
     if status.state != UploadState::Active
         || status.part_count != plan.part_count
@@ -148,14 +141,4 @@ fn is_definite(failure: &Failure) -> bool {
             ..
         }
     )
-}
-
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        // The reasons are the core's English sentences: ASCII case is enough, and spares
-        // the wasm Unicode's case tables.
-        Some(first) => format!("{}{}.", first.to_ascii_uppercase(), chars.as_str()),
-        None => String::new(),
-    }
 }

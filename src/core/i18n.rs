@@ -1,6 +1,10 @@
 //! Every word the widget shows, per locale, with per-element overrides (the element's
 //! `messages` property). Sizes and times are written for the locale too.
 
+use crate::core::fail::FailCode;
+use crate::core::note::Note;
+use crate::core::resume::RecordError;
+use crate::core::wire::ErrorCode;
 use crate::core::FileStatus;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -51,6 +55,61 @@ const EN: &[(&str, &str)] = &[
         "unfinishedItem",
         "{name} ({size}): {done} of {count} parts stored",
     ),
+    (
+        "noteResumed",
+        "Resumed: {stored} of {count} parts were already stored.",
+    ),
+    (
+        "noteGone",
+        "The earlier upload of this file is no longer in storage; starting over.",
+    ),
+    (
+        "noteUnchecked",
+        "Could not check the earlier upload; starting over.",
+    ),
+    (
+        "recordCorrupt",
+        "A saved upload could not be read and was discarded.",
+    ),
+    (
+        "recordOtherVersion",
+        "A saved upload from another version was discarded.",
+    ),
+    (
+        "recordExpired",
+        "A saved upload had expired and was discarded.",
+    ),
+    (
+        "recordInconsistent",
+        "A saved upload was inconsistent and was discarded.",
+    ),
+    (
+        "errorNetwork",
+        "The connection kept failing. Check the network, then retry.",
+    ),
+    (
+        "errorTimeout",
+        "The server stopped answering. Retry in a moment.",
+    ),
+    (
+        "errorUrlExpired",
+        "Upload links kept expiring before use: this computer's clock may be wrong.",
+    ),
+    (
+        "errorUnreadable",
+        "The file could not be read. Was it moved or changed?",
+    ),
+    (
+        "errorTooLarge",
+        "This file is over the server's size limit.",
+    ),
+    ("errorType", "The server does not accept this type of file."),
+    ("errorQuota", "Your storage quota is used up."),
+    (
+        "errorSignIn",
+        "The upload server refused the sign-in; sign in again.",
+    ),
+    ("errorGeneric", "The upload failed."),
 ];
 
 const DE: &[(&str, &str)] = &[
@@ -107,6 +166,64 @@ const DE: &[(&str, &str)] = &[
         "unfinishedItem",
         "{name} ({size}): {done} von {count} Teilen gespeichert",
     ),
+    (
+        "noteResumed",
+        "Fortgesetzt: {stored} von {count} Teilen waren schon gespeichert.",
+    ),
+    (
+        "noteGone",
+        "Der frühere Upload dieser Datei ist nicht mehr im Speicher; beginnt neu.",
+    ),
+    (
+        "noteUnchecked",
+        "Der frühere Upload ließ sich nicht prüfen; beginnt neu.",
+    ),
+    (
+        "recordCorrupt",
+        "Ein gespeicherter Upload war unlesbar und wurde verworfen.",
+    ),
+    (
+        "recordOtherVersion",
+        "Ein gespeicherter Upload einer anderen Version wurde verworfen.",
+    ),
+    (
+        "recordExpired",
+        "Ein gespeicherter Upload war abgelaufen und wurde verworfen.",
+    ),
+    (
+        "recordInconsistent",
+        "Ein gespeicherter Upload war widersprüchlich und wurde verworfen.",
+    ),
+    (
+        "errorNetwork",
+        "Die Verbindung brach immer wieder ab. Netz prüfen, dann erneut versuchen.",
+    ),
+    (
+        "errorTimeout",
+        "Der Server antwortet nicht mehr. Gleich erneut versuchen.",
+    ),
+    (
+        "errorUrlExpired",
+        "Upload-Links liefen vor der Nutzung ab: die Uhr dieses Computers geht womöglich falsch.",
+    ),
+    (
+        "errorUnreadable",
+        "Die Datei ließ sich nicht lesen. Wurde sie verschoben oder geändert?",
+    ),
+    (
+        "errorTooLarge",
+        "Diese Datei überschreitet die Größengrenze des Servers.",
+    ),
+    (
+        "errorType",
+        "Der Server nimmt Dateien dieses Typs nicht an.",
+    ),
+    ("errorQuota", "Ihr Speicherkontingent ist aufgebraucht."),
+    (
+        "errorSignIn",
+        "Der Upload-Server hat die Anmeldung abgelehnt; bitte neu anmelden.",
+    ),
+    ("errorGeneric", "Das Hochladen ist fehlgeschlagen."),
 ];
 
 const FR: &[(&str, &str)] = &[
@@ -153,7 +270,22 @@ const FR: &[(&str, &str)] = &[
     (
         "unfinishedItem",
         "{name} ({size}) : {done} parties sur {count} stockées",
-    ),
+    ),    ("noteResumed", "Repris : {stored} parties sur {count} étaient déjà stockées."),
+    ("noteGone", "L’envoi précédent de ce fichier n’est plus stocké ; reprise depuis le début."),
+    ("noteUnchecked", "Impossible de vérifier l’envoi précédent ; reprise depuis le début."),
+    ("recordCorrupt", "Un envoi enregistré était illisible et a été abandonné."),
+    ("recordOtherVersion", "Un envoi enregistré par une autre version a été abandonné."),
+    ("recordExpired", "Un envoi enregistré avait expiré et a été abandonné."),
+    ("recordInconsistent", "Un envoi enregistré était incohérent et a été abandonné."),
+    ("errorNetwork", "La connexion échoue sans cesse. Vérifiez le réseau, puis réessayez."),
+    ("errorTimeout", "Le serveur ne répond plus. Réessayez dans un instant."),
+    ("errorUrlExpired", "Les liens d’envoi expiraient avant usage : l’horloge de cet ordinateur est peut-être fausse."),
+    ("errorUnreadable", "Le fichier est illisible. A-t-il été déplacé ou modifié ?"),
+    ("errorTooLarge", "Ce fichier dépasse la taille maximale du serveur."),
+    ("errorType", "Le serveur n’accepte pas ce type de fichier."),
+    ("errorQuota", "Votre quota de stockage est épuisé."),
+    ("errorSignIn", "Le serveur d’envoi a refusé la connexion ; reconnectez-vous."),
+    ("errorGeneric", "L’envoi a échoué."),
 ];
 
 /// The words of one element: its locale's table under the page's overrides.
@@ -216,6 +348,51 @@ impl Messages {
         self.get(key, &[])
     }
 
+    /// A note on a row.
+    pub fn note(&self, note: &Note) -> String {
+        match note {
+            Note::Resumed { stored, count } => self.get(
+                "noteResumed",
+                &[
+                    ("stored", &stored.to_string()),
+                    ("count", &count.to_string()),
+                ],
+            ),
+            Note::Gone => self.get("noteGone", &[]),
+            Note::Unchecked => self.get("noteUnchecked", &[]),
+            Note::Dropped(reason) => self.dropped(reason),
+        }
+    }
+
+    /// Why a saved upload was dropped.
+    pub fn dropped(&self, reason: &RecordError) -> String {
+        let key = match reason {
+            RecordError::Corrupt(_) => "recordCorrupt",
+            RecordError::OtherSchema(_) => "recordOtherVersion",
+            RecordError::Expired => "recordExpired",
+            RecordError::Inconsistent => "recordInconsistent",
+        };
+        self.get(key, &[])
+    }
+
+    /// Why a file failed, for the person: the sentence of its code, or, for codes with
+    /// none (server trouble, a refusal the element worded itself), the detail as given.
+    pub fn failure(&self, code: Option<FailCode>, detail: &str) -> String {
+        let key = match code {
+            Some(FailCode::Network) => "errorNetwork",
+            Some(FailCode::Timeout) => "errorTimeout",
+            Some(FailCode::UrlExpired) => "errorUrlExpired",
+            Some(FailCode::Unreadable) => "errorUnreadable",
+            Some(FailCode::Server(ErrorCode::FileTooLarge)) => "errorTooLarge",
+            Some(FailCode::Server(ErrorCode::TypeNotAllowed)) => "errorType",
+            Some(FailCode::Server(ErrorCode::QuotaExceeded)) => "errorQuota",
+            Some(FailCode::Server(ErrorCode::Unauthorized)) => "errorSignIn",
+            _ if !detail.is_empty() => return detail.to_string(),
+            _ => "errorGeneric",
+        };
+        self.get(key, &[])
+    }
+
     /// `1536` → `1.5 KiB` (`1,5 KiB` where the locale writes a decimal comma).
     pub fn bytes(&self, n: u64) -> String {
         let text = crate::core::format::bytes(n);
@@ -259,6 +436,17 @@ mod tests {
     }
 
     #[test]
+    fn the_typescript_declarations_name_every_key() {
+        let dts = include_str!("../../www/npm/partway-upload.d.ts");
+        for (key, _) in EN {
+            assert!(
+                dts.contains(&format!("'{key}'")),
+                "{key} missing from PartwayMessageKey"
+            );
+        }
+    }
+
+    #[test]
     fn locale_overrides_and_placeholders() {
         let de = Messages::new("de-CH", HashMap::new());
         assert_eq!(de.locale(), "de");
@@ -274,5 +462,32 @@ mod tests {
         );
         assert_eq!(custom.get("cancel", &[("name", "a.txt")]), "Stop a.txt");
         assert_eq!(custom.get("no-such-key", &[]), "no-such-key");
+    }
+
+    #[test]
+    fn failures_and_notes_are_worded_per_locale() {
+        let fr = Messages::new("fr", HashMap::new());
+        let en = Messages::new("en", HashMap::new());
+        assert!(fr.failure(Some(FailCode::Network), "x").contains("réseau"));
+        assert!(en
+            .failure(Some(FailCode::Server(ErrorCode::FileTooLarge)), "x")
+            .contains("limit"));
+        // Trouble without a sentence of its own shows the server's words.
+        assert_eq!(
+            en.failure(Some(FailCode::Http(502)), "Bad gateway."),
+            "Bad gateway."
+        );
+        assert_eq!(en.failure(None, ""), "The upload failed.");
+        let resumed = Note::Resumed {
+            stored: 3,
+            count: 8,
+        };
+        assert_eq!(
+            en.note(&resumed),
+            "Resumed: 3 of 8 parts were already stored."
+        );
+        assert!(Messages::new("de", HashMap::new())
+            .note(&Note::Dropped(RecordError::Expired))
+            .contains("abgelaufen"));
     }
 }

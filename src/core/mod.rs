@@ -10,6 +10,7 @@ pub mod fail;
 pub mod format;
 pub mod i18n;
 pub mod ids;
+pub mod note;
 pub mod plan;
 pub mod progress;
 pub mod restrict;
@@ -25,6 +26,7 @@ pub use engine::{
 };
 pub use fail::FailCode;
 pub use ids::{ByteRange, ETag, FileId, PartNumber, SignedUrl, UploadId};
+pub use note::Note;
 pub use plan::{Plan, PlanConfig, PlanError};
 pub use progress::{Progress, ProgressSnapshot};
 pub use retry::{classify, Decision, Failure, RetryConfig};

@@ -2,6 +2,7 @@
 
 use crate::core::engine::{Hold, Phase, SessionSnapshot};
 use crate::core::fail::FailCode;
+use crate::core::note::Note;
 use crate::core::wire::FileInfo;
 use serde::Serialize;
 use std::time::Duration;
@@ -58,7 +59,7 @@ impl FileStatus {
 }
 
 /// Everything one file row shows.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FileView {
     /// Status.
     pub status: FileStatus,
@@ -84,8 +85,8 @@ pub struct FileView {
     pub bytes_resent: u64,
     /// Why the file holds still, when its status is `paused`.
     pub hold: Option<Hold>,
-    /// A remark for the person that is not an error (offline; resumed from a record).
-    pub note: Option<String>,
+    /// A remark for the person that is not an error (resumed from a record, started over).
+    pub note: Option<Note>,
 }
 
 impl FileView {
@@ -151,12 +152,7 @@ impl FileView {
             file: completed.map(|(file, _)| file.clone()),
             bytes_resent: p.bytes_resent,
             hold: holding,
-            note: match holding {
-                Some(Hold::Offline) => {
-                    Some("Offline: paused, will go on when the network returns.".into())
-                }
-                _ => None,
-            },
+            note: None,
         }
     }
 

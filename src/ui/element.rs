@@ -281,7 +281,8 @@ impl Core {
                     },
                 );
                 self.emitter.started();
-                let events = RowEvents::new(item.id.clone(), self.emitter.clone());
+                let events =
+                    RowEvents::new(item.id.clone(), self.emitter.clone(), self.state.messages);
                 let (state, name, view) = (self.state, item.name.clone(), item.view);
                 let on_update = Rc::new(move |v: FileView| {
                     events.saw(&v);
@@ -343,13 +344,10 @@ fn announce_end(state: &WidgetState, name: &str, view: &FileView) {
     };
     let text = match view.status {
         FileStatus::Done => messages.get("announceDone", &[("name", name)]),
-        FileStatus::Failed => messages.get(
-            "announceFailed",
-            &[
-                ("name", name),
-                ("message", view.error.as_deref().unwrap_or("")),
-            ],
-        ),
+        FileStatus::Failed => {
+            let reason = messages.failure(view.error_code, view.error.as_deref().unwrap_or(""));
+            messages.get("announceFailed", &[("name", name), ("message", &reason)])
+        }
         _ => return,
     };
     if state.announcement.try_get_untracked().as_deref() != Some(text.as_str()) {

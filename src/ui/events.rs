@@ -2,8 +2,10 @@
 //! `-cancel`, `-idle`), derived from each row's views. Details cross into JavaScript
 //! through serde-wasm-bindgen.
 
+use crate::core::i18n::Messages;
 use crate::core::wire::FileInfo;
 use crate::core::{FileStatus, FileView};
+use leptos::prelude::*;
 use serde::Serialize;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -146,6 +148,7 @@ impl Emitter {
 pub struct RowEvents {
     id: String,
     emitter: Emitter,
+    messages: RwSignal<Messages>,
     status: Cell<FileStatus>,
     percent: Cell<u8>,
     sent: Cell<u64>,
@@ -153,11 +156,12 @@ pub struct RowEvents {
 }
 
 impl RowEvents {
-    /// Events for the row `id`.
-    pub fn new(id: String, emitter: Emitter) -> Self {
+    /// Events for the row `id`, worded in `messages`.
+    pub fn new(id: String, emitter: Emitter, messages: RwSignal<Messages>) -> Self {
         RowEvents {
             id,
             emitter,
+            messages,
             status: Cell::new(FileStatus::Queued),
             percent: Cell::new(0),
             sent: Cell::new(0),
@@ -197,12 +201,17 @@ impl RowEvents {
             }
             FileStatus::Failed if before != FileStatus::Failed => {
                 let code = view.error_code;
+                let detail = view.error.as_deref().unwrap_or_default();
+                let message = self
+                    .messages
+                    .try_with_untracked(|m| m.failure(code, detail))
+                    .unwrap_or_else(|| detail.to_string());
                 self.emitter.emit(
                     "partway-error",
                     &Failed {
                         id: &self.id,
                         code: code.map_or("unknown", |c| c.as_str()),
-                        message: view.error.as_deref().unwrap_or_default(),
+                        message: &message,
                         retryable: code.is_some_and(|c| c.retryable()),
                     },
                 );

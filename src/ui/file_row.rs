@@ -62,12 +62,18 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
         view.with(|v| v.status == FileStatus::Failed && v.error_code.is_some_and(|c| c.retryable()))
     };
     let note = move || {
-        view.with(|v| match v.hold {
-            Some(Hold::Offline) => Some(state.messages.with(|m| m.get("offline", &[]))),
-            _ => v.note.clone(),
+        view.with(|v| match (&v.hold, &v.note) {
+            (Some(Hold::Offline), _) => Some(state.messages.with(|m| m.get("offline", &[]))),
+            (_, Some(note)) => Some(state.messages.with(|m| m.note(note))),
+            _ => None,
         })
     };
-    let error = move || view.with(|v| v.error.clone());
+    let error = move || {
+        view.with(|v| {
+            let detail = v.error.as_deref()?;
+            Some(state.messages.with(|m| m.failure(v.error_code, detail)))
+        })
+    };
     let link = move || view.with(|v| v.download_url.clone());
     let t = move |key: &'static str| move || state.messages.with(|m| m.get(key, &[]));
     let bar_name = {

@@ -43,7 +43,8 @@ pub fn UnfinishedUploads() -> impl IntoView {
                     }
                     Err(reason) => {
                         let _ = store.delete(&key).await;
-                        let _ = notices.try_update(|n| n.push(reason.to_string()));
+                        let text = m.try_with_untracked(|m| m.dropped(&reason));
+                        let _ = notices.try_update(|n| n.extend(text));
                     }
                 }
             }

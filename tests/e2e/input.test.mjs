@@ -130,6 +130,18 @@ test('the locale words the widget, overrides win, and a change applies at once',
   await page.evaluate(() => document.querySelector('partway-upload').setAttribute('locale', 'fr'));
   assert.equal(await row.locator('.partway-status').innerText(), 'terminé');
   assert.match(await zone.getAttribute('aria-label'), /Déposez des fichiers/);
+
+  // A refusal by the server is worded in the person's language too, from its code.
+  await page.route('**/api/uploads', (route) => route.fulfill({
+    status: 413, contentType: 'application/json',
+    body: JSON.stringify({ error: { code: 'file_too_large', message: 'The file is larger than the limit.' } }),
+  }));
+  await page.evaluate(() => document.querySelector('partway-upload').setAttribute('locale', 'de'));
+  const refused = await makeFile(dir, 'zu-gross.bin', 2000);
+  await widget.pick([refused.path]);
+  assert.equal(await widget.waitForStatus(refused.name, ['done', 'failed'], 30_000), 'failed');
+  assert.equal(await widget.row(refused.name).locator('[data-testid=file-error]').innerText(),
+    'Diese Datei überschreitet die Größengrenze des Servers.');
   await page.close();
 });
 

@@ -114,7 +114,10 @@ export type PartwayMessageKey =
   | 'statusHashing' | 'statusUploading' | 'statusPaused' | 'statusDone' | 'statusFailed'
   | 'statusCancelled' | 'timeLeft' | 'announceDone' | 'announceFailed' | 'announceRejected'
   | 'rejectType' | 'rejectSize' | 'rejectCount' | 'rejectTotal' | 'offline' | 'unfinished'
-  | 'unfinishedItem';
+  | 'unfinishedItem' | 'noteResumed' | 'noteGone' | 'noteUnchecked' | 'recordCorrupt'
+  | 'recordOtherVersion' | 'recordExpired' | 'recordInconsistent' | 'errorNetwork'
+  | 'errorTimeout' | 'errorUrlExpired' | 'errorUnreadable' | 'errorTooLarge' | 'errorType'
+  | 'errorQuota' | 'errorSignIn' | 'errorGeneric';
 
 export type PartwayMessages = Partial<Record<PartwayMessageKey, string>>;
 
