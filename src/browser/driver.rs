@@ -75,6 +75,19 @@ pub struct Launch {
     pub note: Option<Note>,
 }
 
+impl Launch {
+    /// A new upload that keeps no resume record.
+    pub fn fresh(file: File, plan: Plan) -> Self {
+        Launch {
+            file,
+            plan,
+            start: Start::Fresh,
+            resumable: None,
+            note: None,
+        }
+    }
+}
+
 /// A running upload of one file. Cloning gives another handle to the same upload.
 #[derive(Clone)]
 pub struct Driver(Rc<RefCell<Inner>>);

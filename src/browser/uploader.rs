@@ -24,7 +24,7 @@ pub struct UploaderConfig {
     pub plan: PlanConfig,
     /// Scheduling and retries within one file.
     pub engine: EngineConfig,
-    /// Files uploading at once; the others wait as `queued`. Default 2.
+    /// Files uploading at once; the others wait as `queued`. Default 4.
     pub max_active_files: usize,
     /// How long an unfinished upload can be resumed. Default 7 days.
     pub resume_lifetime: Duration,
@@ -37,7 +37,7 @@ impl Default for UploaderConfig {
             tokens: Tokens::fixed(None),
             plan: PlanConfig::default(),
             engine: EngineConfig::default(),
-            max_active_files: 2,
+            max_active_files: 4,
             resume_lifetime: Duration::from_secs(7 * 24 * 3600),
         }
     }
@@ -213,8 +213,14 @@ impl Uploader {
                 let inner = me.0.borrow();
                 (inner.api.clone(), inner.config.resume_lifetime)
             };
-            let store = me.store().await;
-            let launch = prepare(file, plan, &api, store, lifetime).await;
+            // A one-part file has nothing to resume (its one part is the part in flight):
+            // it skips the fingerprint and IndexedDB, which small files would wait on.
+            let launch = if plan.part_count <= 1 {
+                Launch::fresh(file, plan)
+            } else {
+                let store = me.store().await;
+                prepare(file, plan, &api, store, lifetime).await
+            };
             if let Some(entry) = me.0.borrow_mut().entries.iter_mut().find(|e| e.key == key) {
                 // A file cancelled while it was being prepared stays cancelled.
                 if matches!(entry.slot, Slot::Preparing(_)) {

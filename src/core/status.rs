@@ -184,28 +184,51 @@ pub struct Overall {
 
 /// Sums the files that still count (cancelled and failed ones drop out).
 pub fn overall<'a>(views: impl IntoIterator<Item = &'a FileView>) -> Overall {
-    let (mut total, mut shown, mut speed) = (0u64, 0u64, 0.0);
-    let mut any_done_empty = false;
-    for v in views.into_iter().filter(|v| v.status.counts_overall()) {
-        total += v.total;
-        shown += v.shown.min(v.total);
-        speed += v.speed;
-        any_done_empty |= v.total == 0 && v.status == FileStatus::Done;
-    }
-    let percent = if total == 0 {
-        if any_done_empty {
-            100
-        } else {
-            0
+    let mut sum = OverallSum::default();
+    views.into_iter().for_each(|v| sum.add(v));
+    sum.finish()
+}
+
+/// [`overall`] one view at a time, for views that cannot be borrowed together (each
+/// behind its own signal).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OverallSum {
+    total: u64,
+    shown: u64,
+    speed: f64,
+    any_done_empty: bool,
+}
+
+impl OverallSum {
+    /// Counts one file in, if it still counts.
+    pub fn add(&mut self, v: &FileView) {
+        if !v.status.counts_overall() {
+            return;
         }
-    } else {
-        ((shown as f64 / total as f64) * 100.0).floor() as u8
-    };
-    let eta = (speed > 1.0).then(|| Duration::from_secs_f64((total - shown) as f64 / speed));
-    Overall {
-        percent,
-        speed,
-        eta,
+        self.total += v.total;
+        self.shown += v.shown.min(v.total);
+        self.speed += v.speed;
+        self.any_done_empty |= v.total == 0 && v.status == FileStatus::Done;
+    }
+
+    /// The figures of all files counted.
+    pub fn finish(self) -> Overall {
+        let percent = if self.total == 0 {
+            if self.any_done_empty {
+                100
+            } else {
+                0
+            }
+        } else {
+            ((self.shown as f64 / self.total as f64) * 100.0).floor() as u8
+        };
+        let left = (self.total - self.shown) as f64;
+        let eta = (self.speed > 1.0).then(|| Duration::from_secs_f64(left / self.speed));
+        Overall {
+            percent,
+            speed: self.speed,
+            eta,
+        }
     }
 }
 

@@ -1,7 +1,6 @@
 //! The bar for all files together.
 
-use crate::core::status::overall;
-use crate::core::FileView;
+use crate::core::status::OverallSum;
 use crate::ui::state::WidgetState;
 use leptos::prelude::*;
 
@@ -12,8 +11,9 @@ pub fn OverallProgress() -> impl IntoView {
     let files = state.files;
     let figures = Memo::new(move |_| {
         files.with(|list| {
-            let views: Vec<FileView> = list.iter().map(|f| f.view.get()).collect();
-            overall(&views)
+            let mut sum = OverallSum::default();
+            list.iter().for_each(|f| f.view.with(|v| sum.add(v)));
+            sum.finish()
         })
     });
     let m = state.messages;

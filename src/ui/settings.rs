@@ -70,6 +70,12 @@ pub fn uploader_config(host: &HtmlElement, tokens: Tokens) -> UploaderConfig {
             _ => warn("parallel", &value),
         }
     }
+    if let Some(value) = attr(host, "parallel-files") {
+        match value.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_PARALLEL).contains(&n) => config.max_active_files = n,
+            _ => warn("parallel-files", &value),
+        }
+    }
     if let Some(size) = size_attr(host, "part-size") {
         config.plan.part_size = size;
         config.plan.single_put_max = config.plan.single_put_max.min(size);

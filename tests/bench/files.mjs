@@ -1,0 +1,105 @@
+// Benchmark (a script, not a test): many small files picked at once through the demo
+// page in headless Chromium. Prints files per second from pick to the last file done,
+// and the long tasks (> 50 ms) on the page's main thread at the pick and in all.
+//
+//   node bench/files.mjs [--count 1000] [--size-kib 4] [--rounds 2] [--parallel-files N] [--garage]
+//
+// With --garage the server stores into the Garage that tests/services/garage.sh started.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { garageArgs, launchBrowser, ROOT, setupCors, startServer, tempDir, WidgetPage } from '../e2e/harness.mjs';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '1000' },
+    'size-kib': { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '2' },
+    'parallel-files': { type: 'string' },
+    garage: { type: 'boolean', default: false },
+  },
+});
+const count = Number(values.count);
+const size = Number(values['size-kib']) * 1024;
+const rounds = Number(values.rounds);
+
+execFileSync('cargo', ['build', '--profile', 'server', '-p', 'partway-server'], { cwd: ROOT, stdio: 'inherit' });
+const binary = join(ROOT, 'target', 'server', 'partway-server');
+
+const dir = tempDir('partway-files-bench-');
+const paths = [];
+mkdirSync(join(dir, 'many'));
+for (let i = 0; i < count; i++) {
+  const path = join(dir, 'many', `small-${String(i).padStart(5, '0')}.bin`);
+  writeFileSync(path, randomBytes(size));
+  paths.push(path);
+}
+
+const prefix = values.garage ? `bench-files-${randomUUID()}/` : null;
+const server = await startServer({ binary, args: prefix ? garageArgs(prefix) : [] });
+if (prefix) setupCors(binary, prefix, server.page);
+const browser = await launchBrowser();
+try {
+  for (let round = 1; round <= rounds; round++) {
+    const page = await browser.newPage();
+    await page.addInitScript(() => {
+      performance.setResourceTimingBufferSize(100_000);
+      // Counted from the element's events: polling its `files` would itself load the page.
+      window.ended = { done: 0, failed: 0 };
+      document.addEventListener('partway-complete', () => { window.ended.done += 1; });
+      document.addEventListener('partway-error', () => { window.ended.failed += 1; });
+      window.longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.longTasks.push({ start: e.startTime, ms: e.duration });
+      }).observe({ type: 'longtask', buffered: true });
+    });
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=files-${round}${values["parallel-files"] ? `&parallel_files=${values["parallel-files"]}` : ""}`);
+    const pickAt = await page.evaluate(() => performance.now());
+    const t0 = Date.now();
+    await widget.pick(paths);
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const { done, failed } = await page.evaluate(() => window.ended);
+      if (done + failed === count) {
+        if (failed) throw new Error(`${failed} files failed`);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`only ${done} of ${count} done in 600 s`);
+      await page.waitForTimeout(20);
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    if (process.env.TIMELINE) {
+      const entries = await page.evaluate(() => performance.getEntriesByType('resource')
+        .filter((e) => /\/api\/uploads|\/storage\//.test(e.name))
+        .map((e) => ({ u: new URL(e.name).pathname, s: e.startTime, e: e.responseEnd })));
+      console.log(JSON.stringify(entries.slice(0, 60)));
+    }
+    const tasks = await page.evaluate(() => window.longTasks);
+    // Where a file's time goes: the mean duration of each kind of request.
+    const kinds = await page.evaluate(() => {
+      const out = {};
+      for (const e of performance.getEntriesByType('resource')) {
+        const u = new URL(e.name);
+        const kind = u.pathname.startsWith('/storage/') ? 'part PUT'
+          : u.pathname.endsWith('/complete') ? 'complete'
+          : u.pathname === '/api/uploads' ? 'create' : null;
+        if (!kind) continue;
+        (out[kind] ??= []).push(e.duration);
+      }
+      return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, `${v.length} × ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(1)} ms`]));
+    });
+    const atPick = tasks.filter((t) => t.start >= pickAt && t.start < pickAt + 2000);
+    const longest = Math.max(0, ...tasks.map((t) => t.ms));
+    console.log(`round ${round}: ${count} files of ${size} B in ${seconds.toFixed(1)} s = ${(count / seconds).toFixed(0)} files/s; `
+      + `long tasks: ${atPick.length} in the 2 s after the pick, ${tasks.length} in all, longest ${longest.toFixed(0)} ms; `
+      + `requests: ${JSON.stringify(kinds)}`);
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
