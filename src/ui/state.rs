@@ -54,6 +54,8 @@ pub type SharedUploader = SendWrapper<Uploader>;
 pub struct WidgetState {
     /// Every row, in the order the files came.
     pub files: RwSignal<Vec<FileItem>>,
+    /// How many of them are rendered: a large pick is shown a chunk at a time.
+    pub shown: RwSignal<usize>,
     /// The words of the element's locale.
     pub messages: RwSignal<Messages>,
     /// The sentence for the polite live region (completion, failure, refusal).
@@ -71,6 +73,7 @@ impl WidgetState {
     pub fn new(messages: Messages) -> Self {
         WidgetState {
             files: RwSignal::new(Vec::new()),
+            shown: RwSignal::new(0),
             messages: RwSignal::new(messages),
             announcement: RwSignal::new(String::new()),
             disabled: RwSignal::new(false),

@@ -17,6 +17,14 @@ pub type RetryFn = std::rc::Rc<dyn Fn(&str)>;
 #[derive(Clone)]
 pub struct RetryRow(pub SendWrapper<RetryFn>);
 
+/// The rows rendered so far.
+fn rendered(state: WidgetState) -> Vec<crate::ui::state::FileItem> {
+    let shown = state.shown.get();
+    state
+        .files
+        .with(|list| list.iter().take(shown).cloned().collect())
+}
+
 /// The upload widget: pick, drop or paste files, watch them go up, pause, cancel, retry.
 #[component]
 pub fn Widget<F>(uploader: Uploader, state: WidgetState, add: F, retry: RetryRow) -> impl IntoView
@@ -48,7 +56,7 @@ where
                     on:click=move |_| all.with_value(|u| u.resume_all())>{t("resumeAll")}</button>
             </div>
             <ul class="partway-files">
-                <For each=move || state.files.get() key=|item| item.id.clone() let:item>
+                <For each=move || rendered(state) key=|item| item.id.clone() let:item>
                     <FileRow item=item />
                 </For>
             </ul>
