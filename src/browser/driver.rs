@@ -161,6 +161,11 @@ impl Driver {
         driver
     }
 
+    /// Whether the upload is done, failed or cancelled.
+    pub fn is_over(&self) -> bool {
+        self.0.borrow().session.phase().is_terminal()
+    }
+
     /// Cancels the upload: in-flight PUTs are aborted and storage frees the parts.
     pub fn cancel(&self) {
         self.handle(Event::Cancel);
@@ -237,7 +242,7 @@ impl Driver {
                     });
                 });
             }
-            Command::Create { parts } => {
+            Command::Create { call, parts } => {
                 let plan = *self.0.borrow().session.plan();
                 let req = CreateUploadRequest {
                     name: file.name(),
@@ -255,24 +260,33 @@ impl Driver {
                                 && res.part_size == plan.part_size =>
                         {
                             Event::Created {
+                                call,
                                 upload_id: res.upload_id,
                                 parts: res.parts,
                             }
                         }
                         Ok(_) => Event::ApiFailed {
+                            call,
                             failure: refused("The server answered with a different part plan."),
                         },
-                        Err(failure) => Event::ApiFailed { failure },
+                        Err(failure) => Event::ApiFailed { call, failure },
                     });
                 });
             }
-            Command::Sign { upload_id, parts } => {
+            Command::Sign {
+                call,
+                upload_id,
+                parts,
+            } => {
                 let me = self.clone();
                 spawn_local(async move {
                     me.handle(
                         match api.sign(&upload_id, &SignPartsRequest { parts }).await {
-                            Ok(res) => Event::Signed { parts: res.parts },
-                            Err(failure) => Event::ApiFailed { failure },
+                            Ok(res) => Event::Signed {
+                                call,
+                                parts: res.parts,
+                            },
+                            Err(failure) => Event::ApiFailed { call, failure },
                         },
                     );
                 });
@@ -289,7 +303,11 @@ impl Driver {
                     put.abort();
                 }
             }
-            Command::Complete { upload_id, parts } => {
+            Command::Complete {
+                call,
+                upload_id,
+                parts,
+            } => {
                 let me = self.clone();
                 spawn_local(async move {
                     match api
@@ -298,9 +316,9 @@ impl Driver {
                     {
                         Ok(res) => {
                             me.0.borrow_mut().completed = Some(res);
-                            me.handle(Event::Completed);
+                            me.handle(Event::Completed { call });
                         }
-                        Err(failure) => me.handle(Event::ApiFailed { failure }),
+                        Err(failure) => me.handle(Event::ApiFailed { call, failure }),
                     }
                 });
             }

@@ -70,6 +70,8 @@ struct Inner {
     stopped: bool,
     /// Aborts the API calls in flight at shutdown.
     calls: Option<web_sys::AbortController>,
+    /// Set by "pause all": files that start later start paused.
+    paused_all: bool,
 }
 
 impl Inner {
@@ -98,6 +100,7 @@ impl Uploader {
             store: None,
             stopped: false,
             calls,
+            paused_all: false,
         })))
     }
 
@@ -159,16 +162,21 @@ impl Uploader {
     }
 
     /// Tries a failed file again, from what storage already holds of it.
-    pub fn retry(&self, key: FileKey) {
-        let failed = self
-            .0
-            .borrow()
-            .entries
-            .iter()
-            .any(|e| e.key == key && matches!(e.slot, Slot::Over));
-        if failed {
+    /// Says whether it did: only a file whose upload is over can go again. A driver that
+    /// just ended counts as over, though its end is reported a moment later.
+    pub fn retry(&self, key: FileKey) -> bool {
+        let over = self.0.borrow().entries.iter().any(|e| {
+            e.key == key
+                && match &e.slot {
+                    Slot::Over => true,
+                    Slot::Running(d) => d.is_over(),
+                    _ => false,
+                }
+        });
+        if over {
             self.start(key);
         }
+        over
     }
 
     /// Plans the file of `key` and looks for its resume record, then queues it.
@@ -188,6 +196,8 @@ impl Uploader {
         let plan = match Plan::for_file(size, &plan_config) {
             Ok(plan) => plan,
             Err(e) => {
+                // Queued first, so that a retry that fails again still reads as an end.
+                on_update(FileView::queued(size));
                 let code = FailCode::Server(ErrorCode::FileTooLarge);
                 on_update(FileView::failed(
                     size,
@@ -247,11 +257,13 @@ impl Uploader {
 
     /// Pauses every file that is uploading.
     pub fn pause_all(&self) {
+        self.0.borrow_mut().paused_all = true;
         self.running().iter().for_each(Driver::pause);
     }
 
     /// Resumes every paused file.
     pub fn resume_all(&self) {
+        self.0.borrow_mut().paused_all = false;
         self.running().iter().for_each(Driver::resume);
     }
 
@@ -350,6 +362,9 @@ impl Uploader {
             let me = self.clone();
             let on_finish = Box::new(move || me.finished(key));
             let driver = Driver::start(*launch, api, options, on_update, on_finish);
+            if self.0.borrow().paused_all {
+                driver.pause();
+            }
             if let Some(entry) = self
                 .0
                 .borrow_mut()
@@ -370,7 +385,10 @@ impl Uploader {
             .iter_mut()
             .find(|e| e.key == key)
         {
-            entry.slot = Slot::Over;
+            // A retry may have started the file again since this driver ended.
+            if matches!(&entry.slot, Slot::Running(d) if d.is_over()) {
+                entry.slot = Slot::Over;
+            }
         }
         self.schedule();
     }

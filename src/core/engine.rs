@@ -41,6 +41,8 @@ pub struct Session {
     api: Option<ApiCall>,
     /// When the API call in flight is given up as timed out.
     api_deadline: Option<Instant>,
+    /// The id of the latest API call.
+    api_call: CallId,
     api_failures: u32,
     /// Parts allowed in flight now: halved after timeouts and 429/503, grown back by
     /// one per window of successes, never above `max_in_flight`.
@@ -97,6 +99,7 @@ impl Session {
             parts,
             api: None,
             api_deadline: None,
+            api_call: CallId::default(),
             api_failures: 0,
             window_successes: 0,
             api_retry_at: None,
@@ -227,8 +230,12 @@ impl Session {
                 }
             }
             Event::HashFailed { message } => self.fail(FailCode::Unreadable, message),
-            Event::Created { upload_id, parts } => {
-                if self.api == Some(ApiCall::Create) {
+            Event::Created {
+                call,
+                upload_id,
+                parts,
+            } => {
+                if self.answers(call) && self.api == Some(ApiCall::Create) {
                     self.api_succeeded();
                     self.commands
                         .push_back(Command::Persist(ResumeUpdate::Started {
@@ -239,18 +246,22 @@ impl Session {
                     self.apply_signed(parts, now);
                 }
             }
-            Event::Signed { parts } => {
-                if matches!(self.api, Some(ApiCall::Sign(_))) {
+            Event::Signed { call, parts } => {
+                if self.answers(call) && matches!(self.api, Some(ApiCall::Sign(_))) {
                     self.api_succeeded();
                     self.apply_signed(parts, now);
                 }
             }
-            Event::ApiFailed { failure } => self.api_failed(failure, now),
+            Event::ApiFailed { call, failure } => {
+                if self.answers(call) {
+                    self.api_failed(failure, now);
+                }
+            }
             Event::PutProgress { part, sent } => self.put_progress(part, sent, now),
             Event::PutSucceeded { part, etag } => self.put_succeeded(part, etag, now),
             Event::PutFailed { part, failure } => self.put_failed(part, failure, now),
-            Event::Completed => {
-                if self.api == Some(ApiCall::Complete) {
+            Event::Completed { call } => {
+                if self.answers(call) && self.api == Some(ApiCall::Complete) {
                     self.end_call();
                     self.commands
                         .push_back(Command::Persist(ResumeUpdate::Forget));
@@ -307,6 +318,18 @@ impl Session {
     fn api_succeeded(&mut self) {
         self.end_call();
         self.api_failures = 0;
+    }
+
+    /// Whether an answer is to the call in flight (not to one given up on).
+    fn answers(&self, call: CallId) -> bool {
+        self.api.is_some() && call == self.api_call
+    }
+
+    /// Starts an API call: from now on only its answer counts.
+    fn begin_call(&mut self, kind: ApiCall) -> CallId {
+        self.api_call = CallId(self.api_call.0 + 1);
+        self.api = Some(kind);
+        self.api_call
     }
 
     /// The API call in flight is over, one way or another.
@@ -523,5 +546,5 @@ mod schedule;
 mod tests;
 
 pub use config::EngineConfig;
-pub use io::{Command, Event, Hold, Phase, ResumeUpdate};
+pub use io::{CallId, Command, Event, Hold, Phase, ResumeUpdate};
 use part::{ApiCall, Part, PartState, Url};

@@ -245,10 +245,17 @@ impl Core {
         self.uploader
             .set_config(settings::uploader_config(&self.host, self.tokens.clone()));
         let mut held = self.state.held();
-        let items: Vec<FileItem> = files
+        let (mut items, accepted): (Vec<FileItem>, Vec<Option<Accepted>>) = files
             .into_iter()
             .map(|(file, path)| self.add_one(file, path, &restrictions, &mut held))
-            .collect();
+            .unzip();
+        // Every accepted file counts as running before the first is handed over: one
+        // that fails at once must not make the element idle in the middle of a pick.
+        for (item, accepted) in items.iter_mut().zip(accepted) {
+            if let Some((file, on_update)) = accepted {
+                item.key = self.uploader.add(file, on_update);
+            }
+        }
         self.state.files.update(|list| list.extend(items));
         self.reveal();
     }
@@ -277,17 +284,18 @@ impl Core {
         }
     }
 
-    /// One file: refused on its row by a restriction, or handed to the uploader. `held`
-    /// counts what the rows hold, this pick included.
+    /// One file's row: refused by a restriction, or accepted (announced and counted as
+    /// running), with what the uploader needs. `held` counts what the rows hold, this
+    /// pick included.
     fn add_one(
         &self,
         file: File,
         relative_path: Option<String>,
         restrictions: &Restrictions,
         held: &mut Held,
-    ) -> FileItem {
+    ) -> (FileItem, Option<Accepted>) {
         let size = file.size() as u64;
-        let mut item = FileItem {
+        let item = FileItem {
             // No uploader key until the uploader takes the file.
             key: usize::MAX,
             id: next_row_id(),
@@ -325,10 +333,10 @@ impl Core {
                     announce_end(&state, &name, &v);
                     view.try_set(v);
                 });
-                item.key = self.uploader.add(file, on_update);
+                return (item, Some((file, on_update)));
             }
         }
-        item
+        (item, None)
     }
 
     /// Tells the page and the person why a file was refused; returns the message.
@@ -364,14 +372,21 @@ impl Core {
         let Some(item) = self.rows().into_iter().find(|f| f.id == id) else {
             return;
         };
-        if item.view.with_untracked(|v| v.status) == FileStatus::Failed {
-            self.uploader
-                .set_config(settings::uploader_config(&self.host, self.tokens.clone()));
-            self.emitter.retried();
-            self.uploader.retry(item.key);
+        if item.refused() || item.view.with_untracked(|v| v.status) != FileStatus::Failed {
+            return;
+        }
+        self.uploader
+            .set_config(settings::uploader_config(&self.host, self.tokens.clone()));
+        // Counted as running again before the uploader's first update can end it.
+        self.emitter.retried();
+        if !self.uploader.retry(item.key) {
+            self.emitter.unretried();
         }
     }
 }
+
+/// A file the restrictions let through, and where its views go.
+type Accepted = (File, crate::browser::driver::OnUpdate);
 
 /// Says a file's end through the live region.
 fn announce_end(state: &WidgetState, name: &str, view: &FileView) {

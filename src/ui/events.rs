@@ -131,6 +131,14 @@ impl Emitter {
         self.started();
     }
 
+    /// A retry that could not start after all: the counts go back.
+    pub fn unretried(&self) {
+        let mut t = self.tally.get();
+        t.failed += 1;
+        self.tally.set(t);
+        self.active.set(self.active.get().saturating_sub(1));
+    }
+
     fn ended(&self, count: impl FnOnce(&mut Tally)) {
         let mut t = self.tally.get();
         count(&mut t);
@@ -179,8 +187,8 @@ impl RowEvents {
             )
         };
         if ended(before) && !ended(view.status) {
-            // Retried: progress starts over with the new attempt.
-            self.percent.set(0);
+            // Retried: bytes count again from what storage holds, but the percent shown
+            // to the page never goes back.
             self.sent.set(0);
         }
         match view.status {

@@ -35,6 +35,9 @@ struct MountOptions {
     max_files: Option<u32>,
     multiple: Option<bool>,
     parallel: Option<u32>,
+    parallel_files: Option<u32>,
+    part_timeout: Option<u32>,
+    api_timeout: Option<u32>,
     part_size: Option<SizeOption>,
     checksum: Option<String>,
     locale: Option<String>,
@@ -81,6 +84,12 @@ pub fn mount_element(target: &web_sys::Element, options: JsValue) -> Result<Html
     set("max-files", options.max_files.map(|n| n.to_string()));
     set("multiple", options.multiple.map(|m| m.to_string()));
     set("parallel", options.parallel.map(|n| n.to_string()));
+    set(
+        "parallel-files",
+        options.parallel_files.map(|n| n.to_string()),
+    );
+    set("part-timeout", options.part_timeout.map(|n| n.to_string()));
+    set("api-timeout", options.api_timeout.map(|n| n.to_string()));
     set(
         "part-size",
         options.part_size.as_ref().map(SizeOption::text),

@@ -104,7 +104,8 @@ export interface PartwayFileSnapshot {
   uploadId: string | null;
   file: PartwayFileInfo | null;
   downloadUrl: string | null;
-  error: { code: PartwayErrorCode; message: string } | null;
+  /** Why the row failed; a row refused by a restriction carries the reject code. */
+  error: { code: PartwayErrorCode | PartwayRejectCode; message: string } | null;
 }
 
 /** Keys of the words the widget shows; `messages` may override any of them. */
@@ -181,6 +182,12 @@ export interface PartwayOptions {
   multiple?: boolean;
   /** Parts in flight per file, 1 to 16. */
   parallel?: number;
+  /** Files uploading at once, 1 to 16 (default 4). */
+  parallelFiles?: number;
+  /** Seconds without progress before a part is sent again (default 30). */
+  partTimeout?: number;
+  /** Seconds before an unanswered API call is made again (default 30). */
+  apiTimeout?: number;
   partSize?: PartwaySize;
   checksum?: 'sha256';
   /** BCP 47; default the page's language. */

@@ -10,15 +10,24 @@ use crate::core::wire::{CompletedPart, PartChecksum, SignedPart};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Names one API call, so that a late answer to a call given up on (timed out) is
+/// not taken for the answer to the call made again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
 /// What the driver must do next.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// Compute the SHA-256 of this byte range, then send [`Event::Hashed`].
     Hash { part: PartNumber, range: ByteRange },
     /// `POST /api/uploads`, signing these first parts; then [`Event::Created`].
-    Create { parts: Vec<PartChecksum> },
+    Create {
+        call: CallId,
+        parts: Vec<PartChecksum>,
+    },
     /// `POST /api/uploads/{id}/parts`; then [`Event::Signed`].
     Sign {
+        call: CallId,
         upload_id: UploadId,
         parts: Vec<PartChecksum>,
     },
@@ -34,6 +43,7 @@ pub enum Command {
     CancelPut { part: PartNumber },
     /// `POST /api/uploads/{id}/complete`; then [`Event::Completed`].
     Complete {
+        call: CallId,
         upload_id: UploadId,
         parts: Vec<CompletedPart>,
     },
@@ -70,13 +80,17 @@ pub enum Event {
     HashFailed { message: String },
     /// The server created the upload.
     Created {
+        call: CallId,
         upload_id: UploadId,
         parts: Vec<SignedPart>,
     },
     /// The server signed parts.
-    Signed { parts: Vec<SignedPart> },
-    /// The outstanding API call (create, sign or complete) failed.
-    ApiFailed { failure: Failure },
+    Signed {
+        call: CallId,
+        parts: Vec<SignedPart>,
+    },
+    /// The API call (create, sign or complete) failed.
+    ApiFailed { call: CallId, failure: Failure },
     /// `sent` bytes of the part's current attempt are on the wire.
     PutProgress { part: PartNumber, sent: u64 },
     /// Storage stored the part.
@@ -84,7 +98,7 @@ pub enum Event {
     /// The part's PUT failed.
     PutFailed { part: PartNumber, failure: Failure },
     /// The server completed the upload.
-    Completed,
+    Completed { call: CallId },
     /// The person cancelled the upload.
     Cancel,
     /// The person paused the upload: PUTs in flight are aborted, nothing new starts.

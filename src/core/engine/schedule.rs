@@ -75,9 +75,9 @@ impl Session {
                     .all(|p| p.state == PartState::Hashed)
                 {
                     let parts = self.take_for_signing(first);
-                    self.api = Some(ApiCall::Create);
+                    let call = self.begin_call(ApiCall::Create);
                     self.phase = Phase::Creating;
-                    self.commands.push_back(Command::Create { parts });
+                    self.commands.push_back(Command::Create { call, parts });
                 }
             }
             Phase::Uploading => self.start_sign_or_complete(),
@@ -108,8 +108,13 @@ impl Session {
                 || !more_coming)
         {
             let parts = self.take_for_signing(self.config.sign_batch.max(1));
-            self.api = Some(ApiCall::Sign(parts.iter().map(|p| p.part_number).collect()));
-            self.commands.push_back(Command::Sign { upload_id, parts });
+            let call =
+                self.begin_call(ApiCall::Sign(parts.iter().map(|p| p.part_number).collect()));
+            self.commands.push_back(Command::Sign {
+                call,
+                upload_id,
+                parts,
+            });
         }
     }
 
@@ -146,9 +151,12 @@ impl Session {
                 _ => None,
             })
             .collect();
-        self.api = Some(ApiCall::Complete);
-        self.commands
-            .push_back(Command::Complete { upload_id, parts });
+        let call = self.begin_call(ApiCall::Complete);
+        self.commands.push_back(Command::Complete {
+            call,
+            upload_id,
+            parts,
+        });
     }
 
     fn start_puts(&mut self, now: Instant) {

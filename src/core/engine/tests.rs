@@ -115,24 +115,25 @@ impl Sim {
                     let checksum = Checksum::of(&range.start.to_le_bytes());
                     self.events.push_back(Event::Hashed { part, checksum });
                 }
-                Command::Create { parts } => match self.api() {
+                Command::Create { call, parts } => match self.api() {
                     None => {}
                     Some(Ok(())) => {
                         let parts = self.sign(&parts);
                         self.events.push_back(Event::Created {
+                            call,
                             upload_id: UploadId("u1".into()),
                             parts,
                         });
                     }
-                    Some(Err(failure)) => self.events.push_back(Event::ApiFailed { failure }),
+                    Some(Err(failure)) => self.events.push_back(Event::ApiFailed { call, failure }),
                 },
-                Command::Sign { parts, .. } => match self.api() {
+                Command::Sign { call, parts, .. } => match self.api() {
                     None => {}
                     Some(Ok(())) => {
                         let parts = self.sign(&parts);
-                        self.events.push_back(Event::Signed { parts });
+                        self.events.push_back(Event::Signed { call, parts });
                     }
-                    Some(Err(failure)) => self.events.push_back(Event::ApiFailed { failure }),
+                    Some(Err(failure)) => self.events.push_back(Event::ApiFailed { call, failure }),
                 },
                 Command::Put { part, .. } => {
                     assert!(
@@ -152,13 +153,13 @@ impl Sim {
                     self.in_flight.remove(&part);
                     self.cancelled.push(part);
                 }
-                Command::Complete { parts, .. } => match self.api() {
+                Command::Complete { call, parts, .. } => match self.api() {
                     None => {}
                     Some(Ok(())) => {
                         self.completed = Some(parts);
-                        self.events.push_back(Event::Completed);
+                        self.events.push_back(Event::Completed { call });
                     }
-                    Some(Err(failure)) => self.events.push_back(Event::ApiFailed { failure }),
+                    Some(Err(failure)) => self.events.push_back(Event::ApiFailed { call, failure }),
                 },
                 Command::Abort { .. } => self.aborted = true,
                 Command::Persist(update) => self.persisted.push(update),
@@ -874,4 +875,29 @@ fn an_api_call_that_never_answers_is_timed_out_and_made_again() {
     // Each silence cost the API timeout and a backoff, no more.
     assert!(sim.now.saturating_since(Instant::from_millis(0)) >= Duration::from_secs(60));
     assert!(sim.now.saturating_since(Instant::from_millis(0)) < Duration::from_secs(120));
+}
+
+#[test]
+fn a_late_answer_to_a_call_given_up_on_is_ignored() {
+    let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    // The first create hangs; it is timed out and made again.
+    sim.silent_calls = vec![0];
+    sim.run_until(5000, |s| s.api_calls >= 2);
+    // Now the first create's answer arrives after all: it must not be taken for the
+    // second's, nor fail it.
+    let stale = Event::Created {
+        call: CallId(1),
+        upload_id: UploadId("stale".into()),
+        parts: Vec::new(),
+    };
+    sim.session.handle(stale, sim.now);
+    let late_failure = Event::ApiFailed {
+        call: CallId(1),
+        failure: Failure::status(500),
+    };
+    sim.session.handle(late_failure, sim.now);
+    assert_eq!(sim.session.phase(), &Phase::Creating);
+    sim.run(5000);
+    assert_completed_in_order(&sim, 8);
+    assert_eq!(sim.session.upload_id(), Some(&UploadId("u1".into())));
 }
