@@ -3,7 +3,7 @@
 // origin than the API; the typed declarations checked by tsc.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -275,5 +275,16 @@ export async function start(target: HTMLElement) {
     execFileSync(tsc, ['-p', 'tsconfig.json'], { cwd: site, stdio: 'pipe' });
   } catch (e) {
     assert.fail(`tsc refused the consumer:\n${e.stdout}${e.stderr}`);
+  }
+});
+
+test('npm publish --dry-run accepts the package, with the files a page needs', () => {
+  const run = spawnSync('npm', ['publish', '--dry-run'], {
+    cwd: join(ROOT, 'target', 'npm', 'partway-upload'), encoding: 'utf8', timeout: 60_000,
+  });
+  assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
+  assert.match(run.stdout, /\+ partway-upload@\d+\.\d+\.\d+/);
+  for (const file of ['partway-upload.js', 'partway-upload.d.ts', 'manual.js', 'wasm/partway_bg.wasm', 'wasm/partway.js']) {
+    assert.ok(run.stderr.includes(file), `${file} is not in the package`);
   }
 });
