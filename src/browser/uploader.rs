@@ -72,6 +72,8 @@ struct Inner {
     calls: Option<web_sys::AbortController>,
     /// Set by "pause all": files that start later start paused.
     paused_all: bool,
+    /// The key of the next file added.
+    next_key: FileKey,
 }
 
 impl Inner {
@@ -101,6 +103,7 @@ impl Uploader {
             stopped: false,
             calls,
             paused_all: false,
+            next_key: 0,
         })))
     }
 
@@ -148,7 +151,9 @@ impl Uploader {
     pub fn add(&self, file: File, on_update: OnUpdate) -> FileKey {
         let key = {
             let mut inner = self.0.borrow_mut();
-            let key = inner.entries.len();
+            // Not the length: cleared entries leave, and keys must never repeat.
+            let key = inner.next_key;
+            inner.next_key += 1;
             inner.entries.push(Entry {
                 key,
                 file: file.clone(),
@@ -239,6 +244,15 @@ impl Uploader {
             }
             me.schedule();
         });
+    }
+
+    /// Lets go of a file whose upload is over (its row was cleared): the queue keeps
+    /// no reference to it any more.
+    pub fn forget(&self, key: FileKey) {
+        self.0
+            .borrow_mut()
+            .entries
+            .retain(|e| e.key != key || !matches!(e.slot, Slot::Over));
     }
 
     /// Pauses a file that is uploading.

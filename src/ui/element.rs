@@ -182,7 +182,15 @@ impl Host {
     /// `partway-idle` again.
     pub fn clear(&self) {
         let state = self.core.state;
-        state.files.update(|list| list.retain(FileItem::active));
+        let mut gone = Vec::new();
+        state.files.update(|list| {
+            let (keep, done): (Vec<_>, Vec<_>) = list.drain(..).partition(FileItem::active);
+            *list = keep;
+            gone = done;
+        });
+        for item in gone {
+            self.core.uploader.forget(item.key);
+        }
         state.shown.set(state.files.with_untracked(Vec::len));
         self.core.emitter.reset_tally();
     }

@@ -131,9 +131,14 @@ test('a blank page with one tag, from the packed tarball, uploads into the API o
     const idles = (await events.all()).filter((e) => e.type === 'idle').map((e) => e.detail);
     assert.deepEqual(idles.at(-1), { done: 1, failed: 1, cancelled: 1 });
 
-    // clear() drops finished rows and starts the counts again.
+    // clear() drops finished rows and starts the counts again; the element goes on.
     await page.evaluate(() => document.querySelector('partway-upload').clear());
     assert.deepEqual(await page.evaluate(() => document.querySelector('partway-upload').files), []);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await input.setInputFiles([good.path]);
+    await events.waitFor((e) => e.type === 'idle' && e.detail.done === 1 && e.detail.failed === 0, 30_000, 'idle after clear()');
+    const again = await page.evaluate(() => document.querySelector('partway-upload').files);
+    assert.deepEqual(again.map((f) => [f.name, f.status]), [[good.name, 'done']]);
     await page.close();
   } finally {
     await statics.close();
