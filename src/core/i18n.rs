@@ -110,6 +110,10 @@ const EN: &[(&str, &str)] = &[
         "The upload server refused the sign-in; sign in again.",
     ),
     ("errorGeneric", "The upload failed."),
+    (
+        "errorChecksum",
+        "Part of the file arrived damaged and was refused. Retry to send it again.",
+    ),
 ];
 
 const DE: &[(&str, &str)] = &[
@@ -224,6 +228,7 @@ const DE: &[(&str, &str)] = &[
         "Der Upload-Server hat die Anmeldung abgelehnt; bitte neu anmelden.",
     ),
     ("errorGeneric", "Das Hochladen ist fehlgeschlagen."),
+    ("errorChecksum", "Ein Teil der Datei kam beschädigt an und wurde abgelehnt. Erneut versuchen, um ihn neu zu senden."),
 ];
 
 const FR: &[(&str, &str)] = &[
@@ -286,6 +291,7 @@ const FR: &[(&str, &str)] = &[
     ("errorQuota", "Votre quota de stockage est épuisé."),
     ("errorSignIn", "Le serveur d’envoi a refusé la connexion ; reconnectez-vous."),
     ("errorGeneric", "L’envoi a échoué."),
+    ("errorChecksum", "Une partie du fichier est arrivée abîmée et a été refusée. Réessayez pour la renvoyer."),
 ];
 
 /// The words of one element: its locale's table under the page's overrides.
@@ -387,6 +393,7 @@ impl Messages {
             Some(FailCode::Server(ErrorCode::TypeNotAllowed)) => "errorType",
             Some(FailCode::Server(ErrorCode::QuotaExceeded)) => "errorQuota",
             Some(FailCode::Server(ErrorCode::Unauthorized)) => "errorSignIn",
+            Some(FailCode::Server(ErrorCode::ChecksumMismatch)) => "errorChecksum",
             _ if !detail.is_empty() => return detail.to_string(),
             _ => "errorGeneric",
         };

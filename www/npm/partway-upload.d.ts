@@ -118,7 +118,7 @@ export type PartwayMessageKey =
   | 'unfinishedItem' | 'noteResumed' | 'noteGone' | 'noteUnchecked' | 'recordCorrupt'
   | 'recordOtherVersion' | 'recordExpired' | 'recordInconsistent' | 'errorNetwork'
   | 'errorTimeout' | 'errorUrlExpired' | 'errorUnreadable' | 'errorTooLarge' | 'errorType'
-  | 'errorQuota' | 'errorSignIn' | 'errorGeneric';
+  | 'errorQuota' | 'errorSignIn' | 'errorChecksum' | 'errorGeneric';
 
 export type PartwayMessages = Partial<Record<PartwayMessageKey, string>>;
 
