@@ -70,16 +70,19 @@ impl Tokens {
             Offer::Static(t) => return Ok(Some(t)),
             Offer::Callback(f) => f,
         };
-        let promise = {
-            let mut state = self.0.state.borrow_mut();
-            match &*state {
-                State::Ready(t) if Some(t.as_str()) != refused => return Ok(Some(t.clone())),
-                State::Pending(p) => p.clone(),
-                _ => {
-                    let p = call(&callback);
-                    *state = State::Pending(p.clone());
-                    p
-                }
+        let pending = match &*self.0.state.borrow() {
+            State::Ready(t) if Some(t.as_str()) != refused => return Ok(Some(t.clone())),
+            State::Pending(p) => Some(p.clone()),
+            _ => None,
+        };
+        let promise = match pending {
+            Some(p) => p,
+            None => {
+                // Called with no borrow held: the page's callback may do anything,
+                // including use the element.
+                let p = call(&callback);
+                *self.0.state.borrow_mut() = State::Pending(p.clone());
+                p
             }
         };
         let outcome = JsFuture::from(promise.clone()).await;
