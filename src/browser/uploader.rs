@@ -48,7 +48,7 @@ pub type FileKey = usize;
 
 enum Slot {
     /// Looking for a resume record.
-    Preparing(File),
+    Preparing,
     Queued(Box<Launch>),
     Running(Driver),
     Over,
@@ -220,7 +220,7 @@ impl Uploader {
             .iter_mut()
             .find(|e| e.key == key)
         {
-            entry.slot = Slot::Preparing(file.clone());
+            entry.slot = Slot::Preparing;
         }
         let me = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
@@ -238,7 +238,7 @@ impl Uploader {
             };
             if let Some(entry) = me.0.borrow_mut().entries.iter_mut().find(|e| e.key == key) {
                 // A file cancelled while it was being prepared stays cancelled.
-                if matches!(entry.slot, Slot::Preparing(_)) {
+                if matches!(entry.slot, Slot::Preparing) {
                     entry.slot = Slot::Queued(Box::new(launch));
                 }
             }
@@ -324,10 +324,9 @@ impl Uploader {
                     entry.slot = Slot::Running(driver.clone());
                     Some(Ok(driver))
                 }
-                Slot::Queued(launch) => {
-                    Some(Err((launch.file.size() as u64, entry.on_update.clone())))
+                Slot::Queued(_) | Slot::Preparing => {
+                    Some(Err((entry.file.size() as u64, entry.on_update.clone())))
                 }
-                Slot::Preparing(file) => Some(Err((file.size() as u64, entry.on_update.clone()))),
                 Slot::Over => None,
             }
         };
