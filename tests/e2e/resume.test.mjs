@@ -232,7 +232,9 @@ test('a corrupt resume record is reported and dropped, and the same file uploads
     const [[key]] = await resumeRecords(page);
     await page.reload();
     await widget.open(`${server.page}/?user=corrupt`);
-    await page.waitForTimeout(300);
+    // This page reads the store once on load; corrupting the record before that read would
+    // let this page, not the next, report and delete it.
+    await page.locator('[data-testid=unfinished-upload]').first().waitFor({ timeout: 10_000 });
     await writeResumeRecord(page, key, '{"schema":1,"fingerprint":garbage');
     await writeResumeRecord(page, 'not-even-text', { some: 'object' });
     await page.reload();
