@@ -1,43 +1,73 @@
-// Benchmark (a script, not a test): uploads one generated file through the demo page in
-// headless Chromium, and, in the same run against the same server, the same parts through
-// a plain JavaScript loop of N parallel XHR PUTs. Prints MB/s and the ratio.
+// Benchmark (a script, not a test): one generated file uploaded, in the same run and
+// against the same store, by each uploader a developer could pick, rounds interleaved:
 //
-//   node bench/upload.mjs [--size-mib 1024] [--parallel 4] [--rounds 2] [--garage]
+//   partway  the demo page (<partway-upload>) at its defaults: SHA-256 per part
+//   raw      a plain loop of N parallel XHR PUTs to URLs hashed and signed beforehand: the ceiling
+//   uppy5    Uppy 5 (@uppy/core 5.2.0 + @uppy/aws-s3 5.1.0) at its defaults, no checksums
+//   uppy6    Uppy 6 (@uppy/core 6.3.1 + @uppy/aws-s3 6.3.1) at its defaults, no checksums
 //
-// With --garage the server stores into the Garage that tests/services/garage.sh started
-// (source it first), so both uploads go to a real S3 implementation.
+//   node bench/upload.mjs [--size-mib 1024] [--rounds 3] [--garage] [--modes partway,raw,uppy5,uppy6]
+//                         [--raw-parallel 6] [--partway-query 'parallel=6&part_mib=16']
 //
-// The server is the `server` profile build (tests/run builds debug; this script builds
-// what it needs). Figures are ratios within one run: the machines are shared and noisy.
+// With --garage (source tests/services/garage.sh first) everything stores into that Garage;
+// the Uppy modes need it (their backend, bench/uppy-backend.mjs, is an S3 client). The
+// bench's own npm packages (bench/package.json, bench/uppy5, bench/uppy6) are installed
+// on first use. Figures are ratios within one run: the machines are shared and noisy.
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import {
-  freePort, garageArgs, launchBrowser, makeFile, ROOT, setupCors, startServer, tempDir, WidgetPage,
+  freePort, garageArgs, launchBrowser, makeFile, ROOT, serviceEnv, setupCors, startServer, tempDir,
+  WidgetPage,
 } from '../e2e/harness.mjs';
 
+const HERE = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
     'size-mib': { type: 'string', default: '1024' },
-    parallel: { type: 'string', default: '4' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     garage: { type: 'boolean', default: false },
+    modes: { type: 'string' },
+    'raw-parallel': { type: 'string', default: '6' },
+    'partway-query': { type: 'string', default: '' },
   },
 });
 const MiB = 1024 * 1024;
 const size = Number(values['size-mib']) * MiB;
-const parallel = Number(values.parallel);
 const rounds = Number(values.rounds);
-const partSize = 8 * MiB;
+const rawParallel = Number(values['raw-parallel']);
+const rawPartSize = 8 * MiB;
+const modes = (values.modes ?? (values.garage ? 'partway,raw,uppy5,uppy6' : 'partway,raw')).split(',');
+if (!values.garage && modes.some((m) => m.startsWith('uppy'))) throw new Error('the Uppy modes need --garage');
+
+for (const dir of [HERE, join(HERE, 'uppy5'), join(HERE, 'uppy6')]) {
+  if (!existsSync(join(dir, 'node_modules'))) execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'inherit' });
+}
+const { build } = await import('esbuild');
+const { startUppyBackend } = await import('./uppy-backend.mjs');
+const bundles = {};
+for (const v of ['uppy5', 'uppy6'].filter((m) => modes.includes(m))) {
+  const out = await build({ entryPoints: [join(HERE, v, 'entry.js')], bundle: true, format: 'iife', minify: true, write: false });
+  bundles[v] = out.outputFiles[0].text;
+}
 
 execFileSync('cargo', ['build', '--profile', 'server', '-p', 'partway-server'], { cwd: ROOT, stdio: 'inherit' });
 const binary = join(ROOT, 'target', 'server', 'partway-server');
 
+/** Counts long tasks (> 50 ms) from page load; `window.benchLongTasks()` reads and resets. */
+function watchLongTasks() {
+  let tasks = [];
+  new PerformanceObserver((list) => { for (const e of list.getEntries()) tasks.push(e.duration); })
+    .observe({ type: 'longtask' });
+  window.benchLongTasks = () => { const t = tasks; tasks = []; return t; };
+}
+
 /** The raw loop, run inside the page: hash and sign first (untimed), then time the PUTs. */
 async function rawLoop({ partSize, parallel }) {
-  const file = document.getElementById('raw-input').files[0];
+  const file = document.getElementById('bench-input').files[0];
   const json = (res) => { if (!res.ok) throw new Error(`${res.url}: ${res.status}`); return res.json(); };
   const { token } = await json(await fetch('/api/dev/token', {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'bench-raw' }),
@@ -46,7 +76,6 @@ async function rawLoop({ partSize, parallel }) {
   const count = Math.max(1, Math.ceil(file.size / partSize));
   const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)));
   const checksums = [];
-  const tHash = performance.now();
   for (let i = 0; i < count; i++) {
     const buf = await file.slice(i * partSize, (i + 1) * partSize).arrayBuffer();
     checksums.push({ part_number: i + 1, sha256: b64(await crypto.subtle.digest('SHA-256', buf)) });
@@ -56,7 +85,6 @@ async function rawLoop({ partSize, parallel }) {
     body: JSON.stringify({ name: file.name, size: file.size, content_type: file.type, part_size: partSize, parts: [] }),
   }));
   const signed = [];
-  console.log(`raw loop: ${count} parts hashed`);
   for (let i = 0; i < count; i += 50) {
     const res = await json(await fetch(`/api/uploads/${created.upload_id}/parts`, {
       method: 'POST', headers: auth, body: JSON.stringify({ parts: checksums.slice(i, i + 50) }),
@@ -64,7 +92,7 @@ async function rawLoop({ partSize, parallel }) {
     signed.push(...res.parts);
   }
   signed.sort((a, b) => a.part_number - b.part_number);
-  const prepareSeconds = (performance.now() - tHash) / 1000;
+  window.benchLongTasks();
 
   const put = (p) => new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
@@ -72,8 +100,6 @@ async function rawLoop({ partSize, parallel }) {
     for (const [k, v] of Object.entries(p.headers)) xhr.setRequestHeader(k, v);
     xhr.onload = () => (xhr.status < 300 ? resolve(xhr.getResponseHeader('ETag')) : reject(new Error(`PUT ${xhr.status}`)));
     xhr.onerror = () => reject(new Error(`PUT part ${p.part_number}: network error`));
-    xhr.timeout = 120_000;
-    xhr.ontimeout = () => reject(new Error(`PUT part ${p.part_number}: no answer in 120 s`));
     const start = (p.part_number - 1) * partSize;
     xhr.send(file.slice(start, start + partSize));
   });
@@ -84,25 +110,102 @@ async function rawLoop({ partSize, parallel }) {
     while (next < count) {
       const i = next++;
       etags[i] = await put(signed[i]);
-      if (i % 32 === 31) console.log(`raw loop: ${i + 1} of ${count} parts stored`);
     }
   }));
   const seconds = (performance.now() - t0) / 1000;
-  const t1 = performance.now();
   await json(await fetch(`/api/uploads/${created.upload_id}/complete`, {
     method: 'POST', headers: auth,
     body: JSON.stringify({ parts: etags.map((etag, i) => ({ part_number: i + 1, etag })) }),
   }));
-  const completeSeconds = (performance.now() - t1) / 1000;
-  return { seconds, prepareSeconds, completeSeconds };
+  return { seconds, longTasks: window.benchLongTasks() };
+}
+
+/** Partway, timed in the page from `partway-add` to `partway-complete`. */
+async function partwayRun(page, file) {
+  const widget = new WidgetPage(page);
+  await widget.open(`${server.page}/?user=bench${values['partway-query'] ? `&${values['partway-query']}` : ''}`);
+  await page.evaluate(() => {
+    const el = document.querySelector('partway-upload');
+    window.benchDone = new Promise((resolve, reject) => {
+      let t0;
+      let sent;
+      el.addEventListener('partway-add', () => { t0 = performance.now(); window.benchLongTasks(); });
+      el.addEventListener('partway-progress', (e) => {
+        if (sent === undefined && e.detail.percent >= 100) sent = performance.now();
+      });
+      el.addEventListener('partway-complete', () => {
+        const end = performance.now();
+        resolve({ seconds: (end - t0) / 1000, sentSeconds: ((sent ?? end) - t0) / 1000, longTasks: window.benchLongTasks() });
+      });
+      el.addEventListener('partway-error', (e) => reject(new Error(e.detail.message)));
+    });
+  });
+  await widget.pick([file.path]);
+  return page.evaluate(() => window.benchDone);
+}
+
+/**
+ * A page on the server's origin (so the raw loop's API calls are same-origin) without the
+ * widget: the health check's plain-text answer, rendered as a document.
+ */
+async function blank(page) {
+  await page.goto(`${server.page}/healthz`);
+}
+
+async function inputWith(page, file) {
+  await page.evaluate(() => {
+    const input = document.createElement('input');
+    input.type = 'file';
+    input.id = 'bench-input';
+    document.body.append(input);
+  });
+  await page.locator('#bench-input').setInputFiles(file.path);
+}
+
+const RUN = {
+  partway: partwayRun,
+  async raw(page, file) {
+    await blank(page);
+    await inputWith(page, file);
+    return page.evaluate(rawLoop, { partSize: rawPartSize, parallel: rawParallel });
+  },
+  async uppy5(page, file) { return uppy(page, file, 'uppy5'); },
+  async uppy6(page, file) { return uppy(page, file, 'uppy6'); },
+};
+
+async function uppy(page, file, version) {
+  await blank(page);
+  await page.addScriptTag({ content: bundles[version] });
+  await inputWith(page, file);
+  return page.evaluate(async (backend) => {
+    const file = document.getElementById('bench-input').files[0];
+    window.benchLongTasks();
+    const out = await window.benchUppy({ backend, file });
+    return { ...out, longTasks: window.benchLongTasks() };
+  }, uppyBackend.url);
 }
 
 const dir = tempDir('partway-bench-');
 let server;
+let uppyBackend;
 if (values.garage) {
   const prefix = `bench-${randomUUID()}/`;
   const port = await freePort();
-  setupCors(binary, prefix, `http://localhost:${port}`);
+  const origin = `http://localhost:${port}`;
+  if (modes.some((m) => m.startsWith('uppy'))) {
+    // One CORS rule for everyone (storage keeps one per bucket): Uppy 6 also needs POST and DELETE.
+    uppyBackend = await startUppyBackend({
+      prefix,
+      origin,
+      s3: {
+        endpoint: serviceEnv('PARTWAY_TEST_S3_ENDPOINT'), region: serviceEnv('PARTWAY_TEST_S3_REGION'),
+        bucket: serviceEnv('PARTWAY_TEST_S3_BUCKET'), accessKeyId: serviceEnv('PARTWAY_TEST_S3_ACCESS_KEY_ID'),
+        secretAccessKey: serviceEnv('PARTWAY_TEST_S3_SECRET_ACCESS_KEY'),
+      },
+    });
+  } else {
+    setupCors(binary, prefix, origin);
+  }
   server = await startServer({ binary, port, args: garageArgs(prefix) });
 } else {
   server = await startServer({ binary });
@@ -110,55 +213,43 @@ if (values.garage) {
 const browser = await launchBrowser();
 try {
   const file = await makeFile(dir, 'bench.bin', size);
-  const mbps = (s) => (size / 1e6 / s).toFixed(1);
-  const results = [];
+  const results = Object.fromEntries(modes.map((m) => [m, []]));
   for (let round = 1; round <= rounds; round++) {
-    const page = await browser.newPage();
-    const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=bench&parallel=${parallel}&part_mib=${partSize / MiB}`);
-    const t0 = Date.now();
-    await widget.pick([file.path]);
-    // Polled every 20 ms: when the bar reaches 100% every byte is stored, and what is
-    // left is the server's complete.
-    let sentSeconds = null;
-    let status;
-    for (const deadline = Date.now() + 30 * 60_000; Date.now() < deadline;) {
-      status = await widget.status(file.name);
-      if (sentSeconds === null && (await widget.percent(file.name)) >= 100) sentSeconds = (Date.now() - t0) / 1000;
-      if (status === 'done' || status === 'failed') break;
-      await page.waitForTimeout(20);
+    for (const mode of modes) {
+      const page = await browser.newPage();
+      await page.addInitScript(watchLongTasks);
+      const r = await RUN[mode](page, file);
+      await page.close();
+      results[mode].push(r);
+      const tasks = r.longTasks;
+      console.log(`round ${round} ${mode.padEnd(7)} ${(size / 1e6 / r.seconds).toFixed(1).padStart(6)} MB/s` +
+        `  ${tasks.length} long tasks${tasks.length ? ` (max ${Math.round(Math.max(...tasks))} ms)` : ''}`);
     }
-    const widgetSeconds = (Date.now() - t0) / 1000;
-    if (status !== 'done') throw new Error(await widget.row(file.name).innerText());
-
-    await page.evaluate(() => {
-      const input = document.createElement('input');
-      input.type = 'file';
-      input.id = 'raw-input';
-      document.body.append(input);
-    });
-    await page.locator('#raw-input').setInputFiles(file.path);
-    page.on('console', (m) => console.log(`  page: ${m.text()}`));
-    const raw = await page.evaluate(rawLoop, { partSize, parallel });
-    await page.close();
-    const rawSeconds = raw.seconds;
-    const rawTotal = raw.prepareSeconds + raw.seconds + raw.completeSeconds;
-    results.push({ widgetSeconds, sentSeconds, rawSeconds, rawTotal });
-    console.log(`round ${round}: widget ${widgetSeconds.toFixed(2)} s to done (${mbps(widgetSeconds)} MB/s), ` +
-      `${sentSeconds.toFixed(2)} s to 100% (${mbps(sentSeconds)} MB/s); raw loop: hash+sign ${raw.prepareSeconds.toFixed(2)} s, ` +
-      `PUTs ${rawSeconds.toFixed(2)} s (${mbps(rawSeconds)} MB/s), complete ${raw.completeSeconds.toFixed(2)} s`);
   }
-  const best = (k) => Math.min(...results.map((r) => r[k]));
-  const ratio = (a, b) => (best(b) / best(a)).toFixed(2);
-  console.log(`\n${values.garage ? 'Garage' : 'local storage'}, ${size / MiB} MiB, ${parallel} parts in flight, ${partSize / MiB} MiB parts, best of ${rounds} (MB/s):`);
-  console.log(`  widget, pick to done (hashing, signing, PUTs, complete):  ${mbps(best('widgetSeconds'))}`);
-  console.log(`  raw loop, hash + sign + PUTs + complete, one after another: ${mbps(best('rawTotal'))}`);
-  console.log(`  ratio widget / raw, end to end:                            ${ratio('widgetSeconds', 'rawTotal')}`);
-  console.log(`  widget, pick to every byte stored (100%):                 ${mbps(best('sentSeconds'))}`);
-  console.log(`  raw loop, PUTs alone (hashed and signed beforehand):      ${mbps(best('rawSeconds'))}`);
-  console.log(`  ratio widget to 100% / raw PUTs alone:                    ${ratio('sentSeconds', 'rawSeconds')}`);
+  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+  const mbps = (m) => size / 1e6 / median(results[m].map((r) => r.seconds));
+  const what = {
+    partway: `Partway, defaults${values['partway-query'] ? ` + ${values['partway-query']}` : ''}, SHA-256 per part, pick to done`,
+    raw: `raw loop, ${rawParallel} XHR PUTs in flight, ${rawPartSize / MiB} MiB parts, PUTs alone`,
+    uppy5: 'Uppy 5.2 + @uppy/aws-s3 5.1, defaults, no checksums, add to done',
+    uppy6: 'Uppy 6.3.1 + @uppy/aws-s3 6.3.1, defaults, no checksums, add to done',
+  };
+  console.log(`\n${values.garage ? 'Garage' : 'local storage'}, ${size / MiB} MiB, median of ${rounds} interleaved rounds (MB = 10^6 B):\n`);
+  console.log('| uploader | MB/s | Partway / this | long tasks (max of rounds) |');
+  console.log('| --- | --- | --- | --- |');
+  for (const m of modes) {
+    const longest = Math.max(0, ...results[m].flatMap((r) => r.longTasks));
+    const most = Math.max(...results[m].map((r) => r.longTasks.length));
+    const ratio = modes.includes('partway') ? (mbps('partway') / mbps(m)).toFixed(2) : '';
+    console.log(`| ${what[m]} | ${mbps(m).toFixed(1)} | ${ratio} | ${most}${most ? ` (longest ${Math.round(longest)} ms)` : ''} |`);
+  }
+  if (modes.includes('partway')) {
+    const sent = size / 1e6 / median(results.partway.map((r) => r.sentSeconds));
+    console.log(`\nPartway pick to 100% (every byte stored, before complete): ${sent.toFixed(1)} MB/s`);
+  }
 } finally {
   await browser.close();
   await server.stop();
+  await uppyBackend?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
