@@ -14,7 +14,7 @@
 // bench's own npm packages (bench/package.json, bench/uppy5, bench/uppy6) are installed
 // on first use. Figures are ratios within one run: the machines are shared and noisy.
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -56,6 +56,35 @@ for (const v of ['uppy5', 'uppy6'].filter((m) => modes.includes(m))) {
 
 execFileSync('cargo', ['build', '--profile', 'server', '-p', 'partway-server'], { cwd: ROOT, stdio: 'inherit' });
 const binary = join(ROOT, 'target', 'server', 'partway-server');
+
+/**
+ * CPU seconds used so far by each kind of process on this machine (Linux /proc): the
+ * page's renderer, Chromium's network service and the rest of it, storage (Garage) and
+ * partway-server. Where an uploader's time goes on a 2-core machine; {} elsewhere.
+ */
+function cpuSeconds() {
+  const kinds = {};
+  let pids = [];
+  try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return kinds; }
+  for (const pid of pids) {
+    let cmd;
+    let stat;
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch { continue; }
+    const kind = /partway-server/.test(cmd) ? 'server'
+      : /chrom.*--type=renderer/.test(cmd) ? 'renderer'
+        : /chrom.*--type=utility.*[Nn]etwork/.test(cmd) ? 'network'
+          : /chrom/.test(cmd) ? 'chromium, other'
+            : /garage/.test(cmd) ? 'storage' : null;
+    if (!kind) continue;
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    kinds[kind] = (kinds[kind] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return kinds;
+}
 
 /** Counts long tasks (> 50 ms) from page load; `window.benchLongTasks()` reads and resets. */
 function watchLongTasks() {
@@ -218,7 +247,10 @@ try {
     for (const mode of modes) {
       const page = await browser.newPage();
       await page.addInitScript(watchLongTasks);
+      const before = cpuSeconds();
       const r = await RUN[mode](page, file);
+      const after = cpuSeconds();
+      r.cpu = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]));
       await page.close();
       results[mode].push(r);
       const tasks = r.longTasks;
@@ -242,6 +274,16 @@ try {
     const most = Math.max(...results[m].map((r) => r.longTasks.length));
     const ratio = modes.includes('partway') ? (mbps('partway') / mbps(m)).toFixed(2) : '';
     console.log(`| ${what[m]} | ${mbps(m).toFixed(1)} | ${ratio} | ${most}${most ? ` (longest ${Math.round(longest)} ms)` : ''} |`);
+  }
+  const kinds = [...new Set(modes.flatMap((m) => results[m].flatMap((r) => Object.keys(r.cpu))))].sort();
+  if (kinds.length) {
+    console.log('\nCPU seconds per upload (mean of rounds), by process; setup of each mode included:\n');
+    console.log(`| uploader | ${kinds.join(' | ')} |`);
+    console.log(`| --- |${kinds.map(() => ' --- |').join('')}`);
+    for (const m of modes) {
+      const mean = (k) => results[m].reduce((a, r) => a + (r.cpu[k] ?? 0), 0) / results[m].length;
+      console.log(`| ${m} | ${kinds.map((k) => mean(k).toFixed(1)).join(' | ')} |`);
+    }
   }
   if (modes.includes('partway')) {
     const sent = size / 1e6 / median(results.partway.map((r) => r.sentSeconds));
