@@ -224,15 +224,16 @@ impl Driver {
     }
 
     fn execute(&self, command: Command) {
-        let (file, api) = {
+        let (file, api, file_size) = {
             let inner = self.0.borrow();
-            (inner.file.clone(), inner.api.clone())
+            let size = inner.session.plan().file_size;
+            (inner.file.clone(), inner.api.clone(), size)
         };
         match command {
             Command::Hash { part, range } => {
                 let me = self.clone();
                 spawn_local(async move {
-                    let result = match slice::slice(&file, range) {
+                    let result = match slice::slice(&file, range, file_size) {
                         Ok(blob) => hash::sha256(&blob).await,
                         Err(e) => Err(e),
                     };
@@ -340,7 +341,8 @@ impl Driver {
         headers: &std::collections::BTreeMap<String, String>,
         file: &File,
     ) {
-        let blob = match slice::slice(file, range) {
+        let file_size = self.0.borrow().session.plan().file_size;
+        let blob = match slice::slice(file, range, file_size) {
             Ok(blob) => blob,
             Err(message) => return self.defer(Event::HashFailed { message }),
         };

@@ -21,7 +21,7 @@ pub async fn fingerprint(file: &File) -> Result<Fingerprint, String> {
         size,
         content_type: file.type_(),
         last_modified: file.last_modified().max(0.0) as u64,
-        head_sha256: hash::sha256(&slice::slice(file, head)?).await?,
-        tail_sha256: hash::sha256(&slice::slice(file, tail)?).await?,
+        head_sha256: hash::sha256(&slice::slice(file, head, size)?).await?,
+        tail_sha256: hash::sha256(&slice::slice(file, tail, size)?).await?,
     })
 }

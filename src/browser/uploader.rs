@@ -57,6 +57,8 @@ enum Slot {
 struct Entry {
     key: FileKey,
     file: File,
+    /// `file.size()`, read once: on a picked file each read may ask the browser process.
+    size: u64,
     slot: Slot,
     on_update: OnUpdate,
 }
@@ -148,7 +150,7 @@ impl Uploader {
     }
 
     /// Adds a file; `on_update` receives its view after every change.
-    pub fn add(&self, file: File, on_update: OnUpdate) -> FileKey {
+    pub fn add(&self, file: File, size: u64, on_update: OnUpdate) -> FileKey {
         let key = {
             let mut inner = self.0.borrow_mut();
             // Not the length: cleared entries leave, and keys must never repeat.
@@ -157,6 +159,7 @@ impl Uploader {
             inner.entries.push(Entry {
                 key,
                 file: file.clone(),
+                size,
                 slot: Slot::Over,
                 on_update,
             });
@@ -186,18 +189,18 @@ impl Uploader {
 
     /// Plans the file of `key` and looks for its resume record, then queues it.
     fn start(&self, key: FileKey) {
-        let (file, on_update, plan_config) = {
+        let (file, size, on_update, plan_config) = {
             let inner = self.0.borrow();
             let Some(entry) = inner.entries.iter().find(|e| e.key == key) else {
                 return;
             };
             (
                 entry.file.clone(),
+                entry.size,
                 entry.on_update.clone(),
                 inner.config.plan.clone(),
             )
         };
-        let size = file.size() as u64;
         let plan = match Plan::for_file(size, &plan_config) {
             Ok(plan) => plan,
             Err(e) => {
@@ -325,7 +328,7 @@ impl Uploader {
                     Some(Ok(driver))
                 }
                 Slot::Queued(_) | Slot::Preparing => {
-                    Some(Err((entry.file.size() as u64, entry.on_update.clone())))
+                    Some(Err((entry.size, entry.on_update.clone())))
                 }
                 Slot::Over => None,
             }

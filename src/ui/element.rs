@@ -225,6 +225,11 @@ impl Core {
         match name {
             "locale" | "messages" => {
                 self.state.messages.set(messages_of(host));
+                // Rows read the words untracked (a thousand rows subscribed to one signal
+                // made every progress update quadratic): tell each row to render again.
+                self.state.files.with_untracked(|list| {
+                    list.iter().for_each(|f| f.view.notify());
+                });
             }
             "disabled" => self
                 .state
@@ -261,7 +266,7 @@ impl Core {
         // that fails at once must not make the element idle in the middle of a pick.
         for (item, accepted) in items.iter_mut().zip(accepted) {
             if let Some((file, on_update)) = accepted {
-                item.key = self.uploader.add(file, on_update);
+                item.key = self.uploader.add(file, item.size, on_update);
             }
         }
         self.state.files.update(|list| list.extend(items));
@@ -340,6 +345,7 @@ impl Core {
                     events.saw(&v);
                     announce_end(&state, &name, &v);
                     view.try_set(v);
+                    state.changed.notify();
                 });
                 return (item, Some((file, on_update)));
             }

@@ -63,25 +63,32 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
     };
     let note = move || {
         view.with(|v| match (&v.hold, &v.note) {
-            (Some(Hold::Offline), _) => Some(state.messages.with(|m| m.get("offline", &[]))),
-            (_, Some(note)) => Some(state.messages.with(|m| m.note(note))),
+            (Some(Hold::Offline), _) => Some(state.messages.with_untracked(|m| m.get("offline", &[]))),
+            (_, Some(note)) => Some(state.messages.with_untracked(|m| m.note(note))),
             _ => None,
         })
     };
     let error = move || {
         view.with(|v| {
             let detail = v.error.as_deref()?;
-            Some(state.messages.with(|m| m.failure(v.error_code, detail)))
+            Some(state.messages.with_untracked(|m| m.failure(v.error_code, detail)))
         })
     };
     let link = move || view.with(|v| v.download_url.clone());
-    let t = move |key: &'static str| move || state.messages.with(|m| m.get(key, &[]));
+    // Labels follow the row's view, which a locale change notifies (see `attribute_changed`).
+    let t = move |key: &'static str| {
+        move || {
+            view.track();
+            state.messages.with_untracked(|m| m.get(key, &[]))
+        }
+    };
     let bar_name = {
         let name = name.clone();
         move || {
+            view.track();
             state
                 .messages
-                .with(|m| m.get("progressOf", &[("name", &name)]))
+                .with_untracked(|m| m.get("progressOf", &[("name", &name)]))
         }
     };
     let download_name = name.clone();
@@ -100,8 +107,8 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
         >
             <div class="partway-file-head">
                 <span class="partway-name" data-testid="file-name" title=shown_name.clone()>{shown_name.clone()}</span>
-                <span class="partway-size">{move || view.with(|v| state.messages.with(|m| m.bytes(v.total)))}</span>
-                <span class="partway-status">{move || state.messages.with(|m| m.status(status()))}</span>
+                <span class="partway-size">{move || view.with(|v| state.messages.with_untracked(|m| m.bytes(v.total)))}</span>
+                <span class="partway-status">{move || state.messages.with_untracked(|m| m.status(status()))}</span>
             </div>
             <div
                 class="partway-bar"
@@ -116,8 +123,8 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
                 <div class="partway-bar-fill" style:width=move || format!("{}%", percent())></div>
             </div>
             <div class="partway-file-foot">
-                <span data-testid="file-speed">{move || view.with(|v| state.messages.with(|m| m.speed(v.speed)))}</span>
-                <span data-testid="file-eta">{move || view.with(|v| state.messages.with(|m| m.eta(v.eta)))}</span>
+                <span data-testid="file-speed">{move || view.with(|v| state.messages.with_untracked(|m| m.speed(v.speed)))}</span>
+                <span data-testid="file-eta">{move || view.with(|v| state.messages.with_untracked(|m| m.eta(v.eta)))}</span>
                 <Show when=can_pause>
                     <button type="button" part="button" data-testid="file-pause" on:click=pause>{t("pause")}</button>
                 </Show>

@@ -2,19 +2,43 @@
 
 use crate::core::status::OverallSum;
 use crate::ui::state::WidgetState;
+use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// How often the overall figures may be summed again: what a person can follow.
+const SUM_EVERY_MS: u32 = 250;
 
 /// Overall progress, speed and time left of every file that still counts.
 #[component]
 pub fn OverallProgress() -> impl IntoView {
     let state = expect_context::<WidgetState>();
     let files = state.files;
-    let figures = Memo::new(move |_| {
-        files.with(|list| {
-            let mut sum = OverallSum::default();
-            list.iter().for_each(|f| f.view.with(|v| sum.add(v)));
-            sum.finish()
-        })
+    let figures = RwSignal::new(OverallSum::default().finish());
+    // Summed again at most every SUM_EVERY_MS, not on every row's progress: summing a
+    // thousand rows on each of their updates made a large pick quadratic.
+    let pending = Rc::new(Cell::new(false));
+    Effect::new(move |_| {
+        state.changed.track();
+        files.track();
+        if !pending.replace(true) {
+            let pending = pending.clone();
+            Timeout::new(SUM_EVERY_MS, move || {
+                pending.set(false);
+                let now = files.try_with_untracked(|list| {
+                    let mut sum = OverallSum::default();
+                    list.iter().for_each(|f| f.view.with_untracked(|v| sum.add(v)));
+                    sum.finish()
+                });
+                if let Some(now) = now {
+                    if figures.try_with_untracked(|f| *f != now) == Some(true) {
+                        figures.try_set(now);
+                    }
+                }
+            })
+            .forget();
+        }
     });
     let m = state.messages;
     view! {

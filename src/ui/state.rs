@@ -66,6 +66,8 @@ pub struct WidgetState {
     pub multiple: RwSignal<bool>,
     /// The `accept` list, passed to the file picker.
     pub accept: RwSignal<String>,
+    /// Notified whenever a row's view changes, for the figures summed over all rows.
+    pub changed: Trigger,
 }
 
 impl WidgetState {
@@ -79,6 +81,7 @@ impl WidgetState {
             disabled: RwSignal::new(false),
             multiple: RwSignal::new(true),
             accept: RwSignal::new(String::new()),
+            changed: Trigger::new(),
         }
     }
 
