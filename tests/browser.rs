@@ -62,8 +62,7 @@ async fn the_worker_digest_and_the_sha2_fallback_agree() {
 async fn parts_hashed_at_once_each_get_their_own_digest() {
     // Answers from the shared worker come back by id, whatever the order.
     let blobs: Vec<_> = (0..8).map(|i| patterned(10_000 + i * 4_099)).collect();
-    let digests =
-        futures::future::join_all(blobs.iter().map(|(_, blob)| hash::sha256(blob))).await;
+    let digests = futures::future::join_all(blobs.iter().map(|(_, blob)| hash::sha256(blob))).await;
     for ((bytes, _), digest) in blobs.iter().zip(digests) {
         assert_eq!(digest.unwrap(), Checksum::of(bytes));
     }

@@ -242,6 +242,16 @@ async fn the_parts_listed_for_resuming_are_exactly_those_sent() {
         .map(|p| (p.part_number.0, p.size))
         .collect();
     assert_eq!(listed, vec![(1, 5 * MIB), (2, 5 * MIB)]);
+    // Garage's own checksum of each part, for a resuming client to compare.
+    for p in &status.parts {
+        let bytes = part_bytes(&data, created.part_size, p.part_number);
+        assert_eq!(
+            p.sha256,
+            Some(Checksum::of(bytes)),
+            "part {}",
+            p.part_number
+        );
+    }
 }
 
 #[tokio::test]

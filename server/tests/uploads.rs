@@ -272,6 +272,16 @@ async fn status_lists_the_parts_storage_holds() {
             (2, etags[1].clone(), 5 * MIB)
         ]
     );
+    // Each with the checksum storage computed, for a resuming client to compare.
+    for p in &status.parts {
+        let bytes = part_bytes(&data, 5 * MIB, p.part_number);
+        assert_eq!(
+            p.sha256,
+            Some(Checksum::of(bytes)),
+            "part {}",
+            p.part_number
+        );
+    }
 }
 
 #[tokio::test]

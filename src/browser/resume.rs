@@ -5,7 +5,7 @@ use crate::browser::api::Api;
 use crate::browser::driver::{Launch, Resumable, Start};
 use crate::browser::fingerprint::fingerprint;
 use crate::browser::resume_store::{RecordKeeper, ResumeStore};
-use crate::core::resume::ResumeRecord;
+use crate::core::resume::{keepable_parts, ResumeRecord};
 use crate::core::wire::{CompletedPart, UploadState, UploadStatus};
 use crate::core::{Failure, Note, Plan};
 use std::rc::Rc;
@@ -91,20 +91,7 @@ async fn resume_point(
     {
         return Err(gone);
     }
-    let stored = status
-        .parts
-        .into_iter()
-        // A part of the wrong size is not one of ours to keep: send it again.
-        .filter(|p| {
-            p.part_number.0 >= 1
-                && p.part_number.0 <= plan.part_count
-                && p.size == plan.range(p.part_number).len()
-        })
-        .map(|p| CompletedPart {
-            part_number: p.part_number,
-            etag: p.etag,
-        })
-        .collect();
+    let stored = keepable_parts(&plan, &record.parts, status.parts);
     Ok((plan, stored))
 }
 

@@ -8,6 +8,7 @@
 use crate::core::checksum::Checksum;
 use crate::core::ids::{ETag, PartNumber, UploadId};
 use crate::core::plan::Plan;
+use crate::core::wire::{CompletedPart, StoredPart};
 use serde::{Deserialize, Serialize};
 
 /// The record layout this code writes and reads. Bump it when the layout changes:
@@ -81,6 +82,36 @@ pub struct ResumeRecord {
     pub created_at: u64,
     /// After this (milliseconds since the Unix epoch) the server may have swept the upload.
     pub expires_at: u64,
+}
+
+/// The parts storage lists that a resumed upload keeps; every other part is sent again.
+/// A part is kept only if it is one of the plan's, of its planned size, and this browser
+/// recorded it with the same ETag and, where storage lists one, the same SHA-256. A part
+/// storage holds but the record lacks (in flight when the page went away) is sent again:
+/// nothing vouches that those bytes are this file's.
+pub fn keepable_parts(
+    plan: &Plan,
+    recorded: &[RecordedPart],
+    listed: Vec<StoredPart>,
+) -> Vec<CompletedPart> {
+    listed
+        .into_iter()
+        .filter(|p| {
+            let in_plan = (1..=plan.part_count).contains(&p.part_number.0)
+                && p.size == plan.range(p.part_number).len();
+            in_plan
+                && recorded.iter().any(|r| {
+                    r.part_number == p.part_number
+                        // Quoted or not, as storages and proxies differ.
+                        && r.etag.0.trim_matches('"') == p.etag.0.trim_matches('"')
+                        && p.sha256.is_none_or(|listed| listed == r.sha256)
+                })
+        })
+        .map(|p| CompletedPart {
+            part_number: p.part_number,
+            etag: p.etag,
+        })
+        .collect()
 }
 
 /// Why a stored record was dropped.
@@ -180,6 +211,69 @@ impl ResumeRecord {
 mod tests {
     use super::*;
     use crate::core::plan::MIB;
+
+    #[test]
+    fn resuming_keeps_only_parts_recorded_with_the_same_etag_and_checksum() {
+        // 20 MiB in 8 MiB parts: 8, 8 and 4 MiB.
+        let plan = Plan::with_part_size(20 * MIB, 8 * MIB).unwrap();
+        let recorded: Vec<_> = (1..=3)
+            .map(|n| RecordedPart {
+                part_number: PartNumber(n),
+                etag: ETag(format!("\"e{n}\"")),
+                sha256: Checksum::of(&[n as u8]),
+            })
+            .collect();
+        let listed = |n: u32, etag: &str, size: u64, sha: Option<u8>| StoredPart {
+            part_number: PartNumber(n),
+            etag: ETag(etag.into()),
+            size,
+            sha256: sha.map(|b| Checksum::of(&[b])),
+        };
+        let kept = |parts: Vec<StoredPart>, recorded: &[RecordedPart]| -> Vec<u32> {
+            keepable_parts(&plan, recorded, parts)
+                .iter()
+                .map(|p| p.part_number.0)
+                .collect()
+        };
+        let all = || {
+            vec![
+                listed(1, "\"e1\"", 8 * MIB, Some(1)),
+                listed(2, "e2", 8 * MIB, None),
+                listed(3, "\"e3\"", 4 * MIB, Some(3)),
+            ]
+        };
+        assert_eq!(kept(all(), &recorded), [1, 2, 3], "quotes aside, all match");
+        assert_eq!(
+            kept(all(), &recorded[..1]),
+            [1],
+            "unrecorded parts go again"
+        );
+        assert_eq!(
+            kept(vec![listed(1, "\"e1\"", 8 * MIB, Some(9))], &recorded),
+            [] as [u32; 0],
+            "checksum differs"
+        );
+        assert_eq!(
+            kept(vec![listed(1, "\"x\"", 8 * MIB, Some(1))], &recorded),
+            [] as [u32; 0],
+            "ETag differs"
+        );
+        assert_eq!(
+            kept(vec![listed(3, "\"e3\"", 8 * MIB, Some(3))], &recorded),
+            [] as [u32; 0],
+            "wrong size"
+        );
+        assert_eq!(
+            kept(vec![listed(4, "\"e4\"", MIB, None)], &recorded),
+            [] as [u32; 0],
+            "not in the plan"
+        );
+        assert_eq!(
+            kept(vec![listed(0, "\"e1\"", 8 * MIB, None)], &recorded),
+            [] as [u32; 0],
+            "part 0"
+        );
+    }
 
     fn record() -> ResumeRecord {
         let fingerprint = Fingerprint {

@@ -143,6 +143,10 @@ pub struct StoredPart {
     pub etag: ETag,
     /// Its size in bytes.
     pub size: u64,
+    /// Its SHA-256 as storage computed it, when storage keeps one: what a resuming
+    /// client compares with the checksum it recorded for the part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Checksum>,
 }
 
 /// A stored file, as `GET /api/files` lists it.

@@ -63,7 +63,9 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
     };
     let note = move || {
         view.with(|v| match (&v.hold, &v.note) {
-            (Some(Hold::Offline), _) => Some(state.messages.with_untracked(|m| m.get("offline", &[]))),
+            (Some(Hold::Offline), _) => {
+                Some(state.messages.with_untracked(|m| m.get("offline", &[])))
+            }
             (_, Some(note)) => Some(state.messages.with_untracked(|m| m.note(note))),
             _ => None,
         })
@@ -71,7 +73,11 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
     let error = move || {
         view.with(|v| {
             let detail = v.error.as_deref()?;
-            Some(state.messages.with_untracked(|m| m.failure(v.error_code, detail)))
+            Some(
+                state
+                    .messages
+                    .with_untracked(|m| m.failure(v.error_code, detail)),
+            )
         })
     };
     let link = move || view.with(|v| v.download_url.clone());

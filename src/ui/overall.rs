@@ -28,7 +28,8 @@ pub fn OverallProgress() -> impl IntoView {
                 pending.set(false);
                 let now = files.try_with_untracked(|list| {
                     let mut sum = OverallSum::default();
-                    list.iter().for_each(|f| f.view.with_untracked(|v| sum.add(v)));
+                    list.iter()
+                        .for_each(|f| f.view.with_untracked(|v| sum.add(v)));
                     sum.finish()
                 });
                 if let Some(now) = now {

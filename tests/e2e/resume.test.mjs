@@ -252,6 +252,49 @@ test('a corrupt resume record is reported and dropped, and the same file uploads
   }
 });
 
+test('a stored part whose checksum differs from the recorded one is sent again on resume', async () => {
+  const { server, proxy, stop } = await serverBehindProxy({ rate: 0 });
+  try {
+    const file = await makeFile(dir, 'mismatch-48.bin', 48 * MiB);
+    // Four 8 MiB parts share the link, so the first ones end together at two thirds.
+    const { page, widget } = await begin(server, 'mismatch', file, { upload: 16 * MiB, until: 75 });
+    const uploadId = await widget.row(file.name).getAttribute('data-upload-id');
+    for (let i = 0; i < 50 && !JSON.parse((await resumeRecords(page))[0][1]).parts.length; i++) {
+      await page.waitForTimeout(100);
+    }
+    await page.reload();
+    await widget.open(`${server.page}/?user=mismatch`);
+    // This page reads the store on load: let it, before the record is changed under it.
+    await page.locator('[data-testid=unfinished-upload]').first().waitFor({ timeout: 10_000 });
+    const [[key, text]] = await resumeRecords(page);
+    const record = JSON.parse(text);
+    const [tampered] = record.parts;
+    assert.ok(tampered, 'a part was recorded before the reload');
+    tampered.sha256 = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+    await writeResumeRecord(page, key, JSON.stringify(record));
+    const token = await server.token('mismatch');
+    const stored = (await server.get(`/api/uploads/${uploadId}`, token)).body.parts;
+    const n = tampered.part_number;
+    assert.ok(stored.some((p) => p.part_number === n && p.sha256), `storage lists part ${n} with its checksum`);
+    const storedBytes = stored.reduce((sum, p) => sum + p.size, 0);
+
+    await page.reload();
+    await widget.open(`${server.page}/?user=mismatch`);
+    const sentBefore = proxy.stats.bytesForwarded;
+    await widget.pick([file.path]);
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 120_000), 'done');
+    assert.equal(await widget.row(file.name).getAttribute('data-upload-id'), uploadId, 'a new upload was started');
+    await downloadMatches(widget, file);
+    const sentAfter = proxy.stats.bytesForwarded - sentBefore;
+    const remainder = file.size - storedBytes;
+    assert.ok(sentAfter >= remainder + PART, `part ${n} was not sent again: ${sentAfter} bytes for a remainder of ${remainder}`);
+    assert.ok(sentAfter <= remainder + 5 * PART, `sent ${sentAfter} for a remainder of ${remainder}`);
+    await page.close();
+  } finally {
+    await stop();
+  }
+});
+
 test('with 2-second URLs a 64 MiB upload completes, signing parts again as needed', async () => {
   const server = await startServer({ args: ['--url-ttl', '2'] });
   try {

@@ -249,10 +249,15 @@ fn list_parts_in(dir: &Path) -> Result<Vec<StoredPart>, ApiError> {
             continue;
         };
         let size = entry.metadata()?.len();
+        // Parts stored before checksums were kept beside them have none to list.
+        let sha256 = std::fs::read_to_string(dir.join(format!("{n}.sha256")))
+            .ok()
+            .and_then(|s| Checksum::from_base64(s.trim()).ok());
         parts.push(StoredPart {
             part_number: PartNumber(n),
             etag: ETag(etag),
             size,
+            sha256,
         });
     }
     parts.sort_by_key(|p| p.part_number);

@@ -97,7 +97,7 @@ async fn put_part(
         )));
     }
     let etag = etag_for(&digest);
-    store(&dir, part, tmp, &etag.0).await?;
+    store(&dir, part, tmp, &etag.0, &digest).await?;
     let mut response = StatusCode::OK.into_response();
     let h = response.headers_mut();
     h.insert(
@@ -180,6 +180,7 @@ async fn store(
     part: PartNumber,
     tmp: TempFile,
     etag: &str,
+    sha256: &Checksum,
 ) -> Result<(), ApiError> {
     let etag_path = dir.join(format!("{part}.etag"));
     match tokio::fs::remove_file(&etag_path).await {
@@ -188,6 +189,16 @@ async fn store(
     }
     let part_path = dir.join(format!("{part}.part"));
     tokio::task::spawn_blocking(move || tmp.persist(&part_path))
+        .await
+        .map_err(ApiError::internal)??;
+    // The checksum before the ETag: the ETag file is what marks the part as stored.
+    let sum_tmp = TempFile::new(dir.join(format!(
+        ".{part}.{}.sha256.tmp",
+        uuid::Uuid::new_v4().simple()
+    )));
+    tokio::fs::write(sum_tmp.path(), sha256.to_base64()).await?;
+    let sum_path = dir.join(format!("{part}.sha256"));
+    tokio::task::spawn_blocking(move || sum_tmp.persist(&sum_path))
         .await
         .map_err(ApiError::internal)??;
     let etag_tmp = TempFile::new(dir.join(format!(

@@ -372,11 +372,12 @@ impl Storage for S3Storage {
         if upload_id == SINGLE {
             let stored = self.head(&key).await?;
             return Ok(stored
-                .map(|(size, etag, _)| {
+                .map(|(size, etag, checksum)| {
                     vec![StoredPart {
                         part_number: PartNumber(1),
                         etag: ETag(etag),
                         size,
+                        sha256: checksum.and_then(|c| Checksum::from_base64(&c).ok()),
                     }]
                 })
                 .unwrap_or_default());
@@ -388,6 +389,9 @@ impl Storage for S3Storage {
                 part_number: PartNumber(p.part_number),
                 etag: ETag(p.etag),
                 size: p.size,
+                sha256: p
+                    .checksum_sha256
+                    .and_then(|c| Checksum::from_base64(&c).ok()),
             })
             .collect())
     }
