@@ -18,64 +18,119 @@ pub struct Claims {
     pub exp: u64,
 }
 
+/// One HMAC key, both ways.
+#[derive(Clone)]
+struct Key {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl Key {
+    fn new(bytes: &[u8]) -> Result<Self, String> {
+        let empty = |_| "the secret is empty".to_string();
+        Ok(Key {
+            encoding: EncodingKey::from_secret(bytes).map_err(empty)?,
+            decoding: DecodingKey::from_secret(bytes).map_err(empty)?,
+        })
+    }
+}
+
 /// The keys that issue and check tokens.
 #[derive(Clone)]
 pub struct AuthKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The server's secret itself, so that a site's own login can sign tokens with it.
+    site: Key,
+    /// Dev mode's key, derived from the secret: dev tokens (anyone may ask for one) stop
+    /// working as soon as the server runs without `--dev`.
+    dev: Option<Key>,
     validation: Validation,
     token_ttl: u64,
+    max_lifetime: u64,
 }
 
 impl AuthKeys {
-    /// Keys from the server's secret; tokens live `token_ttl` seconds.
-    pub fn new(secret: &[u8], token_ttl: u64) -> Self {
-        let key = crate::secret::derive_key(secret, "partway bearer tokens v1");
+    /// Keys from the server's secret. Tokens this server issues live `token_ttl` seconds;
+    /// none is accepted that expires more than `max_lifetime` seconds from now. With
+    /// `dev`, dev tokens are issued and accepted too. Fails only on an empty secret.
+    pub fn new(
+        secret: &[u8],
+        token_ttl: u64,
+        max_lifetime: u64,
+        dev: bool,
+    ) -> Result<Self, String> {
         let mut validation = Validation::new(Algorithm::HS256);
-        // Only this server (or its siblings, with the same secret and NTP) issues the
-        // tokens, so a little leeway is enough.
+        // Clocks of the site's login and this server agree within NTP.
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        AuthKeys {
-            // A derived key is 32 bytes, never empty, so these cannot fail.
-            encoding: EncodingKey::from_secret(&key).expect("HMAC key is not empty"),
-            decoding: DecodingKey::from_secret(&key).expect("HMAC key is not empty"),
+        let dev_key = crate::secret::derive_key(secret, "partway dev tokens v1");
+        Ok(AuthKeys {
+            site: Key::new(secret)?,
+            dev: dev.then(|| Key::new(&dev_key)).transpose()?,
             validation,
             token_ttl,
-        }
+            max_lifetime,
+        })
     }
 
-    /// A token for `user`, valid for the configured lifetime.
+    /// A token for `user` signed as a site's own login would sign it, valid for the
+    /// configured lifetime.
     pub fn issue(&self, user: &str) -> Result<String, ApiError> {
         self.issue_until(user, crate::unix_now().saturating_add(self.token_ttl))
     }
 
-    /// A token for `user` that expires at `exp` (seconds since the epoch).
+    /// A token for `user`, as the site would sign it, that expires at `exp` (seconds
+    /// since the epoch).
     pub fn issue_until(&self, user: &str, exp: u64) -> Result<String, ApiError> {
-        let claims = Claims {
-            sub: user.to_string(),
-            exp,
-        };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| ApiError::internal(format_args!("signing a token: {e}")))
+        sign(&self.site, user, exp)
+    }
+
+    /// A dev-mode token for `user`; `None` without `--dev`.
+    pub fn issue_dev(&self, user: &str) -> Option<Result<String, ApiError>> {
+        let exp = crate::unix_now().saturating_add(self.token_ttl);
+        self.dev.as_ref().map(|key| sign(key, user, exp))
     }
 
     /// The user a token names, if the token is genuine and current.
     pub fn verify(&self, token: &str) -> Result<String, ApiError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => {
-                    ApiError::Unauthorized("Your sign-in has expired; please sign in again.".into())
+        let invalid = || ApiError::Unauthorized("The sign-in token is not valid.".into());
+        let decoded = jsonwebtoken::decode::<Claims>(token, &self.site.decoding, &self.validation)
+            .or_else(|e| match (e.kind(), &self.dev) {
+                (ErrorKind::InvalidSignature, Some(dev)) => {
+                    jsonwebtoken::decode::<Claims>(token, &dev.decoding, &self.validation)
                 }
-                _ => ApiError::Unauthorized("The sign-in token is not valid.".into()),
-            })?;
-        if !is_valid_user_id(&data.claims.sub) {
-            return Err(ApiError::Unauthorized(
-                "The sign-in token is not valid.".into(),
-            ));
+                _ => Err(e),
+            });
+        let claims = match decoded {
+            Ok(data) => data.claims,
+            Err(e) if *e.kind() == ErrorKind::ExpiredSignature => {
+                return Err(ApiError::Unauthorized(
+                    "Your sign-in has expired; please sign in again.".into(),
+                ))
+            }
+            Err(_) => return Err(invalid()),
+        };
+        if claims.exp > crate::unix_now().saturating_add(self.max_lifetime + self.validation.leeway)
+        {
+            return Err(ApiError::Unauthorized(format!(
+                "The sign-in token lives too long: this server accepts tokens that expire \
+                 within {} seconds.",
+                self.max_lifetime
+            )));
         }
-        Ok(data.claims.sub)
+        if !is_valid_user_id(&claims.sub) {
+            return Err(invalid());
+        }
+        Ok(claims.sub)
     }
+}
+
+fn sign(key: &Key, user: &str, exp: u64) -> Result<String, ApiError> {
+    let claims = Claims {
+        sub: user.to_string(),
+        exp,
+    };
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key.encoding)
+        .map_err(|e| ApiError::internal(format_args!("signing a token: {e}")))
 }
 
 /// Whether `id` is a user id: 1 to 64 of `A-Z a-z 0-9 _ . -`.
@@ -97,11 +152,13 @@ impl FromRequestParts<AppState> for AuthUser {
         let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
             ApiError::Unauthorized("Please sign in: this call needs a bearer token.".into())
         })?;
+        // The scheme is case-insensitive (RFC 9110 section 11.1).
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|h| h.trim_start().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 ApiError::Unauthorized(
@@ -127,11 +184,31 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_forgeries_fail() {
-        let keys = AuthKeys::new(b"one", 60);
+        let keys = AuthKeys::new(b"one", 60, 3600, false).expect("keys");
         let token = keys.issue("alice").expect("issues");
         assert_eq!(keys.verify(&token).expect("verifies"), "alice");
-        assert!(AuthKeys::new(b"two", 60).verify(&token).is_err());
+        assert!(AuthKeys::new(b"two", 60, 3600, false)
+            .expect("keys")
+            .verify(&token)
+            .is_err());
         let expired = keys.issue_until("alice", 1000).expect("issues");
         assert!(keys.verify(&expired).is_err());
+        let too_long = keys
+            .issue_until("alice", crate::unix_now() + 7200)
+            .expect("issues");
+        assert!(keys.verify(&too_long).is_err());
+    }
+
+    #[test]
+    fn dev_tokens_need_dev_mode() {
+        let dev = AuthKeys::new(b"one", 60, 3600, true).expect("keys");
+        let token = dev.issue_dev("alice").expect("dev mode").expect("issues");
+        assert_eq!(dev.verify(&token).expect("verifies in dev mode"), "alice");
+        let production = AuthKeys::new(b"one", 60, 3600, false).expect("keys");
+        assert!(production.issue_dev("alice").is_none());
+        assert!(production.verify(&token).is_err());
+        // A site's token works in both.
+        let site = production.issue("bob").expect("issues");
+        assert_eq!(dev.verify(&site).expect("verifies"), "bob");
     }
 }

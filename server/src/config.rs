@@ -115,9 +115,15 @@ pub struct Config {
     pub bind: SocketAddr,
 
     /// Development mode: enables `POST /api/dev/token` (act as any user) and the
-    /// `/api/dev/stats` counters. Never use it where others can reach the server.
+    /// `/api/dev/stats` counters. Never use it where others can reach the server: it
+    /// refuses to start on a non-loopback address without --dev-on-public-address.
     #[arg(long, env = "PARTWAY_DEV")]
     pub dev: bool,
+
+    /// Lets --dev listen on an address other machines can reach, where anyone could act
+    /// as any user. For a throw-away demo box only.
+    #[arg(long, env = "PARTWAY_DEV_ON_PUBLIC_ADDRESS")]
+    pub dev_on_public_address: bool,
 
     /// Directory for the local storage backend, the default SQLite database and the
     /// generated secret. Created if missing.
@@ -161,9 +167,14 @@ pub struct Config {
     #[arg(long, env = "PARTWAY_DOWNLOAD_TTL", default_value_t = DEFAULT_DOWNLOAD_TTL)]
     pub download_ttl: u64,
 
-    /// Lifetime of a bearer token, in seconds.
+    /// Lifetime of a bearer token this server issues (dev mode), in seconds.
     #[arg(long, env = "PARTWAY_TOKEN_TTL", default_value_t = DEFAULT_TOKEN_TTL)]
     pub token_ttl: u64,
+
+    /// The longest a bearer token may still have to live, in seconds: a token whose
+    /// `exp` is further away is refused, however it was signed.
+    #[arg(long, env = "PARTWAY_MAX_TOKEN_LIFETIME", default_value_t = DEFAULT_TOKEN_TTL)]
+    pub max_token_lifetime: u64,
 
     /// Directory to serve at `/` (with `index.html` as the fallback), so that one
     /// binary serves the built demo page next to the API.
@@ -212,6 +223,7 @@ impl Default for Config {
                 .parse()
                 .expect("the default bind address parses"),
             dev: false,
+            dev_on_public_address: false,
             data_dir: PathBuf::from("./partway-data"),
             database_url: None,
             public_url: None,
@@ -221,6 +233,7 @@ impl Default for Config {
             url_ttl: DEFAULT_URL_TTL,
             download_ttl: DEFAULT_DOWNLOAD_TTL,
             token_ttl: DEFAULT_TOKEN_TTL,
+            max_token_lifetime: DEFAULT_TOKEN_TTL,
             static_dir: None,
             cors_origins: vec!["*".into()],
             storage: StorageKind::Local,
@@ -233,6 +246,25 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Refuses settings that contradict each other or expose the server, with the fix.
+    pub fn check(&self) -> Result<(), String> {
+        if self.dev && !self.bind.ip().is_loopback() && !self.dev_on_public_address {
+            return Err(format!(
+                "--dev lets anyone act as any user, and {} is reachable from other machines; \
+                 bind to 127.0.0.1, or add --dev-on-public-address for a throw-away demo",
+                self.bind
+            ));
+        }
+        if self.token_ttl > self.max_token_lifetime {
+            return Err(format!(
+                "--token-ttl ({}) is longer than --max-token-lifetime ({}): the server's own \
+                 tokens would be refused",
+                self.token_ttl, self.max_token_lifetime
+            ));
+        }
+        Ok(())
+    }
+
     /// The defaults, with data (storage, database, secret) kept in `data_dir`.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Config {
@@ -278,6 +310,36 @@ mod tests {
         let c = Config::try_parse_from(["x", "--allowed-types", "image/*,application/pdf"])
             .expect("parses");
         assert_eq!(c.allowed_types, ["image/*", "application/pdf"]);
+    }
+
+    #[test]
+    fn dev_mode_refuses_a_public_address_unless_told() {
+        let public = |extra: &[&str]| {
+            let mut args = vec!["x", "--dev", "--bind", "0.0.0.0:8787"];
+            args.extend(extra);
+            Config::try_parse_from(args).expect("parses").check()
+        };
+        let refusal = public(&[]).expect_err("refused");
+        assert!(refusal.contains("--dev-on-public-address"), "{refusal}");
+        assert!(public(&["--dev-on-public-address"]).is_ok());
+        let local =
+            Config::try_parse_from(["x", "--dev", "--bind", "127.0.0.1:0"]).expect("parses");
+        assert!(local.check().is_ok());
+        let public_no_dev = Config::try_parse_from(["x", "--bind", "0.0.0.0:0"]).expect("parses");
+        assert!(public_no_dev.check().is_ok());
+    }
+
+    #[test]
+    fn a_token_ttl_over_the_maximum_lifetime_is_refused() {
+        let c = Config {
+            token_ttl: 10,
+            max_token_lifetime: 5,
+            ..Config::default()
+        };
+        assert!(c
+            .check()
+            .expect_err("refused")
+            .contains("--max-token-lifetime"));
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub enum SetupError {
     /// The S3 settings are incomplete or wrong.
     #[error("S3 storage: {0}")]
     S3(#[from] S3SetupError),
+    /// Settings that contradict each other or are unsafe.
+    #[error("{0}")]
+    Config(String),
 }
 
 fn io_context(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SetupError {
@@ -94,7 +97,15 @@ pub async fn build_state(config: &Config) -> Result<AppState, SetupError> {
         db,
         storage,
         config: Arc::new(config.clone()),
-        keys: Arc::new(AuthKeys::new(&secret, config.token_ttl)),
+        keys: Arc::new(
+            AuthKeys::new(
+                &secret,
+                config.token_ttl,
+                config.max_token_lifetime,
+                config.dev,
+            )
+            .map_err(SetupError::Config)?,
+        ),
         stats,
     })
 }
@@ -128,6 +139,7 @@ pub fn app(state: AppState) -> Router {
 
 /// Runs the server until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn run(mut config: Config) -> Result<(), SetupError> {
+    config.check().map_err(SetupError::Config)?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(io_context(format!("listening on {}", config.bind)))?;

@@ -138,10 +138,100 @@ async fn calls_with_a_malformed_token_are_unauthorized() {
 #[tokio::test]
 async fn calls_with_a_forged_token_are_unauthorized() {
     let server = TestServer::new().await;
-    let forged = AuthKeys::new(b"another secret", 3600)
+    let forged = AuthKeys::new(b"another secret", 3600, 3600, false)
+        .expect("keys")
         .issue("alice")
         .expect("token");
     assert_all_unauthorized(&server, Some(&forged)).await;
+}
+
+/// A token as a site's own login mints it: HS256 over `{sub, exp}` with the secret itself.
+fn site_token(secret: &[u8], sub: &str, lives: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let exp = now + lives;
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"sub": sub, "exp": exp}),
+        &jsonwebtoken::EncodingKey::from_secret(secret).expect("a key"),
+    )
+    .expect("signs")
+}
+
+#[tokio::test]
+async fn a_token_signed_with_the_configured_secret_is_accepted() {
+    let server = TestServer::with(|c| c.secret = Some("the site's secret".into())).await;
+    let token = site_token(b"the site's secret", "carol", 600);
+    let files = server
+        .api(Method::GET, "/api/files", Some(&token), None)
+        .await;
+    assert_eq!(files.status, StatusCode::OK);
+    let other = site_token(b"not the secret", "carol", 600);
+    assert_all_unauthorized(&server, Some(&other)).await;
+}
+
+#[tokio::test]
+async fn a_token_that_lives_longer_than_the_maximum_is_refused() {
+    let server = TestServer::with(|c| {
+        c.secret = Some("s".into());
+        c.max_token_lifetime = 3600;
+        c.token_ttl = 600;
+    })
+    .await;
+    let long = site_token(b"s", "carol", 2 * 3600);
+    let answer = server
+        .api(Method::GET, "/api/files", Some(&long), None)
+        .await;
+    answer.assert_error(401, "unauthorized");
+    assert!(answer.json()["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("3600"));
+    assert_all_unauthorized(&server, Some(&long)).await;
+}
+
+#[tokio::test]
+async fn dev_tokens_stop_working_without_dev_mode() {
+    let dev = TestServer::with(|c| c.secret = Some("shared".into())).await;
+    let token = dev
+        .api(
+            Method::POST,
+            "/api/dev/token",
+            None,
+            Some(json!({"user": "alice"})),
+        )
+        .await
+        .json()["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let production = TestServer::with(|c| {
+        c.secret = Some("shared".into());
+        c.dev = false;
+    })
+    .await;
+    assert_all_unauthorized(&production, Some(&token)).await;
+    // The same user with a site's token is fine there.
+    let site = site_token(b"shared", "alice", 600);
+    let files = production
+        .api(Method::GET, "/api/files", Some(&site), None)
+        .await;
+    assert_eq!(files.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let server = TestServer::new().await;
+    let token = server.token("alice");
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let req = Request::get("/api/files")
+            .header("authorization", format!("{scheme} {token}"))
+            .body(Body::empty())
+            .expect("request");
+        assert_eq!(server.send(req).await.status, StatusCode::OK, "{scheme}");
+    }
 }
 
 #[tokio::test]
