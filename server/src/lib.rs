@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod json;
+pub mod path;
 pub mod policy;
 pub mod routes;
 pub mod secret;

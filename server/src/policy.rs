@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::error::ApiError;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// Longest file name accepted, in characters (what common file systems allow).
 pub const MAX_NAME_CHARS: usize = 255;
@@ -24,6 +25,17 @@ pub fn check_name(name: &str) -> Result<(), ApiError> {
             "File names may not contain control characters.",
         ));
     }
+    // Format characters (bidirectional overrides, zero-width joiners, tags...) are
+    // invisible and make a name display as another: `invoice\u{202E}fdp.exe`.
+    if name
+        .chars()
+        .any(|c| c.general_category() == GeneralCategory::Format)
+    {
+        return Err(ApiError::invalid(
+            "File names may not contain invisible formatting characters (such as \
+             right-to-left overrides).",
+        ));
+    }
     Ok(())
 }
 
@@ -38,15 +50,68 @@ pub fn check_size(size: u64, config: &Config) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The type as stored: lower-case, and `application/octet-stream` when the browser
-/// did not know.
-pub fn normalise_type(content_type: &str) -> String {
-    let t = content_type.trim();
-    if t.is_empty() {
-        DEFAULT_CONTENT_TYPE.to_string()
-    } else {
-        t.to_ascii_lowercase()
+/// Longest media type accepted, in bytes, parameters included.
+pub const MAX_TYPE_LEN: usize = 255;
+
+/// The type as stored, from what the browser reported: `type/subtype` in lower case,
+/// with a `charset` parameter kept (it changes how text is read) and any other parameter
+/// dropped; `application/octet-stream` when the browser did not know. Anything that is
+/// not a media type by RFC 6838's rules (names of letters, digits and `!#$&-^_.+`, at
+/// most 127 each) is refused: the type goes into storage's headers and onto downloads.
+pub fn normalise_type(reported: &str) -> Result<String, ApiError> {
+    let bad = || {
+        ApiError::invalid(format!(
+            "The file type `{}` is not a valid media type (like `image/png`).",
+            reported
+                .chars()
+                .take(60)
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+        ))
+    };
+    if reported.len() > MAX_TYPE_LEN {
+        return Err(ApiError::invalid(format!(
+            "A file type may be at most {MAX_TYPE_LEN} characters long."
+        )));
     }
+    let reported_trimmed = reported.trim_matches([' ', '\t']);
+    if reported_trimmed.is_empty() {
+        return Ok(DEFAULT_CONTENT_TYPE.to_string());
+    }
+    let mut pieces = reported_trimmed.split(';');
+    let essence = pieces.next().unwrap_or_default().trim_matches([' ', '\t']);
+    let (kind, subtype) = essence.split_once('/').ok_or_else(bad)?;
+    if !is_restricted_name(kind) || !is_restricted_name(subtype) {
+        return Err(bad());
+    }
+    let mut out = format!("{kind}/{subtype}").to_ascii_lowercase();
+    for parameter in pieces {
+        let (name, value) = parameter
+            .trim_matches([' ', '\t'])
+            .split_once('=')
+            .ok_or_else(bad)?;
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        if !is_restricted_name(name) || !is_restricted_name(value) {
+            return Err(bad());
+        }
+        if name.eq_ignore_ascii_case("charset") {
+            out.push_str("; charset=");
+            out.push_str(&value.to_ascii_lowercase());
+        }
+    }
+    Ok(out)
+}
+
+/// RFC 6838 section 4.2: a letter or digit, then up to 126 of letters, digits and
+/// `!#$&-^_.+`.
+fn is_restricted_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.len() <= 127
+        && chars.all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
 }
 
 /// Checks a (normalised) type against `--allowed-types`.
@@ -95,7 +160,7 @@ mod tests {
         assert!(check_type("image/png", &c).is_ok());
         assert!(check_type("application/pdf", &c).is_ok());
         assert!(check_type("text/plain; charset=utf-8", &c).is_err());
-        assert!(check_type(&normalise_type(""), &c).is_err());
+        assert!(check_type(&normalise_type("").expect("empty is octet-stream"), &c).is_err());
         assert!(check_type("imagex/png", &c).is_err());
         assert!(check_type("text/plain", &config(&["*"])).is_ok());
     }
@@ -107,5 +172,54 @@ mod tests {
         assert!(check_name(&"é".repeat(255)).is_ok());
         assert!(check_name(&"é".repeat(256)).is_err());
         assert!(check_name("a\nb").is_err());
+        assert!(
+            check_name("invoice\u{202E}fdp.exe").is_err(),
+            "right-to-left override"
+        );
+        assert!(check_name("a\u{200B}b").is_err(), "zero-width space");
+        assert!(check_name("\u{FEFF}a").is_err(), "byte order mark");
+        assert!(check_name("Übersicht 2024 — März.pdf").is_ok());
+        assert!(
+            check_name("مرحبا.txt").is_ok(),
+            "right-to-left text itself is fine"
+        );
+    }
+
+    #[test]
+    fn media_types() {
+        let ok = |t: &str| normalise_type(t).expect(t);
+        assert_eq!(ok(""), "application/octet-stream");
+        assert_eq!(ok("Image/PNG"), "image/png");
+        assert_eq!(ok("text/plain; charset=UTF-8"), "text/plain; charset=utf-8");
+        assert_eq!(
+            ok("text/plain;charset=\"utf-8\""),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            ok("application/vnd.ms-excel; name=x"),
+            "application/vnd.ms-excel"
+        );
+        assert_eq!(
+            ok("application/x-www-form-urlencoded"),
+            "application/x-www-form-urlencoded"
+        );
+        for bad in [
+            "text/plain\r\nSet-Cookie: a=b",
+            "image/png\r\nX-Injected: 1",
+            "text",
+            "/plain",
+            "text/",
+            "text/pl ain",
+            "text/plain; charset",
+            "text/plain; charset=\"a\u{7f}\"",
+            "*/*",
+            "image/*",
+            "tëxt/plain",
+        ] {
+            assert!(normalise_type(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(normalise_type(&format!("application/{}", "x".repeat(127))).is_ok());
+        assert!(normalise_type(&format!("application/{}", "x".repeat(128))).is_err());
+        assert!(normalise_type(&"a".repeat(100_000)).is_err());
     }
 }

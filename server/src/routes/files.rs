@@ -3,8 +3,9 @@
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::path::Path;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;

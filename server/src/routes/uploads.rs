@@ -4,8 +4,9 @@ use crate::auth::AuthUser;
 use crate::db::{FileRow, UploadRow};
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{policy, AppState};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
@@ -36,7 +37,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<CreateUploadResponse>), ApiError> {
     policy::check_name(&req.name)?;
     policy::check_size(req.size, &state.config)?;
-    let content_type = policy::normalise_type(&req.content_type);
+    let content_type = policy::normalise_type(&req.content_type)?;
     policy::check_type(&content_type, &state.config)?;
     let plan = Plan::with_part_size(req.size, req.part_size)
         .map_err(|e| ApiError::invalid(format!("The upload plan was refused: {e}.")))?;

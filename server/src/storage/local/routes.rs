@@ -4,8 +4,9 @@
 use super::signer::{download_canonical, part_canonical};
 use super::{etag_for, LocalStorage, TempFile, CHECKSUM_HEADER};
 use crate::error::ApiError;
+use crate::path::Path;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -45,6 +46,8 @@ pub(super) fn router(storage: LocalStorage) -> Router {
             put(put_part).layer(DefaultBodyLimit::disable()),
         )
         .route("/storage/objects/{key}", get(get_object))
+        // Every answer of storage's routes is the JSON error contract, as the API's are.
+        .method_not_allowed_fallback(crate::error::api_method_not_allowed)
         .layer(cors)
         .with_state(storage)
 }

@@ -1,0 +1,323 @@
+//! Hostile input, case by case: each answer is the JSON error contract with the right
+//! status and code, and nothing was created.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+use common::{TestServer, MIB};
+use serde_json::{json, Value};
+
+/// A create that must be refused, and how.
+struct Refused {
+    what: &'static str,
+    body: Value,
+    status: u16,
+    code: &'static str,
+}
+
+fn create(name: &str, content_type: &str) -> Value {
+    json!({"name": name, "size": 3, "part_size": 3, "content_type": content_type})
+}
+
+/// What the user has: no upload should ever be left behind by a refused call.
+async fn nothing_created(server: &TestServer, token: &str) {
+    let files = server
+        .api(Method::GET, "/api/files", Some(token), None)
+        .await;
+    assert_eq!(files.json(), json!({"files": []}));
+    let uploads = std::fs::read_dir(server.dir.path().join("storage").join("uploads"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(uploads, 0, "storage holds an upload");
+}
+
+#[tokio::test]
+async fn creates_with_hostile_names_and_types_are_refused() {
+    let server = TestServer::new().await;
+    let token = server.token("mallory");
+    let long_type = format!("application/{}", "x".repeat(100_000));
+    let cases = [
+        Refused {
+            what: "header injection in the type",
+            body: create("a.txt", "text/plain\r\nSet-Cookie: a=b"),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "injection after an allowed family",
+            body: create("a.png", "image/png\r\nX-Injected: 1"),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a 100,000-character type",
+            body: create("a.bin", &long_type),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a type without a subtype",
+            body: create("a.bin", "text"),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a wildcard type",
+            body: create("a.bin", "*/*"),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a space inside the type",
+            body: create("a.bin", "text/pl ain"),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a parameter without a value",
+            body: create("a.bin", "text/plain; charset"),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a non-ASCII type",
+            body: create("a.bin", "tëxt/plain"),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a right-to-left override in the name",
+            body: create("invoice\u{202E}fdp.exe", ""),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a zero-width space in the name",
+            body: create("a\u{200B}b.txt", ""),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a byte order mark in the name",
+            body: create("\u{FEFF}a.txt", ""),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a tag character in the name",
+            body: create("a\u{E0041}.txt", ""),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a newline in the name",
+            body: create("a\nb.txt", ""),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "an empty name",
+            body: create("", ""),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a name of 256 characters",
+            body: create(&"n".repeat(256), ""),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a negative size",
+            body: json!({"name": "a", "size": -1, "part_size": 3}),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a size over the limit",
+            body: json!({"name": "a", "size": 11u64 << 30, "part_size": 64 * MIB}),
+            status: 413,
+            code: "file_too_large",
+        },
+        Refused {
+            what: "a part size of zero",
+            body: json!({"name": "a", "size": 3, "part_size": 0}),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a part number past the plan",
+            body: json!({"name": "a", "size": 3, "part_size": 3, "parts": [{"part_number": 9, "sha256": partway::core::Checksum::of(b"x")}]}),
+            status: 400,
+            code: "invalid_request",
+        },
+        Refused {
+            what: "a checksum that is not base64 SHA-256",
+            body: json!({"name": "a", "size": 3, "part_size": 3, "parts": [{"part_number": 1, "sha256": "abc"}]}),
+            status: 400,
+            code: "invalid_request",
+        },
+    ];
+    for case in &cases {
+        let answer = server
+            .api(
+                Method::POST,
+                "/api/uploads",
+                Some(&token),
+                Some(case.body.clone()),
+            )
+            .await;
+        assert_eq!(
+            answer.status.as_u16(),
+            case.status,
+            "{}: {}",
+            case.what,
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert_eq!(answer.code(), case.code, "{}", case.what);
+    }
+    nothing_created(&server, &token).await;
+}
+
+#[tokio::test]
+async fn a_valid_type_is_stored_in_its_normal_form() {
+    let server = TestServer::new().await;
+    let token = server.token("alice");
+    let answer = server
+        .api(
+            Method::POST,
+            "/api/uploads",
+            Some(&token),
+            Some(create("a.txt", "Text/Plain; Charset=UTF-8; x=y")),
+        )
+        .await;
+    assert_eq!(
+        answer.status.as_u16(),
+        201,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let id = answer.json()["upload_id"].as_str().expect("id").to_string();
+    let row = server
+        .state
+        .db
+        .upload(&partway::core::UploadId(id), "alice")
+        .await
+        .expect("db")
+        .expect("row");
+    assert_eq!(row.content_type, "text/plain; charset=utf-8");
+}
+
+#[tokio::test]
+async fn unreadable_ids_and_wrong_methods_answer_json() {
+    let server = TestServer::new().await;
+    let token = server.token("mallory");
+    let raw = |method: Method, uri: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request")
+    };
+    let cases = [
+        (
+            "an id that is not UTF-8",
+            raw(Method::GET, "/api/uploads/%FF%FE"),
+            404,
+            "not_found",
+        ),
+        (
+            "a file id that is not UTF-8",
+            raw(Method::GET, "/api/files/%C3%28"),
+            404,
+            "not_found",
+        ),
+        (
+            "a delete of an id that is not UTF-8",
+            raw(Method::DELETE, "/api/uploads/%FF"),
+            404,
+            "not_found",
+        ),
+        (
+            "an unknown upload",
+            raw(Method::GET, "/api/uploads/nope"),
+            404,
+            "not_found",
+        ),
+        (
+            "an unknown API route",
+            raw(Method::GET, "/api/nope"),
+            404,
+            "not_found",
+        ),
+        (
+            "a wrong method on the API",
+            raw(Method::PUT, "/api/uploads"),
+            405,
+            "invalid_request",
+        ),
+        (
+            "a wrong method on a part URL",
+            raw(Method::DELETE, "/storage/parts/abc/1"),
+            405,
+            "invalid_request",
+        ),
+        (
+            "a POST to a part URL",
+            raw(Method::POST, "/storage/parts/abc/1"),
+            405,
+            "invalid_request",
+        ),
+        (
+            "a part URL with a non-UTF-8 id",
+            raw(Method::PUT, "/storage/parts/%FF/1"),
+            404,
+            "not_found",
+        ),
+        (
+            "a part URL without a signature",
+            raw(Method::PUT, "/storage/parts/abc/1"),
+            403,
+            "signature_invalid",
+        ),
+        (
+            "a part URL with part zero",
+            raw(Method::PUT, "/storage/parts/abc/0"),
+            403,
+            "signature_invalid",
+        ),
+        (
+            "a wrong method on an object URL",
+            raw(Method::PUT, "/storage/objects/abc"),
+            405,
+            "invalid_request",
+        ),
+        (
+            "an object URL with a non-UTF-8 key",
+            raw(Method::GET, "/storage/objects/%FF"),
+            404,
+            "not_found",
+        ),
+    ];
+    for (what, req, status, code) in cases {
+        let answer = server.send(req).await;
+        assert_eq!(
+            answer.status.as_u16(),
+            status,
+            "{what}: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert_eq!(
+            answer
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json"),
+            "{what}"
+        );
+        assert_eq!(answer.code(), code, "{what}");
+    }
+    nothing_created(&server, &token).await;
+}
