@@ -49,6 +49,8 @@ pub struct UploadRow {
     pub file_id: Option<String>,
     /// Seconds since the epoch.
     pub created_at: i64,
+    /// Last activity (seconds since the epoch); while completing, when it was claimed.
+    pub updated_at: i64,
 }
 
 /// One row of `files`.
@@ -147,23 +149,66 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Marks an active upload completed and records its file, atomically. Returns false
-    /// (and changes nothing) if the upload was no longer active, so that two racing
-    /// completes produce one file.
-    pub async fn complete_upload(
+    /// Claims an active upload for completing with `parts`; false (and nothing changed)
+    /// if it was not active. The claimant alone runs storage's step.
+    pub async fn claim_completion(
         &self,
-        upload: &UploadRow,
+        id: &str,
         parts: &[CompletedPart],
-        file: &FileRow,
+        now: i64,
     ) -> Result<bool, ApiError> {
         let parts_json = serde_json::to_string(parts).map_err(ApiError::internal)?;
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE uploads SET state = 'completed', parts = $2, file_id = $3, updated_at = $4
+        let done = sqlx::query(
+            "UPDATE uploads SET state = 'completing', parts = $2, updated_at = $3
              WHERE id = $1 AND state = 'active'",
         )
-        .bind(&upload.id)
+        .bind(id)
         .bind(parts_json)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Hands a claimed upload back (storage refused its parts, which are unchanged);
+    /// false if it was not completing.
+    pub async fn release_claim(&self, id: &str, now: i64) -> Result<bool, ApiError> {
+        self.move_state(id, "completing", "active", now).await
+    }
+
+    /// Gives a claimed upload up (storage joined a wrong object, now deleted); false if
+    /// it was not completing.
+    pub async fn abort_claimed(&self, id: &str, now: i64) -> Result<bool, ApiError> {
+        self.move_state(id, "completing", "aborted", now).await
+    }
+
+    async fn move_state(&self, id: &str, from: &str, to: &str, now: i64) -> Result<bool, ApiError> {
+        let done = sqlx::query(
+            "UPDATE uploads SET state = $3, updated_at = $4 WHERE id = $1 AND state = $2",
+        )
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks a claimed upload completed and records its file, atomically. Returns false
+    /// (and changes nothing) if it was no longer completing, so that a saga run twice
+    /// records one file.
+    pub async fn commit_completion(
+        &self,
+        upload: &UploadRow,
+        file: &FileRow,
+    ) -> Result<bool, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE uploads SET state = 'completed', file_id = $2, updated_at = $3
+             WHERE id = $1 AND state = 'completing'",
+        )
+        .bind(&upload.id)
         .bind(&file.info.id.0)
         .bind(file.info.created_at)
         .execute(&mut *tx)
@@ -192,6 +237,32 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Uploads claimed for completing before `before` whose claimant never finished (a
+    /// crash, a timeout), oldest first, at most `limit` of them.
+    pub async fn stale_completions(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<UploadRow>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT * FROM uploads WHERE state = 'completing' AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(upload_from_row).collect()
+    }
+
+    /// The upload `id`, whoever started it (for the sweep's saga).
+    pub async fn upload_by_id(&self, id: &str) -> Result<Option<UploadRow>, ApiError> {
+        let row = sqlx::query("SELECT * FROM uploads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| upload_from_row(&r)).transpose()
     }
 
     /// Notes activity on an upload (parts were signed).
@@ -273,6 +344,7 @@ fn upload_from_row(r: &AnyRow) -> Result<UploadRow, ApiError> {
         parts,
         file_id: r.try_get("file_id")?,
         created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
     })
 }
 
@@ -294,6 +366,7 @@ fn file_from_row(r: &AnyRow) -> Result<FileRow, ApiError> {
 fn state_name(state: UploadState) -> &'static str {
     match state {
         UploadState::Active => "active",
+        UploadState::Completing => "completing",
         UploadState::Completed => "completed",
         UploadState::Aborted => "aborted",
     }
@@ -302,6 +375,7 @@ fn state_name(state: UploadState) -> &'static str {
 fn parse_state(s: &str) -> Result<UploadState, ApiError> {
     match s {
         "active" => Ok(UploadState::Active),
+        "completing" => Ok(UploadState::Completing),
         "completed" => Ok(UploadState::Completed),
         "aborted" => Ok(UploadState::Aborted),
         other => Err(ApiError::internal(format_args!(

@@ -59,6 +59,9 @@ pub enum ApiError {
     /// A signed URL past its expiry (403).
     #[error("This link has expired; ask for a new one.")]
     UrlExpired,
+    /// Another request is working on this upload right now (503, with `Retry-After`).
+    #[error("{0}")]
+    Unavailable(String),
     /// Something broke on the server (500). The detail is logged, never sent.
     #[error("{0}")]
     Internal(String),
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::ChecksumMismatch(_) => ErrorCode::ChecksumMismatch,
             ApiError::SignatureInvalid(_) => ErrorCode::SignatureInvalid,
             ApiError::UrlExpired => ErrorCode::UrlExpired,
+            ApiError::Unavailable(_) => ErrorCode::Busy,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -98,6 +102,7 @@ impl ApiError {
                 StatusCode::FORBIDDEN
             }
             ApiError::UploadNotActive(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -148,6 +153,11 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750: tell the client which scheme to use.
             response

@@ -5,6 +5,7 @@
 //! `app(state).oneshot(request)` and no socket; [`run`] is what the binary does.
 
 pub mod auth;
+pub mod complete;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -1,5 +1,8 @@
 //! The sweep of abandoned uploads: an upload idle longer than `--abandon-after` is
 //! aborted in storage (which frees its parts) and marked aborted, so parts never leak.
+//! An upload whose complete was claimed but never committed (its server died between
+//! storage's step and the commit) is completed, or handed back, by running the saga of
+//! `crate::complete` again.
 //!
 //! Several server instances may sweep at once: aborting is idempotent in storage and
 //! conditional in the database, so they cannot get in each other's way.
@@ -12,10 +15,11 @@ use std::time::Duration;
 /// Uploads handled per round, so one sweep stays short even after a long outage.
 const BATCH: i64 = 100;
 
-/// Aborts every upload idle since before `now - abandon_after`; returns how many.
+/// Finishes stale completes, then aborts every upload idle since before
+/// `now - abandon_after`; returns how many uploads it settled.
 pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, ApiError> {
+    let mut swept = finish_stale_completes(state, now).await?;
     let before = now.saturating_sub(i64::try_from(state.config.abandon_after).unwrap_or(i64::MAX));
-    let mut swept = 0;
     // Bounded: at most 100 batches a sweep; the next sweep takes the rest.
     for _ in 0..100 {
         let idle = state.db.idle_uploads(before, BATCH).await?;
@@ -49,6 +53,26 @@ pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, ApiError> {
         }
     }
     Ok(swept)
+}
+
+/// Runs the complete saga again for uploads claimed longer than
+/// [`STALE_CLAIM_SECS`](crate::complete::STALE_CLAIM_SECS) ago; returns how many it
+/// completed.
+async fn finish_stale_completes(state: &AppState, now: i64) -> Result<usize, ApiError> {
+    let stale = state
+        .db
+        .stale_completions(now - crate::complete::STALE_CLAIM_SECS, BATCH)
+        .await?;
+    let mut done = 0;
+    for upload in stale {
+        let id = upload.id.clone();
+        match crate::complete::finish(state.clone(), upload).await {
+            Ok(_) => done += 1,
+            // Still claimed (storage unreachable) or handed back: a later round retries.
+            Err(e) => tracing::warn!(upload = %id, "could not finish a stale complete: {e}"),
+        }
+    }
+    Ok(done)
 }
 
 /// Sweeps every `--sweep-interval` seconds until the process ends.

@@ -406,3 +406,81 @@ async fn two_servers_sharing_database_and_bucket_split_one_upload() {
         );
     }
 }
+
+/// A Garage upload of `size` bytes (5 MiB parts), every part stored; its id and parts.
+async fn garage_ready(
+    server: &TestServer,
+    token: &str,
+    size: usize,
+) -> (String, Vec<CompletedPart>) {
+    let data = random_bytes(size);
+    let created = server.create(token, "race.bin", &data, 5 * MIB).await;
+    let mut done = Vec::new();
+    for part in &created.parts {
+        done.push(put_ok(part, part_bytes(&data, created.part_size, part.part_number)).await);
+    }
+    (created.upload_id.0, done)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn garage_complete_races_leave_exactly_the_recorded_objects() {
+    let server = garage_server().await;
+    let token = server.token("racer");
+    let (mut files, mut aborted) = (0, 0);
+    for trial in 0..50 {
+        // Mostly single PUTs, every fifth a multipart upload of three parts.
+        let size = if trial % 5 == 0 {
+            (10 * MIB + 7) as usize
+        } else {
+            1000
+        };
+        let (id, parts) = garage_ready(&server, &token, size).await;
+        let (key, _) = stored_key(&server, &id, "racer").await;
+        let path = format!("/api/uploads/{id}");
+        let (first, second) = if trial % 2 == 0 {
+            // complete / complete
+            tokio::join!(
+                server.complete(&token, &id, parts.clone()),
+                server.complete(&token, &id, parts.clone())
+            )
+        } else {
+            // complete / abort
+            tokio::join!(
+                server.complete(&token, &id, parts.clone()),
+                server.api(Method::DELETE, &path, Some(&token), None)
+            )
+        };
+        for answer in [&first, &second] {
+            let status = answer.status.as_u16();
+            assert!(
+                matches!(status, 200 | 204 | 409),
+                "trial {trial}: {status} {}",
+                String::from_utf8_lossy(&answer.body)
+            );
+        }
+        let object = server.state.storage.stat_object(&key).await.expect("head");
+        if first.status == StatusCode::OK {
+            let file: CompleteUploadResponse = first.parse();
+            assert_eq!(
+                object.map(|o| o.size),
+                Some(size as u64),
+                "trial {trial}: no object"
+            );
+            assert_eq!(file.file.size, size as u64);
+            files += 1;
+        } else {
+            assert_eq!(second.status, StatusCode::NO_CONTENT, "trial {trial}");
+            assert!(
+                object.is_none(),
+                "trial {trial}: an aborted upload left an object"
+            );
+            aborted += 1;
+        }
+    }
+    eprintln!("Garage races: {files} files, {aborted} aborted of 50");
+    assert_eq!(
+        server.state.db.files("racer").await.expect("files").len(),
+        files
+    );
+}

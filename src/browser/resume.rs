@@ -85,6 +85,22 @@ async fn resume_point(
         }) => return Err(gone),
         Err(_) => return Err(Note::Unchecked),
     };
+    if status.part_count == plan.part_count
+        && status.part_size == plan.part_size
+        && status.state == UploadState::Completing
+    {
+        // The server is joining the parts this browser sent: asking `complete` again
+        // with the recorded parts gets the file once it is done.
+        let recorded = record
+            .parts
+            .iter()
+            .map(|p| CompletedPart {
+                part_number: p.part_number,
+                etag: p.etag.clone(),
+            })
+            .collect();
+        return Ok((plan, recorded));
+    }
     if status.state != UploadState::Active
         || status.part_count != plan.part_count
         || status.part_size != plan.part_size

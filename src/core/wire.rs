@@ -128,6 +128,8 @@ pub struct UploadStatus {
 pub enum UploadState {
     /// Parts may still be sent.
     Active,
+    /// Storage is joining the parts: ask `complete` again for the file.
+    Completing,
     /// The file exists.
     Completed,
     /// Cancelled; storage freed the parts.
@@ -246,6 +248,8 @@ pub enum ErrorCode {
     UrlExpired,
     /// Something broke on the server; details are in its log.
     Internal,
+    /// The server is busy with this upload (being completed): ask again shortly (503).
+    Busy,
     /// A code this client does not know yet (a newer server): its message still shows.
     #[serde(other)]
     Unknown,
@@ -267,6 +271,7 @@ impl ErrorCode {
             ErrorCode::SignatureInvalid => "signature_invalid",
             ErrorCode::UrlExpired => "url_expired",
             ErrorCode::Internal => "internal",
+            ErrorCode::Busy => "busy",
             ErrorCode::Unknown => "unknown",
         }
     }

@@ -12,8 +12,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use partway::core::wire::{
     CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, CreateUploadResponse,
-    FileInfo, PartChecksum, SignPartsRequest, SignPartsResponse, SignedPart, UploadState,
-    UploadStatus,
+    PartChecksum, SignPartsRequest, SignPartsResponse, SignedPart, UploadState, UploadStatus,
 };
 use partway::core::{FileId, Plan, UploadId};
 use std::collections::HashSet;
@@ -49,6 +48,7 @@ async fn create(
         .storage
         .create_upload(&key, &content_type, plan.part_count)
         .await?;
+    let now = crate::unix_now_i64();
     let row = UploadRow {
         id: uuid::Uuid::now_v7().to_string(),
         owner: user,
@@ -63,7 +63,8 @@ async fn create(
         state: UploadState::Active,
         parts: Vec::new(),
         file_id: None,
-        created_at: crate::unix_now_i64(),
+        created_at: now,
+        updated_at: now,
     };
     if let Err(e) = state.db.insert_upload(&row).await {
         // Don't leave an upload in storage that nothing refers to.
@@ -118,8 +119,8 @@ async fn status(
                 .list_parts(&upload.storage_key, &upload.storage_upload_id)
                 .await?
         }
-        // Storage freed the parts; nothing is left to resume.
-        UploadState::Completed | UploadState::Aborted => Vec::new(),
+        // Storage is joining them, or freed them: nothing is left to resume.
+        UploadState::Completing | UploadState::Completed | UploadState::Aborted => Vec::new(),
     };
     Ok(Json(UploadStatus {
         upload_id: UploadId(upload.id),
@@ -130,68 +131,88 @@ async fn status(
     }))
 }
 
-/// `POST /api/uploads/{id}/complete`: joins the parts and records the file. A repeat
-/// answers with the same file, so a client that lost the first answer can ask again.
+/// `POST /api/uploads/{id}/complete`: joins the parts and records the file, as the
+/// saga of `crate::complete`. A repeat, or a race, answers with the same file, so a
+/// client that lost the first answer can ask again.
 async fn complete(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     Json(req): Json<CompleteUploadRequest>,
 ) -> Result<Json<CompleteUploadResponse>, ApiError> {
+    // Bounded: a claim that goes back to active is tried once more, then answered.
+    for _ in 0..2 {
+        let upload = find_upload(&state, &id, &user).await?;
+        match upload.state {
+            UploadState::Completed => return completed_answer(&state, &upload).await,
+            UploadState::Aborted => return Err(not_active(&upload)),
+            UploadState::Completing => {
+                settle(&state, upload).await?;
+                continue;
+            }
+            UploadState::Active => {}
+        }
+        let plan = plan_of(&upload)?;
+        let checked = match state
+            .storage
+            .list_parts(&upload.storage_key, &upload.storage_upload_id)
+            .await
+        {
+            Ok(stored) => crate::complete::check_parts(&plan, &req.parts, &stored),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = checked {
+            // A racing complete or abort may have consumed the parts since: answer as
+            // the upload now stands, not with a part mismatch.
+            if find_upload(&state, &id, &user).await?.state != UploadState::Active {
+                continue;
+            }
+            return Err(e);
+        }
+        match crate::complete::claim_and_finish(state.clone(), upload, req.parts.clone()).await? {
+            Some(file) => return download_answer(&state, file).await,
+            // Another request claimed it (or aborted it) first: answer as it ends.
+            None => continue,
+        }
+    }
     let upload = find_upload(&state, &id, &user).await?;
     match upload.state {
-        UploadState::Completed => return completed_answer(&state, &upload).await,
-        UploadState::Aborted => return Err(not_active(&upload)),
-        UploadState::Active => {}
+        UploadState::Completed => completed_answer(&state, &upload).await,
+        UploadState::Completing => Err(busy()),
+        _ => Err(not_active(&upload)),
     }
-    crate::storage::check_part_order(&req.parts)?;
-    if req.parts.len() != upload.part_count as usize {
-        return Err(ApiError::PartMismatch(format!(
-            "This upload has {} parts, but {} were listed.",
-            upload.part_count,
-            req.parts.len()
-        )));
+}
+
+/// Waits (bounded) for another request's claim to end; a claim gone stale is taken over
+/// and the saga run again.
+async fn settle(state: &AppState, mut upload: UploadRow) -> Result<(), ApiError> {
+    for _ in 0..300 {
+        if upload.state != UploadState::Completing {
+            return Ok(());
+        }
+        let claimed_at = upload.updated_at;
+        if crate::unix_now_i64() - claimed_at > crate::complete::STALE_CLAIM_SECS {
+            // Its claimant died between the claim and the commit.
+            let _ = crate::complete::finish_detached(state.clone(), upload).await;
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        upload = state
+            .db
+            .upload_by_id(&upload.id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("There is no such upload.".into()))?;
     }
-    let assembled = match state
-        .storage
-        .complete(&upload.storage_key, &upload.storage_upload_id, &req.parts)
-        .await
-    {
-        Ok(assembled) => assembled,
-        // A concurrent complete may have won the race and consumed the parts.
-        Err(e) => return raced_or(&state, &upload, e).await,
-    };
-    if assembled.size != upload.size {
-        return Err(ApiError::PartMismatch(format!(
-            "The parts add up to {} bytes, but the file has {}.",
-            assembled.size, upload.size
-        )));
-    }
-    let file = FileRow {
-        info: FileInfo {
-            id: FileId(uuid::Uuid::now_v7().to_string()),
-            name: upload.name.clone(),
-            size: assembled.size,
-            content_type: upload.content_type.clone(),
-            sha256: assembled.sha256,
-            checksum: assembled.checksum,
-            created_at: crate::unix_now_i64(),
-        },
-        storage_key: upload.storage_key.clone(),
-    };
-    if !state.db.complete_upload(&upload, &req.parts, &file).await? {
-        return raced_or(
-            &state,
-            &upload,
-            ApiError::internal("upload left the active state"),
-        )
-        .await;
-    }
-    download_answer(&state, file).await
+    Err(busy())
+}
+
+/// Another request is completing the upload: the client asks again (503 is retried).
+fn busy() -> ApiError {
+    ApiError::Unavailable("This upload is being completed; ask again in a moment.".into())
 }
 
 /// `DELETE /api/uploads/{id}`: aborts; storage frees the parts. Aborting twice is fine;
-/// a completed upload is not undone (delete the file instead).
+/// a completed upload, or one being completed, is not undone (delete the file instead).
 async fn abort(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -200,17 +221,26 @@ async fn abort(
     let upload = find_upload(&state, &id, &user).await?;
     match upload.state {
         UploadState::Aborted => Ok(StatusCode::NO_CONTENT),
-        UploadState::Completed => Err(not_active(&upload)),
+        UploadState::Completed | UploadState::Completing => Err(not_active(&upload)),
         UploadState::Active => {
-            state
+            // Only the request that moves it out of `active` touches storage: an abort
+            // racing a complete must not free the parts, or the object, under it.
+            if state
                 .db
                 .abort_upload(&UploadId(upload.id.clone()), crate::unix_now_i64())
-                .await?;
-            state
-                .storage
-                .abort(&upload.storage_key, &upload.storage_upload_id)
-                .await?;
-            Ok(StatusCode::NO_CONTENT)
+                .await?
+            {
+                state
+                    .storage
+                    .abort(&upload.storage_key, &upload.storage_upload_id)
+                    .await?;
+                return Ok(StatusCode::NO_CONTENT);
+            }
+            let now = find_upload(&state, &id, &user).await?;
+            match now.state {
+                UploadState::Aborted => Ok(StatusCode::NO_CONTENT),
+                _ => Err(not_active(&now)),
+            }
         }
     }
 }
@@ -233,6 +263,7 @@ fn require_active(upload: &UploadRow) -> Result<(), ApiError> {
 fn not_active(upload: &UploadRow) -> ApiError {
     let what = match upload.state {
         UploadState::Completed => "already completed",
+        UploadState::Completing => "being completed",
         _ => "cancelled",
     };
     ApiError::UploadNotActive(format!(
@@ -287,23 +318,6 @@ async fn sign_parts(
         );
     }
     Ok(signed)
-}
-
-/// After a failed complete: if another request completed the upload meanwhile, answer
-/// as it did; otherwise report `error`.
-async fn raced_or(
-    state: &AppState,
-    upload: &UploadRow,
-    error: ApiError,
-) -> Result<Json<CompleteUploadResponse>, ApiError> {
-    match state
-        .db
-        .upload(&UploadId(upload.id.clone()), &upload.owner)
-        .await?
-    {
-        Some(now) if now.state == UploadState::Completed => completed_answer(state, &now).await,
-        _ => Err(error),
-    }
 }
 
 /// The answer for an upload that is already complete.

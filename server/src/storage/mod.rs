@@ -65,6 +65,10 @@ pub trait Storage: Send + Sync + 'static {
         parts: &[CompletedPart],
     ) -> Result<Assembled, ApiError>;
 
+    /// The object at `key` as storage holds it, if it exists: what makes completing
+    /// idempotent (an object already joined by an earlier, interrupted run is the result).
+    async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, ApiError>;
+
     /// Cancels an upload and frees its parts. Aborting twice is not an error.
     async fn abort(&self, key: &str, upload_id: &str) -> Result<(), ApiError>;
 

@@ -101,3 +101,30 @@ impl Job {
         Ok((size, partway::core::Checksum::from_bytes(digest).to_hex()))
     }
 }
+
+/// The object at `path`, hashed, if it exists (rare: only a complete interrupted after
+/// storage's step reads it back).
+pub(super) fn hash_object(path: &Path) -> Result<Option<Assembled>, ApiError> {
+    let mut input = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; COPY_BUFFER];
+    let mut size = 0u64;
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    Ok(Some(Assembled {
+        size,
+        sha256: Some(partway::core::Checksum::from_bytes(digest).to_hex()),
+        checksum: None,
+    }))
+}

@@ -217,6 +217,13 @@ impl Storage for LocalStorage {
         ))
     }
 
+    async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, ApiError> {
+        let path = self.object_path(key)?;
+        tokio::task::spawn_blocking(move || assemble::hash_object(&path))
+            .await
+            .map_err(ApiError::internal)?
+    }
+
     async fn delete_object(&self, key: &str) -> Result<(), ApiError> {
         match tokio::fs::remove_file(self.object_path(key)?).await {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),

@@ -472,6 +472,23 @@ impl Storage for S3Storage {
         })
     }
 
+    async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, ApiError> {
+        let Some((size, _, checksum)) = self.head(&self.key(key)).await? else {
+            return Ok(None);
+        };
+        // Only a single PUT's checksum is the whole object's SHA-256; a multipart
+        // upload's is the composite `<base64>-<parts>`.
+        let sha256 = checksum
+            .as_deref()
+            .and_then(|c| Checksum::from_base64(c).ok())
+            .map(|c| c.to_hex());
+        Ok(Some(Assembled {
+            size,
+            sha256,
+            checksum,
+        }))
+    }
+
     async fn abort(&self, key: &str, upload_id: &str) -> Result<(), ApiError> {
         let key = self.key(key);
         let url = if upload_id == SINGLE {

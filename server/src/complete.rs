@@ -1,0 +1,223 @@
+//! Completing an upload as a saga that a crash, a timeout or a second request cannot
+//! break: `active → completing` (a conditional claim) → storage joins the parts →
+//! `completing → completed` with the file row, in one transaction.
+//!
+//! Storage's step is irreversible and runs detached from any request, so a client that
+//! disconnects cannot cut it between storage and the commit. It is idempotent: an
+//! object already joined by an earlier, interrupted run counts as done. Whoever finds
+//! the claim stale (the sweep, or a repeated complete) runs the saga again.
+
+use crate::db::{FileRow, UploadRow};
+use crate::error::ApiError;
+use crate::AppState;
+use partway::core::wire::{CompletedPart, FileInfo, StoredPart};
+use partway::core::{FileId, Plan};
+
+/// A claim older than this (seconds) belongs to a claimant that died: a complete of the
+/// largest upload (10,000 parts) takes storage well under a minute.
+pub const STALE_CLAIM_SECS: i64 = 300;
+
+/// Checks the parts a client names against the plan and against what storage holds,
+/// once, before anything irreversible: every part 1..=n, each stored with the ETag the
+/// client names and exactly the planned size.
+pub fn check_parts(
+    plan: &Plan,
+    named: &[CompletedPart],
+    stored: &[StoredPart],
+) -> Result<(), ApiError> {
+    crate::storage::check_part_order(named)?;
+    if named.len() != plan.part_count as usize {
+        return Err(ApiError::PartMismatch(format!(
+            "This upload has {} parts, but {} were listed.",
+            plan.part_count,
+            named.len()
+        )));
+    }
+    for part in named {
+        let n = part.part_number;
+        let Some(held) = stored.iter().find(|s| s.part_number == n) else {
+            return Err(ApiError::PartMismatch(format!(
+                "Part {n} has not been stored; send it again."
+            )));
+        };
+        if !crate::storage::same_etag(&held.etag.0, &part.etag.0) {
+            return Err(ApiError::PartMismatch(format!(
+                "Part {n}'s ETag does not match the part storage holds; send that part again."
+            )));
+        }
+        let planned = plan.range(n).len();
+        if held.size != planned {
+            return Err(ApiError::PartMismatch(format!(
+                "Part {n} is {} bytes, but this upload's part {n} is {planned}; send it again.",
+                held.size
+            )));
+        }
+    }
+    if let Some(extra) = stored.iter().find(|s| s.part_number.0 > plan.part_count) {
+        return Err(ApiError::PartMismatch(format!(
+            "Storage holds part {}, which is not in this upload.",
+            extra.part_number
+        )));
+    }
+    Ok(())
+}
+
+/// Runs storage's step and the commit for an upload this caller claimed (state
+/// `completing`, its parts recorded). Returns the file, or why not; on a refusal by
+/// storage the claim is handed back, on a wrong object the upload is given up.
+pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiError> {
+    let now = crate::unix_now_i64();
+    let joined = match state
+        .storage
+        .complete(
+            &upload.storage_key,
+            &upload.storage_upload_id,
+            &upload.parts,
+        )
+        .await
+    {
+        Ok(joined) => joined,
+        Err(refusal) => match state.storage.stat_object(&upload.storage_key).await? {
+            // An earlier run joined it and was cut before the commit.
+            Some(joined) => joined,
+            None => {
+                if matches!(refusal, ApiError::PartMismatch(_)) {
+                    // The parts are as they were: the client may send them again.
+                    state.db.release_claim(&upload.id, now).await?;
+                }
+                return Err(refusal);
+            }
+        },
+    };
+    if joined.size != upload.size {
+        // A wrong object never becomes a file.
+        state.storage.delete_object(&upload.storage_key).await?;
+        state.db.abort_claimed(&upload.id, now).await?;
+        return Err(ApiError::PartMismatch(format!(
+            "The parts add up to {} bytes, but the file has {}; the upload was cancelled.",
+            joined.size, upload.size
+        )));
+    }
+    let file = FileRow {
+        info: FileInfo {
+            id: FileId(uuid::Uuid::now_v7().to_string()),
+            name: upload.name.clone(),
+            size: joined.size,
+            content_type: upload.content_type.clone(),
+            sha256: joined.sha256,
+            checksum: joined.checksum,
+            created_at: now,
+        },
+        storage_key: upload.storage_key.clone(),
+    };
+    if state.db.commit_completion(&upload, &file).await? {
+        return Ok(file);
+    }
+    // Another run of the saga committed first: its file is the file.
+    let now = state
+        .db
+        .upload_by_id(&upload.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("a completed upload vanished"))?;
+    let file_id = now
+        .file_id
+        .ok_or_else(|| ApiError::internal("a completed upload has no file"))?;
+    state
+        .db
+        .file(&FileId(file_id), &upload.owner)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("The file of this upload was deleted.".into()))
+}
+
+/// Runs `finish` on its own task, so that the caller going away (a client that
+/// disconnects) cannot cut it.
+pub async fn finish_detached(state: AppState, upload: UploadRow) -> Result<FileRow, ApiError> {
+    tokio::spawn(finish(state, upload))
+        .await
+        .map_err(|e| ApiError::internal(format_args!("the complete task failed: {e}")))?
+}
+
+/// Claims an active upload for completing with `parts` and runs the saga, all on its
+/// own task: a request dropped right after the claim must not leave the claim without
+/// a claimant. `None` if the upload was no longer active (another request claimed or
+/// aborted it).
+pub async fn claim_and_finish(
+    state: AppState,
+    upload: UploadRow,
+    parts: Vec<CompletedPart>,
+) -> Result<Option<FileRow>, ApiError> {
+    let task = async move {
+        let now = crate::unix_now_i64();
+        if !state.db.claim_completion(&upload.id, &parts, now).await? {
+            return Ok(None);
+        }
+        let claimed = UploadRow {
+            state: partway::core::wire::UploadState::Completing,
+            parts,
+            updated_at: now,
+            ..upload
+        };
+        finish(state, claimed).await.map(Some)
+    };
+    tokio::spawn(task)
+        .await
+        .map_err(|e| ApiError::internal(format_args!("the complete task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use partway::core::{ETag, PartNumber};
+
+    fn stored(n: u32, etag: &str, size: u64) -> StoredPart {
+        StoredPart {
+            part_number: PartNumber(n),
+            etag: ETag(etag.into()),
+            size,
+            sha256: None,
+        }
+    }
+
+    fn named(n: u32, etag: &str) -> CompletedPart {
+        CompletedPart {
+            part_number: PartNumber(n),
+            etag: ETag(etag.into()),
+        }
+    }
+
+    #[test]
+    fn parts_are_checked_against_the_plan_and_storage() {
+        const M: u64 = 5 * 1024 * 1024;
+        let plan = Plan::with_part_size(2 * M + 2, M).expect("plan"); // M, M, 2
+        let held = vec![
+            stored(1, "\"a\"", M),
+            stored(2, "\"b\"", M),
+            stored(3, "\"c\"", 2),
+        ];
+        let all = vec![named(1, "a"), named(2, "\"b\""), named(3, "c")];
+        assert!(check_parts(&plan, &all, &held).is_ok());
+        assert!(check_parts(&plan, &all[..2], &held).is_err(), "too few");
+        let shuffled = [named(2, "b"), named(1, "a"), named(3, "c")];
+        assert!(
+            check_parts(&plan, &shuffled, &held).is_err(),
+            "out of order"
+        );
+        assert!(
+            check_parts(&plan, &all, &held[..2]).is_err(),
+            "one not stored"
+        );
+        let wrong_etag = vec![named(1, "a"), named(2, "x"), named(3, "c")];
+        assert!(check_parts(&plan, &wrong_etag, &held).is_err());
+        let oversized = vec![stored(1, "a", M), stored(2, "b", M), stored(3, "c", M)];
+        assert!(
+            check_parts(&plan, &all, &oversized).is_err(),
+            "a part past its size"
+        );
+        let mut extra = held.clone();
+        extra.push(stored(4, "d", 1));
+        assert!(
+            check_parts(&plan, &all, &extra).is_err(),
+            "a part outside the plan"
+        );
+    }
+}
