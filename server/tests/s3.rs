@@ -199,6 +199,63 @@ async fn garage_refuses_bytes_that_do_not_match_the_signed_checksum() {
 
 #[tokio::test]
 #[ignore = "needs Garage: tests/run starts one"]
+async fn garage_refuses_a_part_of_another_length_than_signed() {
+    let server = garage_server().await;
+    let token = server.token("alice");
+    let data = random_bytes((6 * MIB) as usize);
+    let created = server.create(&token, "sized.bin", &data, 5 * MIB).await;
+    let (key, storage_id) = stored_key(&server, &created.upload_id.0, "alice").await;
+    let right = [7u8; 1000];
+    let part = server
+        .state
+        .storage
+        .sign_part(
+            &key,
+            &storage_id,
+            PartNumber(2),
+            1000,
+            Some(Checksum::of(&right)),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("signs");
+    assert!(
+        !part.headers.contains_key("content-length"),
+        "browsers set it themselves"
+    );
+    // Refused by the signature (403), before any byte is read: not by the checksum (400),
+    // which only catches the difference after reading the body.
+    for wrong in [1001usize, 999, 4000] {
+        let mut req = reqwest::Client::new()
+            .put(part.url.expose())
+            .body(vec![7u8; wrong]);
+        for (k, v) in &part.headers {
+            req = req.header(k, v);
+        }
+        if let Ok(res) = req.send().await {
+            assert_eq!(
+                res.status(),
+                reqwest::StatusCode::FORBIDDEN,
+                "{wrong} bytes"
+            );
+        }
+    }
+    let res = put(&part, &right, true).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let listed = server
+        .state
+        .storage
+        .list_parts(&key, &storage_id)
+        .await
+        .expect("lists");
+    assert_eq!(
+        listed.iter().map(|p| p.size).collect::<Vec<_>>(),
+        vec![1000]
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
 async fn tampered_and_expired_urls_are_refused() {
     // SigV4 dates have whole seconds: a few seconds of life keep the forged-URL check
     // clear of expiry.

@@ -334,15 +334,20 @@ impl Storage for S3Storage {
         key: &str,
         upload_id: &str,
         part: PartNumber,
-        _len: u64,
+        len: u64,
         checksum: Option<Checksum>,
         ttl: Duration,
     ) -> Result<SignedPart, ApiError> {
         let key = self.key(key);
         let mut headers = BTreeMap::new();
         let b64 = checksum.map(|c| c.to_base64());
+        // The part's exact length is signed: storage refuses a body of any other size,
+        // so no URL can store more than the plan says. The browser sets Content-Length
+        // itself, so it is not among the headers handed to the client.
+        let len = len.to_string();
         let url = if upload_id == SINGLE {
             let mut action = self.bucket.put_object(Some(&self.credentials), &key);
+            action.headers_mut().insert("content-length", len.as_str());
             if let Some(sum) = &b64 {
                 action.headers_mut().insert(CHECKSUM_HEADER, sum.as_str());
             }
@@ -351,6 +356,7 @@ impl Storage for S3Storage {
             let mut action =
                 self.bucket
                     .upload_part(Some(&self.credentials), &key, part_u16(part), upload_id);
+            action.headers_mut().insert("content-length", len.as_str());
             if let Some(sum) = &b64 {
                 action.headers_mut().insert(CHECKSUM_HEADER, sum.as_str());
             }
