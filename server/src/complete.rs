@@ -81,7 +81,10 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
             // An earlier run joined it and was cut before the commit.
             Some(joined) => joined,
             None => {
-                if matches!(refusal, ApiError::PartMismatch(_)) {
+                if matches!(
+                    refusal,
+                    ApiError::PartMismatch(_) | ApiError::ChecksumMismatch(_)
+                ) {
                     // The parts are as they were: the client may send them again.
                     state.db.release_claim(&upload.id, now).await?;
                 }

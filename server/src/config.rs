@@ -16,6 +16,10 @@ pub const DEFAULT_URL_TTL: u64 = 900;
 /// Default lifetime of a signed download URL: 1 hour.
 pub const DEFAULT_DOWNLOAD_TTL: u64 = 3600;
 /// Default lifetime of a bearer token: 1 day.
+/// Default `--max-active-uploads`.
+pub const DEFAULT_MAX_ACTIVE_UPLOADS: u64 = 100;
+/// Default `--body-idle-timeout`, seconds.
+pub const DEFAULT_BODY_IDLE_TIMEOUT: u64 = 30;
 pub const DEFAULT_TOKEN_TTL: u64 = 86_400;
 /// Default idle time after which an upload counts as abandoned: 7 days.
 pub const DEFAULT_ABANDON_AFTER: u64 = 7 * 86_400;
@@ -209,6 +213,17 @@ pub struct Config {
     #[arg(long, env = "PARTWAY_SWEEP_INTERVAL", default_value_t = DEFAULT_SWEEP_INTERVAL)]
     pub sweep_interval: u64,
 
+    /// Most uploads one user may have in progress at once; a create past it answers
+    /// 429 `too_many_uploads`. Checked per request, so creates racing on several
+    /// instances may pass it by the number in flight.
+    #[arg(long, env = "PARTWAY_MAX_ACTIVE_UPLOADS", default_value_t = DEFAULT_MAX_ACTIVE_UPLOADS)]
+    pub max_active_uploads: u64,
+
+    /// Seconds a part body may go without a byte before local storage gives up on it
+    /// (408), so that a slow or stalled client cannot hold a connection for ever.
+    #[arg(long, env = "PARTWAY_BODY_IDLE_TIMEOUT", default_value_t = DEFAULT_BODY_IDLE_TIMEOUT)]
+    pub body_idle_timeout: u64,
+
     /// A one-off task instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -240,6 +255,8 @@ impl Default for Config {
             s3: S3Config::default(),
             abandon_after: DEFAULT_ABANDON_AFTER,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
+            max_active_uploads: DEFAULT_MAX_ACTIVE_UPLOADS,
             command: None,
         }
     }

@@ -127,6 +127,17 @@ impl Db {
         Ok(())
     }
 
+    /// How many uploads `owner` has in progress (active or being completed).
+    pub async fn active_uploads(&self, owner: &str) -> Result<u64, ApiError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM uploads WHERE owner = $1 AND state IN ('active', 'completing')",
+        )
+        .bind(owner)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(to_u64(count))
+    }
+
     /// The upload `id`, if `owner` started it.
     pub async fn upload(&self, id: &UploadId, owner: &str) -> Result<Option<UploadRow>, ApiError> {
         let row = sqlx::query("SELECT * FROM uploads WHERE id = $1 AND owner = $2")

@@ -59,6 +59,12 @@ pub enum ApiError {
     /// A signed URL past its expiry (403).
     #[error("This link has expired; ask for a new one.")]
     UrlExpired,
+    /// The user has `--max-active-uploads` uploads in progress (429, with `Retry-After`).
+    #[error("{0}")]
+    TooManyUploads(String),
+    /// A request body that stopped arriving (408).
+    #[error("{0}")]
+    Stalled(String),
     /// Another request is working on this upload right now (503, with `Retry-After`).
     #[error("{0}")]
     Unavailable(String),
@@ -83,6 +89,8 @@ impl ApiError {
             ApiError::SignatureInvalid(_) => ErrorCode::SignatureInvalid,
             ApiError::UrlExpired => ErrorCode::UrlExpired,
             ApiError::Unavailable(_) => ErrorCode::Busy,
+            ApiError::Stalled(_) => ErrorCode::InvalidRequest,
+            ApiError::TooManyUploads(_) => ErrorCode::TooManyUploads,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -103,6 +111,8 @@ impl ApiError {
             }
             ApiError::UploadNotActive(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Stalled(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyUploads(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -153,10 +163,16 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        let retry_after = match status {
+            StatusCode::SERVICE_UNAVAILABLE => Some("1"),
+            // Other uploads of the person have to end first.
+            StatusCode::TOO_MANY_REQUESTS => Some("10"),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
         }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750: tell the client which scheme to use.

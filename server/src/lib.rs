@@ -28,7 +28,7 @@ use crate::storage::Storage;
 use axum::extract::Request;
 use axum::Router;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -91,7 +91,8 @@ pub async fn build_state(config: &Config) -> Result<AppState, SetupError> {
                 &secret,
                 stats.clone(),
             )
-            .map_err(io_context("creating the storage directories"))?,
+            .map_err(io_context("creating the storage directories"))?
+            .with_body_idle_timeout(Duration::from_secs(config.body_idle_timeout)),
         ),
         StorageKind::S3 => Arc::new(S3Storage::new(&config.s3)?),
     };

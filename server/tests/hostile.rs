@@ -321,3 +321,41 @@ async fn unreadable_ids_and_wrong_methods_answer_json() {
     }
     nothing_created(&server, &token).await;
 }
+
+#[tokio::test]
+async fn a_user_cannot_hold_more_uploads_open_than_allowed() {
+    let server = TestServer::with(|c| c.max_active_uploads = 2).await;
+    let start = |token: String| {
+        let server = &server;
+        async move {
+            server
+                .api(
+                    Method::POST,
+                    "/api/uploads",
+                    Some(&token),
+                    Some(create("a.bin", "")),
+                )
+                .await
+        }
+    };
+    let token = server.token("hoarder");
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let answer = start(token.clone()).await;
+        assert_eq!(answer.status.as_u16(), 201);
+        ids.push(answer.json()["upload_id"].as_str().expect("id").to_string());
+    }
+    let third = start(token.clone()).await;
+    third.assert_error(429, "too_many_uploads");
+    assert_eq!(third.headers["retry-after"], "10");
+    // Someone else is not held back by it.
+    assert_eq!(
+        start(server.token("someone-else")).await.status.as_u16(),
+        201
+    );
+    // Once one ends, the next may start.
+    let path = format!("/api/uploads/{}", ids[0]);
+    let cancelled = server.api(Method::DELETE, &path, Some(&token), None).await;
+    assert_eq!(cancelled.status.as_u16(), 204);
+    assert_eq!(start(token).await.status.as_u16(), 201);
+}

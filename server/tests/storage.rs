@@ -6,6 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use common::{local_path, TestServer, PUBLIC_URL, SECRET};
+use futures_util::StreamExt;
 use partway::core::wire::{CreateUploadResponse, SignedPart};
 use partway::core::{Checksum, PartNumber, SignedUrl};
 use partway_server::stats::PutStats;
@@ -288,4 +289,150 @@ async fn cors_preflight_allows_the_checksum_header_and_exposes_etag() {
     let failed = server.send(put(b"exactly those bytes")).await;
     assert_eq!(failed.status, StatusCode::BAD_REQUEST);
     assert_eq!(failed.headers["access-control-allow-origin"], "*");
+}
+
+/// A stored two-part upload (6 MiB in 5 MiB parts) of `user`: token, id, parts, data.
+async fn two_parts(
+    server: &TestServer,
+    user: &str,
+) -> (
+    String,
+    String,
+    Vec<partway::core::wire::CompletedPart>,
+    Vec<u8>,
+) {
+    let token = server.token(user);
+    let data = common::random_bytes((6 * common::MIB) as usize);
+    let created = server
+        .create(&token, "two.bin", &data, 5 * common::MIB)
+        .await;
+    let parts = server.put_all(&created, &data).await;
+    (token, created.upload_id.0, parts, data)
+}
+
+fn upload_dir(server: &TestServer, storage_id: &str) -> std::path::PathBuf {
+    server
+        .dir
+        .path()
+        .join("storage")
+        .join("uploads")
+        .join(storage_id)
+}
+
+async fn storage_id(server: &TestServer, user: &str, id: &str) -> String {
+    server
+        .state
+        .db
+        .upload(&partway::core::UploadId(id.into()), user)
+        .await
+        .expect("db")
+        .expect("row")
+        .storage_upload_id
+}
+
+#[tokio::test]
+async fn a_part_arriving_while_completing_or_after_abort_is_refused_in_json() {
+    let server = TestServer::new().await;
+    let part = one_part_upload(&server).await;
+    let dir = server.dir.path().join("storage").join("uploads");
+    let upload = std::fs::read_dir(&dir)
+        .expect("uploads")
+        .next()
+        .expect("one")
+        .expect("entry");
+    // Being joined: the marker the assembly leaves while it runs.
+    std::fs::write(upload.path().join("completing"), b"").expect("marker");
+    let answer = server.put_part(&part, DATA, true).await;
+    answer.assert_error(409, "upload_not_active");
+    // Gone (completed or cancelled): 404, not a 500 of a missing directory.
+    std::fs::remove_dir_all(upload.path()).expect("removed");
+    let answer = server.put_part(&part, DATA, true).await;
+    answer.assert_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn complete_refuses_a_part_that_changed_on_disk_and_the_upload_stays_open() {
+    let server = TestServer::new().await;
+    let (token, id, parts, data) = two_parts(&server, "carol").await;
+    let sid = storage_id(&server, "carol", &id).await;
+    let part1 = upload_dir(&server, &sid).join("1.part");
+    let mut bytes = std::fs::read(&part1).expect("part");
+    bytes[1000] ^= 0xff;
+    std::fs::write(&part1, &bytes).expect("corrupted");
+    server
+        .complete(&token, &id, parts)
+        .await
+        .assert_error(400, "checksum_mismatch");
+    assert_eq!(
+        server.upload_status(&token, &id).await.state,
+        partway::core::wire::UploadState::Active,
+        "the claim is handed back"
+    );
+    // The person sends the part again, and the file completes intact.
+    let created_again: partway::core::wire::SignPartsResponse = server
+        .api(
+            Method::POST,
+            &format!("/api/uploads/{id}/parts"),
+            Some(&token),
+            Some(serde_json::json!({"parts": common::checksums(&data, 5 * common::MIB)[..1]})),
+        )
+        .await
+        .parse();
+    let answer = server
+        .put_part(
+            &created_again.parts[0],
+            &data[..(5 * common::MIB) as usize],
+            true,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let etag = answer.headers["etag"].to_str().expect("etag").to_string();
+    let mut parts = server.upload_status(&token, &id).await.parts;
+    parts.sort_by_key(|p| p.part_number);
+    let named = parts
+        .iter()
+        .map(|p| partway::core::wire::CompletedPart {
+            part_number: p.part_number,
+            etag: if p.part_number.0 == 1 {
+                partway::core::ETag(etag.clone())
+            } else {
+                p.etag.clone()
+            },
+        })
+        .collect();
+    let done = server.complete(&token, &id, named).await;
+    assert_eq!(
+        done.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&done.body)
+    );
+    let file: partway::core::wire::CompleteUploadResponse = done.parse();
+    assert_eq!(server.download(&file.download_url).await.body, data);
+}
+
+#[tokio::test]
+async fn a_part_body_that_stalls_is_given_up_with_408() {
+    let server = TestServer::with(|c| c.body_idle_timeout = 1).await;
+    let part = one_part_upload(&server).await;
+    // Half the bytes, then nothing, for ever.
+    let half = axum::body::Bytes::copy_from_slice(&DATA[..5]);
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(half) })
+        .chain(futures_util::stream::pending());
+    let mut req = Request::builder()
+        .method(Method::PUT)
+        .uri(local_path(part.url.expose()))
+        .header("content-length", DATA.len());
+    for (k, v) in &part.headers {
+        req = req.header(k, v);
+    }
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        server.send(req.body(Body::from_stream(stream)).expect("request")),
+    )
+    .await
+    .expect("answered, not held for ever");
+    answer.assert_error(408, "invalid_request");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

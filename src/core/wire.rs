@@ -250,6 +250,8 @@ pub enum ErrorCode {
     Internal,
     /// The server is busy with this upload (being completed): ask again shortly (503).
     Busy,
+    /// The user has as many uploads in progress as the server allows (429).
+    TooManyUploads,
     /// A code this client does not know yet (a newer server): its message still shows.
     #[serde(other)]
     Unknown,
@@ -272,6 +274,7 @@ impl ErrorCode {
             ErrorCode::UrlExpired => "url_expired",
             ErrorCode::Internal => "internal",
             ErrorCode::Busy => "busy",
+            ErrorCode::TooManyUploads => "too_many_uploads",
             ErrorCode::Unknown => "unknown",
         }
     }

@@ -41,6 +41,13 @@ async fn create(
     let plan = Plan::with_part_size(req.size, req.part_size)
         .map_err(|e| ApiError::invalid(format!("The upload plan was refused: {e}.")))?;
     check_parts(&plan, &req.parts)?;
+    let limit = state.config.max_active_uploads;
+    if state.db.active_uploads(&user).await? >= limit {
+        return Err(ApiError::TooManyUploads(format!(
+            "You have {limit} uploads in progress, the most this server allows; the next \
+             starts when one of them ends."
+        )));
+    }
 
     // The key is ours, never the file's name: names are untrusted and may collide.
     let key = uuid::Uuid::new_v4().simple().to_string();

@@ -4,7 +4,7 @@
 //! Runs on a blocking thread: it is plain sequential file I/O, and a part may be
 //! gigabytes, so it is copied through a small buffer, never read whole.
 
-use super::TempFile;
+use super::{TempFile, COMPLETING_MARKER};
 use crate::error::ApiError;
 use crate::storage::{same_etag, Assembled};
 use partway::core::wire::CompletedPart;
@@ -28,12 +28,32 @@ pub(super) struct Job {
 }
 
 impl Job {
-    /// Checks, assembles, moves into place, then frees the parts.
+    /// Checks, assembles, moves into place, then frees the parts. Parts arriving
+    /// meanwhile are turned away (the marker); if the parts do not add up, the marker
+    /// goes again and they may be sent anew.
     pub fn run(self) -> Result<Assembled, ApiError> {
-        self.check_parts()?;
-        let tmp = TempFile::new(self.tmp_dir.join(uuid::Uuid::new_v4().simple().to_string()));
-        let (size, sha256) = self.copy_parts(tmp.path())?;
-        tmp.persist(&self.object)?;
+        let marker = self.upload_dir.join(COMPLETING_MARKER);
+        match fs::write(&marker, b"") {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(ApiError::PartMismatch(
+                    "Storage holds no parts for this upload.".into(),
+                ))
+            }
+            other => other?,
+        }
+        let joined = self.check_parts().and_then(|()| {
+            let tmp = TempFile::new(self.tmp_dir.join(uuid::Uuid::new_v4().simple().to_string()));
+            let joined = self.copy_parts(tmp.path())?;
+            tmp.persist(&self.object)?;
+            Ok(joined)
+        });
+        let (size, sha256) = match joined {
+            Ok(joined) => joined,
+            Err(e) => {
+                let _ = fs::remove_file(&marker);
+                return Err(e);
+            }
+        };
         fs::remove_dir_all(&self.upload_dir)?;
         Ok(Assembled {
             size,
@@ -84,15 +104,29 @@ impl Job {
         let mut buf = vec![0u8; COPY_BUFFER];
         let mut size = 0u64;
         for part in &self.parts {
-            let mut input = File::open(self.upload_dir.join(format!("{}.part", part.part_number)))?;
+            let n = part.part_number;
+            let mut input = File::open(self.upload_dir.join(format!("{n}.part")))?;
+            // Each part is checked again against the checksum taken when it arrived, so
+            // bytes that changed on disk since never become part of a file.
+            let mut part_hasher = Sha256::new();
             loop {
-                let n = input.read(&mut buf)?;
-                if n == 0 {
+                let read = input.read(&mut buf)?;
+                if read == 0 {
                     break;
                 }
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n])?;
-                size += n as u64;
+                hasher.update(&buf[..read]);
+                part_hasher.update(&buf[..read]);
+                out.write_all(&buf[..read])?;
+                size += read as u64;
+            }
+            let recorded = fs::read_to_string(self.upload_dir.join(format!("{n}.sha256")))
+                .ok()
+                .and_then(|s| partway::core::Checksum::from_base64(s.trim()).ok());
+            let digest: [u8; 32] = part_hasher.finalize().into();
+            if recorded.is_some_and(|r| r != partway::core::Checksum::from_bytes(digest)) {
+                return Err(ApiError::ChecksumMismatch(format!(
+                    "Part {n} changed in storage since it arrived; send it again."
+                )));
             }
         }
         // The parts are deleted next: the object must be on disk first.

@@ -20,6 +20,7 @@ use partway::core::wire::{CompletedPart, SignedPart, StoredPart};
 use partway::core::{Checksum, ETag, PartNumber, SignedUrl};
 use signer::UrlSigner;
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,12 +35,13 @@ pub struct LocalStorage {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Inner {
     root: PathBuf,
     public_url: String,
     signer: UrlSigner,
     stats: Arc<PutStats>,
+    body_idle: Duration,
 }
 
 impl LocalStorage {
@@ -60,10 +62,25 @@ impl LocalStorage {
             public_url: public_url.trim_end_matches('/').to_string(),
             signer: UrlSigner::new(secret),
             stats,
+            body_idle: Duration::from_secs(crate::config::DEFAULT_BODY_IDLE_TIMEOUT),
         };
         Ok(LocalStorage {
             inner: Arc::new(inner),
         })
+    }
+
+    /// The same storage, giving up on a part body after `idle` without a byte.
+    pub fn with_body_idle_timeout(self, idle: Duration) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.body_idle = idle;
+        LocalStorage {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// How long a part body may stall.
+    pub(crate) fn body_idle(&self) -> Duration {
+        self.inner.body_idle
     }
 
     /// The directory that holds an upload's parts.
@@ -143,7 +160,15 @@ impl Storage for LocalStorage {
         let dir = self.upload_dir(&id)?;
         tokio::fs::create_dir_all(&dir).await?;
         // Kept so that complete can insist on every part, as S3 checks the list it gets.
-        tokio::fs::write(dir.join("part_count"), part_count.to_string()).await?;
+        let count = TempFile::new(dir.join(".part_count.tmp"));
+        tokio::fs::write(count.path(), part_count.to_string()).await?;
+        let (to, uploads) = (dir.join("part_count"), self.inner.root.join("uploads"));
+        tokio::task::spawn_blocking(move || {
+            count.persist(&to)?;
+            sync_dir(&uploads)
+        })
+        .await
+        .map_err(ApiError::internal)??;
         Ok(id)
     }
 
@@ -314,12 +339,32 @@ impl TempFile {
     }
 
     /// Renames the file to `to` (atomically, on one file system), replacing what was there.
+    /// Moves the file to `to` and makes the move durable: the file's bytes are on disk
+    /// before the rename, and the directory entry after it (a crash then leaves the old
+    /// file or the new one, never a torn one, and never loses a part that was answered).
     pub(crate) fn persist(mut self, to: &Path) -> io::Result<()> {
+        File::open(&self.path)?.sync_all()?;
         std::fs::rename(&self.path, to)?;
         self.keep = true;
+        if let Some(dir) = to.parent() {
+            sync_dir(dir)?;
+        }
         Ok(())
     }
 }
+
+/// Flushes a directory's entries to disk (a no-op where directories cannot be opened).
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Marks an upload directory as being joined, so that parts arriving late are turned
+/// away instead of racing the assembly.
+pub(crate) const COMPLETING_MARKER: &str = "completing";
 
 impl Drop for TempFile {
     fn drop(&mut self) {

@@ -2,7 +2,7 @@
 //! URLs, answered the way S3 answers them (ETag header, checksum checks, CORS).
 
 use super::signer::{download_canonical, part_canonical};
-use super::{etag_for, LocalStorage, TempFile, CHECKSUM_HEADER};
+use super::{etag_for, LocalStorage, TempFile, CHECKSUM_HEADER, COMPLETING_MARKER};
 use crate::error::ApiError;
 use crate::path::Path;
 use axum::body::Body;
@@ -87,20 +87,28 @@ async fn put_part(
         }
     }
     let dir = storage.upload_dir(&upload_id)?;
-    if !tokio::fs::try_exists(&dir).await? {
-        return Err(ApiError::NotFound(
-            "This upload does not exist or was cancelled.".into(),
-        ));
-    }
+    still_open(&dir).await?;
     let tmp = TempFile::new(dir.join(format!(".{part}.{}.tmp", uuid::Uuid::new_v4().simple())));
-    let digest = receive(body, tmp.path(), part, len).await?;
+    let digest = match receive(body, tmp.path(), part, len, storage.body_idle()).await {
+        // The directory went away under the part: completed or cancelled meanwhile.
+        Err(ApiError::Internal(_)) if !tokio::fs::try_exists(&dir).await.unwrap_or(true) => {
+            return Err(gone())
+        }
+        other => other?,
+    };
     if expected.is_some_and(|e| e != digest) {
         return Err(ApiError::ChecksumMismatch(format!(
             "Part {part} does not match its SHA-256 checksum, so it was not stored; send it again."
         )));
     }
     let etag = etag_for(&digest);
-    store(&dir, part, tmp, &etag.0, &digest).await?;
+    still_open(&dir).await?;
+    store(&dir, part, tmp, &etag.0, &digest)
+        .await
+        .map_err(|e| match e {
+            ApiError::Internal(_) if !dir.exists() => gone(),
+            other => other,
+        })?;
     let mut response = StatusCode::OK.into_response();
     let h = response.headers_mut();
     h.insert(
@@ -112,6 +120,24 @@ async fn put_part(
         HeaderValue::from_str(&digest.to_base64()).map_err(ApiError::internal)?,
     );
     Ok(response)
+}
+
+/// Refuses a part for an upload that is gone (404) or being joined (409): a part
+/// arriving then could only race the assembly.
+async fn still_open(dir: &std::path::Path) -> Result<(), ApiError> {
+    if !tokio::fs::try_exists(dir).await? {
+        return Err(gone());
+    }
+    if tokio::fs::try_exists(dir.join(COMPLETING_MARKER)).await? {
+        return Err(ApiError::UploadNotActive(
+            "This upload is being completed; no more parts are taken.".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn gone() -> ApiError {
+    ApiError::NotFound("This upload does not exist, or was completed or cancelled.".into())
 }
 
 /// The checksum the body must have: the signed one (whose header must then be sent, and
@@ -150,12 +176,20 @@ async fn receive(
     to: &std::path::Path,
     part: PartNumber,
     len: u64,
+    idle: std::time::Duration,
 ) -> Result<Checksum, ApiError> {
     let mut file = tokio::fs::File::create(to).await?;
     let mut hasher = Sha256::new();
     let mut received = 0u64;
     let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+    loop {
+        let Ok(next) = tokio::time::timeout(idle, stream.next()).await else {
+            return Err(ApiError::Stalled(format!(
+                "Part {part} stopped arriving for {} s; send it again.",
+                idle.as_secs()
+            )));
+        };
+        let Some(chunk) = next else { break };
         let chunk = chunk
             .map_err(|e| ApiError::invalid(format!("Part {part} did not arrive whole: {e}")))?;
         received += chunk.len() as u64;
