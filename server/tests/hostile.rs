@@ -359,3 +359,352 @@ async fn a_user_cannot_hold_more_uploads_open_than_allowed() {
     assert_eq!(cancelled.status.as_u16(), 204);
     assert_eq!(start(token).await.status.as_u16(), 201);
 }
+
+/// One call that must be refused: what, how it is sent, and the answer.
+struct Call {
+    what: &'static str,
+    method: Method,
+    path: String,
+    token: Option<String>,
+    body: Option<Value>,
+    status: u16,
+    code: &'static str,
+}
+
+/// The state every hostile call must leave untouched: the uploads' states and the
+/// files of both users.
+async fn snapshot(server: &TestServer, ids: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for id in ids {
+        let row = server
+            .state
+            .db
+            .upload_by_id(id)
+            .await
+            .expect("db")
+            .expect("row");
+        out.push(format!("{id}: {:?} {:?}", row.state, row.parts));
+    }
+    for user in ["victim", "mallory"] {
+        let files = server.state.db.files(user).await.expect("files");
+        out.push(format!("{user}: {} files", files.len()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn hostile_calls_on_uploads_and_files_change_nothing() {
+    let server = TestServer::new().await;
+    let victim = server.token("victim");
+    let mallory = server.token("mallory");
+    let data = common::random_bytes(1000);
+    // An active upload of the victim, with its part stored; one completed; one aborted.
+    let active = server.create(&victim, "v.bin", &data, 1000).await;
+    let stored = server.put_all(&active, &data).await;
+    let done = server.create(&victim, "d.bin", &data, 1000).await;
+    let parts = server.put_all(&done, &data).await;
+    let file: partway::core::wire::CompleteUploadResponse = server
+        .complete(&victim, &done.upload_id.0, parts)
+        .await
+        .parse();
+    let gone = server.create(&victim, "g.bin", &data, 1000).await;
+    let path = format!("/api/uploads/{}", gone.upload_id.0);
+    assert_eq!(
+        server
+            .api(Method::DELETE, &path, Some(&victim), None)
+            .await
+            .status
+            .as_u16(),
+        204
+    );
+    let (a, d, g) = (&active.upload_id.0, &done.upload_id.0, &gone.upload_id.0);
+    let f = &file.file.id.0;
+    let before = snapshot(&server, &[a, d, g]).await;
+
+    let sum = partway::core::Checksum::of(&data);
+    let etag = stored[0].etag.0.clone();
+    let v = Some(victim.clone());
+    let m = Some(mallory.clone());
+    let call = |what, method, path: String, token: &Option<String>, body, status, code| Call {
+        what,
+        method,
+        path,
+        token: token.clone(),
+        body,
+        status,
+        code,
+    };
+    let calls = vec![
+        // Someone else's upload and file: as if they did not exist.
+        call(
+            "sign another user's upload",
+            Method::POST,
+            format!("/api/uploads/{a}/parts"),
+            &m,
+            Some(json!({"parts": [{"part_number": 1, "sha256": sum}]})),
+            404,
+            "not_found",
+        ),
+        call(
+            "read another user's upload",
+            Method::GET,
+            format!("/api/uploads/{a}"),
+            &m,
+            None,
+            404,
+            "not_found",
+        ),
+        call(
+            "complete another user's upload",
+            Method::POST,
+            format!("/api/uploads/{a}/complete"),
+            &m,
+            Some(json!({"parts": [{"part_number": 1, "etag": etag}]})),
+            404,
+            "not_found",
+        ),
+        call(
+            "cancel another user's upload",
+            Method::DELETE,
+            format!("/api/uploads/{a}"),
+            &m,
+            None,
+            404,
+            "not_found",
+        ),
+        call(
+            "read another user's file",
+            Method::GET,
+            format!("/api/files/{f}"),
+            &m,
+            None,
+            404,
+            "not_found",
+        ),
+        call(
+            "delete another user's file",
+            Method::DELETE,
+            format!("/api/files/{f}"),
+            &m,
+            None,
+            404,
+            "not_found",
+        ),
+        // No token, a forged one.
+        call(
+            "sign without a token",
+            Method::POST,
+            format!("/api/uploads/{a}/parts"),
+            &None,
+            Some(json!({"parts": []})),
+            401,
+            "unauthorized",
+        ),
+        call(
+            "complete without a token",
+            Method::POST,
+            format!("/api/uploads/{a}/complete"),
+            &None,
+            Some(json!({"parts": []})),
+            401,
+            "unauthorized",
+        ),
+        call(
+            "delete a file with a forged token",
+            Method::DELETE,
+            format!("/api/files/{f}"),
+            &Some(format!("{victim}x")),
+            None,
+            401,
+            "unauthorized",
+        ),
+        // Signing: numbers outside the plan, twice, malformed.
+        call(
+            "sign part 0",
+            Method::POST,
+            format!("/api/uploads/{a}/parts"),
+            &v,
+            Some(json!({"parts": [{"part_number": 0, "sha256": sum}]})),
+            400,
+            "invalid_request",
+        ),
+        call(
+            "sign part 2 of 1",
+            Method::POST,
+            format!("/api/uploads/{a}/parts"),
+            &v,
+            Some(json!({"parts": [{"part_number": 2, "sha256": sum}]})),
+            400,
+            "invalid_request",
+        ),
+        call(
+            "sign a part twice",
+            Method::POST,
+            format!("/api/uploads/{a}/parts"),
+            &v,
+            Some(
+                json!({"parts": [{"part_number": 1, "sha256": sum}, {"part_number": 1, "sha256": sum}]}),
+            ),
+            400,
+            "invalid_request",
+        ),
+        call(
+            "sign with a bad checksum",
+            Method::POST,
+            format!("/api/uploads/{a}/parts"),
+            &v,
+            Some(json!({"parts": [{"part_number": 1, "sha256": "nope"}]})),
+            400,
+            "invalid_request",
+        ),
+        call(
+            "sign without parts",
+            Method::POST,
+            format!("/api/uploads/{a}/parts"),
+            &v,
+            Some(json!({})),
+            400,
+            "invalid_request",
+        ),
+        call(
+            "sign a completed upload",
+            Method::POST,
+            format!("/api/uploads/{d}/parts"),
+            &v,
+            Some(json!({"parts": [{"part_number": 1, "sha256": sum}]})),
+            409,
+            "upload_not_active",
+        ),
+        call(
+            "sign a cancelled upload",
+            Method::POST,
+            format!("/api/uploads/{g}/parts"),
+            &v,
+            Some(json!({"parts": [{"part_number": 1, "sha256": sum}]})),
+            409,
+            "upload_not_active",
+        ),
+        // Completing: wrong lists.
+        call(
+            "complete with no parts",
+            Method::POST,
+            format!("/api/uploads/{a}/complete"),
+            &v,
+            Some(json!({"parts": []})),
+            400,
+            "part_mismatch",
+        ),
+        call(
+            "complete with a wrong ETag",
+            Method::POST,
+            format!("/api/uploads/{a}/complete"),
+            &v,
+            Some(json!({"parts": [{"part_number": 1, "etag": "\"0000\""}]})),
+            400,
+            "part_mismatch",
+        ),
+        call(
+            "complete with part 2 of 1",
+            Method::POST,
+            format!("/api/uploads/{a}/complete"),
+            &v,
+            Some(json!({"parts": [{"part_number": 2, "etag": etag}]})),
+            400,
+            "part_mismatch",
+        ),
+        call(
+            "complete with a part twice",
+            Method::POST,
+            format!("/api/uploads/{a}/complete"),
+            &v,
+            Some(
+                json!({"parts": [{"part_number": 1, "etag": etag}, {"part_number": 1, "etag": etag}]}),
+            ),
+            400,
+            "part_mismatch",
+        ),
+        call(
+            "complete with a malformed body",
+            Method::POST,
+            format!("/api/uploads/{a}/complete"),
+            &v,
+            Some(json!({"parts": "all"})),
+            400,
+            "invalid_request",
+        ),
+        call(
+            "complete a cancelled upload",
+            Method::POST,
+            format!("/api/uploads/{g}/complete"),
+            &v,
+            Some(json!({"parts": [{"part_number": 1, "etag": etag}]})),
+            409,
+            "upload_not_active",
+        ),
+        // Cancelling what is done, unknown ids.
+        call(
+            "cancel a completed upload",
+            Method::DELETE,
+            format!("/api/uploads/{d}"),
+            &v,
+            None,
+            409,
+            "upload_not_active",
+        ),
+        call(
+            "cancel an unknown upload",
+            Method::DELETE,
+            "/api/uploads/0190b1c2-0000-7000-8000-000000000000".into(),
+            &v,
+            None,
+            404,
+            "not_found",
+        ),
+        call(
+            "read an unknown file",
+            Method::GET,
+            "/api/files/nope".into(),
+            &v,
+            None,
+            404,
+            "not_found",
+        ),
+        call(
+            "an id of 10,000 characters",
+            Method::GET,
+            format!("/api/uploads/{}", "x".repeat(10_000)),
+            &v,
+            None,
+            404,
+            "not_found",
+        ),
+        call(
+            "an id with a path in it",
+            Method::GET,
+            "/api/uploads/..%2F..%2Fsecret".into(),
+            &v,
+            None,
+            404,
+            "not_found",
+        ),
+    ];
+    assert!(calls.len() >= 27);
+    for c in calls {
+        let answer = server
+            .api(c.method.clone(), &c.path, c.token.as_deref(), c.body)
+            .await;
+        assert_eq!(
+            answer.status.as_u16(),
+            c.status,
+            "{}: {}",
+            c.what,
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert_eq!(answer.code(), c.code, "{}", c.what);
+    }
+    assert_eq!(
+        snapshot(&server, &[a, d, g]).await,
+        before,
+        "a refused call changed something"
+    );
+}
