@@ -28,6 +28,14 @@ pub enum FileStatus {
 }
 
 impl FileStatus {
+    /// Whether the file is over: stored, failed for good or cancelled.
+    pub fn is_end(self) -> bool {
+        matches!(
+            self,
+            FileStatus::Done | FileStatus::Failed | FileStatus::Cancelled
+        )
+    }
+
     /// The `data-status` value.
     pub fn as_str(self) -> &'static str {
         match self {

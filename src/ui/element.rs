@@ -344,8 +344,12 @@ impl Core {
                 let on_update = Rc::new(move |v: FileView| {
                     events.saw(&v);
                     announce_end(&state, &name, &v);
+                    let ends = v.status.is_end();
                     view.try_set(v);
                     state.changed.notify();
+                    if ends {
+                        state.ended.notify();
+                    }
                 });
                 return (item, Some((file, on_update)));
             }

@@ -180,13 +180,7 @@ impl RowEvents {
     /// Looks at the row's newest view and says what changed.
     pub fn saw(&self, view: &FileView) {
         let before = self.status.replace(view.status);
-        let ended = |s: FileStatus| {
-            matches!(
-                s,
-                FileStatus::Done | FileStatus::Failed | FileStatus::Cancelled
-            )
-        };
-        if ended(before) && !ended(view.status) {
+        if before.is_end() && !view.status.is_end() {
             // Retried: bytes count again from what storage holds, but the percent shown
             // to the page never goes back.
             self.sent.set(0);

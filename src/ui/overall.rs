@@ -16,30 +16,38 @@ pub fn OverallProgress() -> impl IntoView {
     let state = expect_context::<WidgetState>();
     let files = state.files;
     let figures = RwSignal::new(OverallSum::default().finish());
-    // Summed again at most every SUM_EVERY_MS, not on every row's progress: summing a
-    // thousand rows on each of their updates made a large pick quadratic.
+    let sum = move || {
+        let now = files.try_with_untracked(|list| {
+            let mut sum = OverallSum::default();
+            list.iter()
+                .for_each(|f| f.view.with_untracked(|v| sum.add(v)));
+            sum.finish()
+        });
+        if let Some(now) = now {
+            if figures.try_with_untracked(|f| *f != now) == Some(true) {
+                figures.try_set(now);
+            }
+        }
+    };
+    // Progress is summed again at most every SUM_EVERY_MS, not on every row's update:
+    // summing a thousand rows on each of their updates made a large pick quadratic.
     let pending = Rc::new(Cell::new(false));
     Effect::new(move |_| {
         state.changed.track();
-        files.track();
         if !pending.replace(true) {
             let pending = pending.clone();
             Timeout::new(SUM_EVERY_MS, move || {
                 pending.set(false);
-                let now = files.try_with_untracked(|list| {
-                    let mut sum = OverallSum::default();
-                    list.iter()
-                        .for_each(|f| f.view.with_untracked(|v| sum.add(v)));
-                    sum.finish()
-                });
-                if let Some(now) = now {
-                    if figures.try_with_untracked(|f| *f != now) == Some(true) {
-                        figures.try_set(now);
-                    }
-                }
+                sum();
             })
             .forget();
         }
+    });
+    // A file added, ended or removed shows at once: the last 100% must not lag.
+    Effect::new(move |_| {
+        state.ended.track();
+        files.track();
+        sum();
     });
     let m = state.messages;
     view! {

@@ -5,7 +5,7 @@
 use crate::browser::uploader::{FileKey, Uploader};
 use crate::core::i18n::Messages;
 use crate::core::restrict::Held;
-use crate::core::{FailCode, FileStatus, FileView};
+use crate::core::{FailCode, FileView};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use serde::Serialize;
@@ -38,10 +38,7 @@ impl FileItem {
 
     /// Whether the row still has work to do.
     pub fn active(&self) -> bool {
-        !matches!(
-            self.view.with_untracked(|v| v.status),
-            FileStatus::Done | FileStatus::Failed | FileStatus::Cancelled
-        )
+        !self.view.with_untracked(|v| v.status.is_end())
     }
 }
 
@@ -68,6 +65,8 @@ pub struct WidgetState {
     pub accept: RwSignal<String>,
     /// Notified whenever a row's view changes, for the figures summed over all rows.
     pub changed: Trigger,
+    /// Notified when a row ends (done, failed or cancelled): those figures show at once.
+    pub ended: Trigger,
 }
 
 impl WidgetState {
@@ -82,6 +81,7 @@ impl WidgetState {
             multiple: RwSignal::new(true),
             accept: RwSignal::new(String::new()),
             changed: Trigger::new(),
+            ended: Trigger::new(),
         }
     }
 

@@ -103,6 +103,37 @@ impl S3Storage {
         format!("{}{key}", self.prefix)
     }
 
+    /// Every object key under this storage's prefix (without the prefix): what an audit
+    /// compares with the files recorded. Bounded at 100 pages of 1,000.
+    pub async fn object_keys(&self) -> Result<Vec<String>, ApiError> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..100 {
+            let mut action = self.bucket.list_objects_v2(Some(&self.credentials));
+            action.with_prefix(self.prefix.as_str());
+            if let Some(t) = &token {
+                action.with_continuation_token(t.as_str());
+            }
+            let answer = self
+                .call(Method::GET, action.sign(SERVER_CALL_TTL), &[], None)
+                .await?;
+            let page = rusty_s3::actions::ListObjectsV2::parse_response(&answer.body)
+                .map_err(|e| ApiError::internal(format_args!("listing objects: {e}")))?;
+            keys.extend(
+                page.contents
+                    .into_iter()
+                    .filter_map(|o| o.key.strip_prefix(self.prefix.as_str()).map(str::to_string)),
+            );
+            match page.next_continuation_token {
+                Some(next) => token = Some(next),
+                None => return Ok(keys),
+            }
+        }
+        Err(ApiError::internal(
+            "more than 100,000 objects under the prefix",
+        ))
+    }
+
     /// Sends one server-side call through a signed URL; a non-2xx answer is an error.
     async fn call(
         &self,
