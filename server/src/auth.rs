@@ -109,7 +109,10 @@ impl AuthKeys {
             }
             Err(_) => return Err(invalid()),
         };
-        if claims.exp > crate::unix_now().saturating_add(self.max_lifetime + self.validation.leeway)
+        if claims.exp
+            > crate::unix_now()
+                .saturating_add(self.max_lifetime)
+                .saturating_add(self.validation.leeway)
         {
             return Err(ApiError::Unauthorized(format!(
                 "The sign-in token lives too long: this server accepts tokens that expire \

@@ -13,9 +13,10 @@ use crate::AppState;
 use partway::core::wire::{CompletedPart, FileInfo, StoredPart};
 use partway::core::{FileId, Plan};
 
-/// A claim older than this (seconds) belongs to a claimant that died: a complete of the
-/// largest upload (10,000 parts) takes storage well under a minute.
-pub const STALE_CLAIM_SECS: i64 = 300;
+/// A claim older than this (seconds) belongs to a claimant that died. Generous: the local
+/// backend copies, hashes and fsyncs the whole file while it holds the claim, and a
+/// takeover of a claim still running would join the parts twice.
+pub const STALE_CLAIM_SECS: i64 = 3600;
 
 /// Checks the parts a client names against the plan and against what storage holds,
 /// once, before anything irreversible: every part 1..=n, each stored with the ETag the
@@ -81,12 +82,21 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
             // An earlier run joined it and was cut before the commit.
             Some(joined) => joined,
             None => {
-                if matches!(
-                    refusal,
-                    ApiError::PartMismatch(_) | ApiError::ChecksumMismatch(_)
-                ) {
-                    // The parts are as they were: the client may send them again.
-                    state.db.release_claim(&upload.id, now).await?;
+                match refusal {
+                    ApiError::PartMismatch(_) | ApiError::ChecksumMismatch(_) => {
+                        // The parts are as they were: the client may send them again.
+                        state.db.release_claim(&upload.id, now).await?;
+                    }
+                    ApiError::NotFound(_) => {
+                        // Storage holds neither the upload nor an object (a lifecycle
+                        // rule, an operator): it can never finish.
+                        state.db.abort_claimed(&upload.id, now).await?;
+                        return Err(ApiError::UploadNotActive(
+                            "Storage no longer holds this upload; start it again.".into(),
+                        ));
+                    }
+                    // Storage unreachable: the claim stays, a later run finishes it.
+                    _ => {}
                 }
                 return Err(refusal);
             }

@@ -15,11 +15,11 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024 * 1024;
 pub const DEFAULT_URL_TTL: u64 = 900;
 /// Default lifetime of a signed download URL: 1 hour.
 pub const DEFAULT_DOWNLOAD_TTL: u64 = 3600;
-/// Default lifetime of a bearer token: 1 day.
 /// Default `--max-active-uploads`.
 pub const DEFAULT_MAX_ACTIVE_UPLOADS: u64 = 100;
 /// Default `--body-idle-timeout`, seconds.
 pub const DEFAULT_BODY_IDLE_TIMEOUT: u64 = 30;
+/// Default lifetime of a bearer token: 1 day.
 pub const DEFAULT_TOKEN_TTL: u64 = 86_400;
 /// Default idle time after which an upload counts as abandoned: 7 days.
 pub const DEFAULT_ABANDON_AFTER: u64 = 7 * 86_400;
@@ -272,7 +272,8 @@ impl Config {
                 self.bind
             ));
         }
-        if self.token_ttl > self.max_token_lifetime {
+        // Only dev mode issues tokens; without it --token-ttl is unused.
+        if self.dev && self.token_ttl > self.max_token_lifetime {
             return Err(format!(
                 "--token-ttl ({}) is longer than --max-token-lifetime ({}): the server's own \
                  tokens would be refused",
@@ -349,6 +350,7 @@ mod tests {
     #[test]
     fn a_token_ttl_over_the_maximum_lifetime_is_refused() {
         let c = Config {
+            dev: true,
             token_ttl: 10,
             max_token_lifetime: 5,
             ..Config::default()

@@ -181,6 +181,52 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Marks an active upload aborted if it is still idle since before `before`; false
+    /// if it moved meanwhile (a complete claimed it, a part was signed).
+    pub async fn abort_idle_upload(
+        &self,
+        id: &str,
+        before: i64,
+        now: i64,
+    ) -> Result<bool, ApiError> {
+        let done = sqlx::query(
+            "UPDATE uploads SET state = 'aborted', updated_at = $3
+             WHERE id = $1 AND state = 'active' AND updated_at < $2",
+        )
+        .bind(id)
+        .bind(before)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Reopens an upload whose abort storage refused, so that it is tried again (the
+    /// parts are still there); false if it was not aborted.
+    pub async fn reopen_aborted(&self, id: &str, now: i64) -> Result<bool, ApiError> {
+        self.move_state(id, "aborted", "active", now).await
+    }
+
+    /// Takes over a claim found stale: only the caller that moves its time from
+    /// `claimed_at` to `now` runs the saga again.
+    pub async fn take_over_claim(
+        &self,
+        id: &str,
+        claimed_at: i64,
+        now: i64,
+    ) -> Result<bool, ApiError> {
+        let done = sqlx::query(
+            "UPDATE uploads SET updated_at = $3
+             WHERE id = $1 AND state = 'completing' AND updated_at = $2",
+        )
+        .bind(id)
+        .bind(claimed_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Hands a claimed upload back (storage refused its parts, which are unchanged);
     /// false if it was not completing.
     pub async fn release_claim(&self, id: &str, now: i64) -> Result<bool, ApiError> {

@@ -25,12 +25,12 @@ pub fn check_name(name: &str) -> Result<(), ApiError> {
             "File names may not contain control characters.",
         ));
     }
-    // Format characters (bidirectional overrides, zero-width joiners, tags...) are
-    // invisible and make a name display as another: `invoice\u{202E}fdp.exe`.
-    if name
-        .chars()
-        .any(|c| c.general_category() == GeneralCategory::Format)
-    {
+    // Format characters (bidirectional overrides, zero-width spaces, tags...) are
+    // invisible and make a name display as another: `invoice\u{202E}fdp.exe`. The
+    // joiners (U+200C, U+200D) stay: emoji sequences and Persian or Indic names need them.
+    if name.chars().any(|c| {
+        c.general_category() == GeneralCategory::Format && !matches!(c, '\u{200C}' | '\u{200D}')
+    }) {
         return Err(ApiError::invalid(
             "File names may not contain invisible formatting characters (such as \
              right-to-left overrides).",
@@ -85,24 +85,37 @@ pub fn normalise_type(reported: &str) -> Result<String, ApiError> {
         return Err(bad());
     }
     let mut out = format!("{kind}/{subtype}").to_ascii_lowercase();
-    for parameter in pieces {
-        let (name, value) = parameter
-            .trim_matches([' ', '\t'])
-            .split_once('=')
-            .ok_or_else(bad)?;
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        if !is_restricted_name(name) || !is_restricted_name(value) {
+    for parameter in pieces.map(|p| p.trim_matches([' ', '\t'])) {
+        if parameter.is_empty() {
+            continue; // `text/plain;`
+        }
+        let (name, value) = parameter.split_once('=').ok_or_else(bad)?;
+        let unquoted = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+        let value_ok = match unquoted {
+            // RFC 9110 quoted-string, without escapes: any printable character but `"`.
+            Some(v) => v
+                .chars()
+                .all(|c| (c == ' ' || c.is_ascii_graphic()) && c != '"'),
+            None => !value.is_empty() && value.chars().all(is_token_char),
+        };
+        if !is_restricted_name(name) || !value_ok {
             return Err(bad());
         }
+        let value = unquoted.unwrap_or(value);
         if name.eq_ignore_ascii_case("charset") {
+            if !is_restricted_name(value) {
+                return Err(bad());
+            }
             out.push_str("; charset=");
             out.push_str(&value.to_ascii_lowercase());
         }
     }
     Ok(out)
+}
+
+/// RFC 9110 section 5.6.2 `tchar`.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
 }
 
 /// RFC 6838 section 4.2: a letter or digit, then up to 126 of letters, digits and
@@ -183,6 +196,14 @@ mod tests {
             check_name("مرحبا.txt").is_ok(),
             "right-to-left text itself is fine"
         );
+        assert!(
+            check_name("می\u{200C}خواهم.txt").is_ok(),
+            "a zero-width non-joiner (Persian)"
+        );
+        assert!(
+            check_name("👩\u{200D}💻.png").is_ok(),
+            "a zero-width joiner (emoji)"
+        );
     }
 
     #[test]
@@ -199,6 +220,9 @@ mod tests {
             ok("application/vnd.ms-excel; name=x"),
             "application/vnd.ms-excel"
         );
+        assert_eq!(ok("text/plain;"), "text/plain");
+        assert_eq!(ok("multipart/mixed; boundary=--x"), "multipart/mixed");
+        assert_eq!(ok("application/pdf; name=\"a b.pdf\""), "application/pdf");
         assert_eq!(
             ok("application/x-www-form-urlencoded"),
             "application/x-www-form-urlencoded"

@@ -9,7 +9,6 @@
 
 use crate::error::ApiError;
 use crate::AppState;
-use partway::core::UploadId;
 use std::time::Duration;
 
 /// Uploads handled per round, so one sweep stays short even after a long outage.
@@ -28,25 +27,25 @@ pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, ApiError> {
         }
         let mut stuck = 0;
         for upload in &idle {
-            // One upload storage refuses to abort must not stop the sweep for all the
-            // others: log it, and mark it touched so the next rounds move past it.
+            // The row first, conditionally: an upload claimed or signed since the
+            // listing is left alone, and storage is only touched for one that is ours.
+            if !state.db.abort_idle_upload(&upload.id, before, now).await? {
+                continue;
+            }
             let aborted = state
                 .storage
                 .abort(&upload.storage_key, &upload.storage_upload_id)
                 .await;
             if let Err(e) = aborted {
+                // One upload storage refuses to abort must not stop the sweep for all
+                // the others: reopen it (its parts are still there), marked touched so
+                // the next rounds move past it, and try it again in a later sweep.
                 tracing::warn!(upload = %upload.id, "could not abort an abandoned upload: {e}");
-                state.db.touch_upload(&upload.id, now).await?;
+                state.db.reopen_aborted(&upload.id, now).await?;
                 stuck += 1;
                 continue;
             }
-            if state
-                .db
-                .abort_upload(&UploadId(upload.id.clone()), now)
-                .await?
-            {
-                swept += 1;
-            }
+            swept += 1;
         }
         if stuck == idle.len() {
             break;
@@ -66,6 +65,14 @@ async fn finish_stale_completes(state: &AppState, now: i64) -> Result<usize, Api
     let mut done = 0;
     for upload in stale {
         let id = upload.id.clone();
+        // Another instance may be taking it over too: one wins.
+        if !state
+            .db
+            .take_over_claim(&id, upload.updated_at, now)
+            .await?
+        {
+            continue;
+        }
         match crate::complete::finish(state.clone(), upload).await {
             Ok(_) => done += 1,
             // Still claimed (storage unreachable) or handed back: a later round retries.

@@ -179,7 +179,7 @@ async fn a_claim_whose_server_died_is_finished_by_the_sweep() {
     let token = server.token("phoenix");
     let (id, parts) = ready(&server, &token, (10 * MIB + 7) as usize).await;
     // A server claimed it and died before storage's step.
-    let then = partway_server_now() - 1000;
+    let then = partway_server_now() - 2 * partway_server::complete::STALE_CLAIM_SECS;
     assert!(server
         .state
         .db
@@ -228,7 +228,11 @@ async fn a_claim_cut_after_storage_joined_the_parts_is_committed_once() {
     assert!(server
         .state
         .db
-        .claim_completion(&id, &parts, now - 1000)
+        .claim_completion(
+            &id,
+            &parts,
+            now - 2 * partway_server::complete::STALE_CLAIM_SECS
+        )
         .await
         .expect("claim"));
     // Storage's step ran, then the server died before the commit.
@@ -267,4 +271,42 @@ fn partway_server_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
         .as_secs() as i64
+}
+
+#[tokio::test]
+async fn a_claim_on_an_upload_storage_lost_ends_aborted_not_stuck() {
+    let server = TestServer::new().await;
+    let token = server.token("unlucky");
+    let (id, parts) = ready(&server, &token, (10 * MIB + 7) as usize).await;
+    let upload = server
+        .state
+        .db
+        .upload(&UploadId(id.clone()), "unlucky")
+        .await
+        .expect("db")
+        .expect("row");
+    // Storage lost the upload (an operator, a lifecycle rule) while it was claimed.
+    std::fs::remove_dir_all(
+        server
+            .dir
+            .path()
+            .join("storage")
+            .join("uploads")
+            .join(&upload.storage_upload_id),
+    )
+    .expect("removed");
+    let stale = partway_server_now() - 2 * partway_server::complete::STALE_CLAIM_SECS;
+    assert!(server
+        .state
+        .db
+        .claim_completion(&id, &parts, stale)
+        .await
+        .expect("claim"));
+    let answer = server.complete(&token, &id, parts).await;
+    answer.assert_error(409, "upload_not_active");
+    assert_eq!(
+        server.upload_status(&token, &id).await.state,
+        UploadState::Aborted
+    );
+    audit(&server, &["unlucky"]).await;
 }

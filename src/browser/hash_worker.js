@@ -43,6 +43,7 @@ function start() {
       else job.reject(new Error(e.data.error));
     };
     worker.onerror = giveUp;
+    worker.onmessageerror = giveUp;
   } catch {
     worker = null;
   }

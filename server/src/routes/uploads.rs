@@ -185,8 +185,9 @@ async fn complete(
     let upload = find_upload(&state, &id, &user).await?;
     match upload.state {
         UploadState::Completed => completed_answer(&state, &upload).await,
-        UploadState::Completing => Err(busy()),
-        _ => Err(not_active(&upload)),
+        UploadState::Aborted => Err(not_active(&upload)),
+        // Still moving (a claim handed back, another taken): the client asks again.
+        UploadState::Active | UploadState::Completing => Err(busy()),
     }
 }
 
@@ -197,11 +198,22 @@ async fn settle(state: &AppState, mut upload: UploadRow) -> Result<(), ApiError>
         if upload.state != UploadState::Completing {
             return Ok(());
         }
-        let claimed_at = upload.updated_at;
-        if crate::unix_now_i64() - claimed_at > crate::complete::STALE_CLAIM_SECS {
-            // Its claimant died between the claim and the commit.
-            let _ = crate::complete::finish_detached(state.clone(), upload).await;
-            return Ok(());
+        let (claimed_at, now) = (upload.updated_at, crate::unix_now_i64());
+        if now - claimed_at > crate::complete::STALE_CLAIM_SECS {
+            // Its claimant died between the claim and the commit; of the requests (and
+            // sweeps) that find it so, only the one that takes the claim over runs it.
+            if state
+                .db
+                .take_over_claim(&upload.id, claimed_at, now)
+                .await?
+            {
+                let taken = UploadRow {
+                    updated_at: now,
+                    ..upload
+                };
+                let _ = crate::complete::finish_detached(state.clone(), taken).await;
+                return Ok(());
+            }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
         upload = state
@@ -232,15 +244,22 @@ async fn abort(
         UploadState::Active => {
             // Only the request that moves it out of `active` touches storage: an abort
             // racing a complete must not free the parts, or the object, under it.
+            let now = crate::unix_now_i64();
             if state
                 .db
-                .abort_upload(&UploadId(upload.id.clone()), crate::unix_now_i64())
+                .abort_upload(&UploadId(upload.id.clone()), now)
                 .await?
             {
-                state
+                let freed = state
                     .storage
                     .abort(&upload.storage_key, &upload.storage_upload_id)
-                    .await?;
+                    .await;
+                if let Err(e) = freed {
+                    // Storage still holds the parts: reopen, so that a repeated cancel
+                    // or the sweep tries again instead of leaking them.
+                    state.db.reopen_aborted(&upload.id, now).await?;
+                    return Err(e);
+                }
                 return Ok(StatusCode::NO_CONTENT);
             }
             let now = find_upload(&state, &id, &user).await?;

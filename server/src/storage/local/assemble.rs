@@ -35,8 +35,8 @@ impl Job {
         let marker = self.upload_dir.join(COMPLETING_MARKER);
         match fs::write(&marker, b"") {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(ApiError::PartMismatch(
-                    "Storage holds no parts for this upload.".into(),
+                return Err(ApiError::NotFound(
+                    "Storage no longer holds this upload.".into(),
                 ))
             }
             other => other?,
@@ -66,8 +66,8 @@ impl Job {
         let count = match fs::read_to_string(self.upload_dir.join("part_count")) {
             Ok(count) => count.trim().parse::<usize>().map_err(ApiError::internal)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(ApiError::PartMismatch(
-                    "Storage holds no parts for this upload.".into(),
+                return Err(ApiError::NotFound(
+                    "Storage no longer holds this upload.".into(),
                 ))
             }
             Err(e) => return Err(e.into()),
@@ -106,8 +106,8 @@ impl Job {
         for part in &self.parts {
             let n = part.part_number;
             let mut input = File::open(self.upload_dir.join(format!("{n}.part")))?;
-            // Each part is checked again against the checksum taken when it arrived, so
-            // bytes that changed on disk since never become part of a file.
+            // Each part is checked again while it is copied, so bytes that changed on
+            // disk since they arrived never become part of a file.
             let mut part_hasher = Sha256::new();
             loop {
                 let read = input.read(&mut buf)?;
@@ -119,11 +119,11 @@ impl Job {
                 out.write_all(&buf[..read])?;
                 size += read as u64;
             }
-            let recorded = fs::read_to_string(self.upload_dir.join(format!("{n}.sha256")))
-                .ok()
-                .and_then(|s| partway::core::Checksum::from_base64(s.trim()).ok());
+            // Against the ETag the client named (half the SHA-256 taken on arrival): it
+            // also catches a part replaced by a late PUT since the list was checked.
             let digest: [u8; 32] = part_hasher.finalize().into();
-            if recorded.is_some_and(|r| r != partway::core::Checksum::from_bytes(digest)) {
+            let now = super::etag_for(&partway::core::Checksum::from_bytes(digest));
+            if !same_etag(&now.0, &part.etag.0) {
                 return Err(ApiError::ChecksumMismatch(format!(
                     "Part {n} changed in storage since it arrived; send it again."
                 )));
