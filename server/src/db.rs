@@ -150,14 +150,7 @@ impl Db {
 
     /// Marks an active upload aborted; false if it was not active.
     pub async fn abort_upload(&self, id: &UploadId, now: i64) -> Result<bool, ApiError> {
-        let done = sqlx::query(
-            "UPDATE uploads SET state = 'aborted', updated_at = $2 WHERE id = $1 AND state = 'active'",
-        )
-        .bind(&id.0)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.move_state(&id.0, "active", "aborted", now).await
     }
 
     /// Claims an active upload for completing with `parts`; false (and nothing changed)

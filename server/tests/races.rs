@@ -23,6 +23,17 @@ async fn ready(server: &TestServer, token: &str, size: usize) -> (String, Vec<Co
     (created.upload_id.0, parts)
 }
 
+/// The upload's row, as the database holds it.
+async fn row(server: &TestServer, id: &str, user: &str) -> partway_server::db::UploadRow {
+    server
+        .state
+        .db
+        .upload(&UploadId(id.into()), user)
+        .await
+        .expect("db")
+        .expect("row")
+}
+
 /// Mostly one-part uploads, every fifth a three-part one.
 fn trial_size(trial: usize) -> usize {
     if trial % 5 == 0 {
@@ -204,13 +215,7 @@ async fn a_claim_whose_server_died_is_finished_by_the_sweep() {
         .await
         .expect("sweep");
     assert_eq!(settled, 1);
-    let upload = server
-        .state
-        .db
-        .upload(&UploadId(id.clone()), "phoenix")
-        .await
-        .expect("db")
-        .expect("row");
+    let upload = row(&server, &id, "phoenix").await;
     assert_eq!(upload.state, UploadState::Completed);
     let answer = server.complete(&token, &id, parts).await;
     assert_eq!(answer.status, StatusCode::OK);
@@ -236,13 +241,7 @@ async fn a_claim_cut_after_storage_joined_the_parts_is_committed_once() {
         .await
         .expect("claim"));
     // Storage's step ran, then the server died before the commit.
-    let upload = server
-        .state
-        .db
-        .upload(&UploadId(id.clone()), "phoenix")
-        .await
-        .expect("db")
-        .expect("row");
+    let upload = row(&server, &id, "phoenix").await;
     server
         .state
         .storage
@@ -278,13 +277,7 @@ async fn a_claim_on_an_upload_storage_lost_ends_aborted_not_stuck() {
     let server = TestServer::new().await;
     let token = server.token("unlucky");
     let (id, parts) = ready(&server, &token, (10 * MIB + 7) as usize).await;
-    let upload = server
-        .state
-        .db
-        .upload(&UploadId(id.clone()), "unlucky")
-        .await
-        .expect("db")
-        .expect("row");
+    let upload = row(&server, &id, "unlucky").await;
     // Storage lost the upload (an operator, a lifecycle rule) while it was claimed.
     std::fs::remove_dir_all(
         server
