@@ -1,12 +1,17 @@
-//! Bearer tokens: HS256 JWTs naming the user, and the extractor that checks them.
+//! Bearer tokens: JWTs naming the user, and the extractor that checks them.
+//!
+//! HS256 tokens are signed with the server's secret (by a site's own login, or by dev
+//! mode with a key of its own); RS256/ES256 tokens by an identity provider whose keys
+//! the server reads from `--jwks-url` ([`crate::jwks`]).
 
 use crate::error::ApiError;
+use crate::jwks::{Jwks, JwksError};
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, TokenData, Validation};
 use serde::{Deserialize, Serialize};
 
 /// What a token says: who, and until when.
@@ -43,6 +48,8 @@ pub struct AuthKeys {
     /// Dev mode's key, derived from the secret: dev tokens (anyone may ask for one) stop
     /// working as soon as the server runs without `--dev`.
     dev: Option<Key>,
+    /// An external identity provider's keys, with `--jwks-url`.
+    jwks: Option<std::sync::Arc<Jwks>>,
     validation: Validation,
     token_ttl: u64,
     max_lifetime: u64,
@@ -66,10 +73,19 @@ impl AuthKeys {
         Ok(AuthKeys {
             site: Key::new(secret)?,
             dev: dev.then(|| Key::new(&dev_key)).transpose()?,
+            jwks: None,
             validation,
             token_ttl,
             max_lifetime,
         })
+    }
+
+    /// These keys, also accepting the tokens of an identity provider.
+    pub fn with_jwks(self, jwks: Option<Jwks>) -> Self {
+        AuthKeys {
+            jwks: jwks.map(std::sync::Arc::new),
+            ..self
+        }
     }
 
     /// A token for `user` signed as a site's own login would sign it, valid for the
@@ -91,15 +107,24 @@ impl AuthKeys {
     }
 
     /// The user a token names, if the token is genuine and current.
-    pub fn verify(&self, token: &str) -> Result<String, ApiError> {
-        let invalid = || ApiError::Unauthorized("The sign-in token is not valid.".into());
-        let decoded = jsonwebtoken::decode::<Claims>(token, &self.site.decoding, &self.validation)
-            .or_else(|e| match (e.kind(), &self.dev) {
-                (ErrorKind::InvalidSignature, Some(dev)) => {
-                    jsonwebtoken::decode::<Claims>(token, &dev.decoding, &self.validation)
-                }
-                _ => Err(e),
-            });
+    pub async fn verify(&self, token: &str) -> Result<String, ApiError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+        let decoded = match (&self.jwks, header.alg) {
+            (_, Algorithm::HS256) => self.verify_hs256(token),
+            (Some(jwks), alg) if Jwks::handles(alg) => {
+                let key = jwks
+                    .key(header.kid.as_deref(), alg)
+                    .await
+                    .map_err(|e| match e {
+                        JwksError::Fetch(_) => ApiError::Unavailable(
+                            "Sign-in cannot be checked right now; try again shortly.".into(),
+                        ),
+                        refused => ApiError::Unauthorized(format!("{}.", capitalised(&refused))),
+                    })?;
+                jsonwebtoken::decode::<Claims>(token, &key, &jwks.validation(alg))
+            }
+            _ => return Err(invalid()),
+        };
         let claims = match decoded {
             Ok(data) => data.claims,
             Err(e) if *e.kind() == ErrorKind::ExpiredSignature => {
@@ -121,10 +146,38 @@ impl AuthKeys {
             )));
         }
         if !is_valid_user_id(&claims.sub) {
-            return Err(invalid());
+            return Err(ApiError::Unauthorized(
+                "The sign-in token's user id (`sub`) must be 1 to 64 of A-Z a-z 0-9 _ . -".into(),
+            ));
         }
         Ok(claims.sub)
     }
+
+    /// A token signed with the server's secret, or in dev mode with the dev key.
+    fn verify_hs256(&self, token: &str) -> jsonwebtoken::errors::Result<TokenData<Claims>> {
+        jsonwebtoken::decode::<Claims>(token, &self.site.decoding, &self.validation).or_else(|e| {
+            match (e.kind(), &self.dev) {
+                (ErrorKind::InvalidSignature, Some(dev)) => {
+                    jsonwebtoken::decode::<Claims>(token, &dev.decoding, &self.validation)
+                }
+                _ => Err(e),
+            }
+        })
+    }
+}
+
+fn invalid() -> ApiError {
+    ApiError::Unauthorized("The sign-in token is not valid.".into())
+}
+
+/// `the key…` → `The key…`, for a message that starts a sentence.
+fn capitalised(e: &JwksError) -> String {
+    let text = e.to_string();
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn sign(key: &Key, user: &str, exp: u64) -> Result<String, ApiError> {
@@ -168,7 +221,7 @@ impl FromRequestParts<AppState> for AuthUser {
                     "The Authorization header must be `Bearer` followed by a token.".into(),
                 )
             })?;
-        state.keys.verify(token).map(AuthUser)
+        state.keys.verify(token).await.map(AuthUser)
     }
 }
 
@@ -185,33 +238,37 @@ mod tests {
         assert!(!is_valid_user_id(&"x".repeat(65)));
     }
 
-    #[test]
-    fn tokens_round_trip_and_forgeries_fail() {
+    #[tokio::test]
+    async fn tokens_round_trip_and_forgeries_fail() {
         let keys = AuthKeys::new(b"one", 60, 3600, false).expect("keys");
         let token = keys.issue("alice").expect("issues");
-        assert_eq!(keys.verify(&token).expect("verifies"), "alice");
+        assert_eq!(keys.verify(&token).await.expect("verifies"), "alice");
         assert!(AuthKeys::new(b"two", 60, 3600, false)
             .expect("keys")
             .verify(&token)
+            .await
             .is_err());
         let expired = keys.issue_until("alice", 1000).expect("issues");
-        assert!(keys.verify(&expired).is_err());
+        assert!(keys.verify(&expired).await.is_err());
         let too_long = keys
             .issue_until("alice", crate::unix_now() + 7200)
             .expect("issues");
-        assert!(keys.verify(&too_long).is_err());
+        assert!(keys.verify(&too_long).await.is_err());
     }
 
-    #[test]
-    fn dev_tokens_need_dev_mode() {
+    #[tokio::test]
+    async fn dev_tokens_need_dev_mode() {
         let dev = AuthKeys::new(b"one", 60, 3600, true).expect("keys");
         let token = dev.issue_dev("alice").expect("dev mode").expect("issues");
-        assert_eq!(dev.verify(&token).expect("verifies in dev mode"), "alice");
+        assert_eq!(
+            dev.verify(&token).await.expect("verifies in dev mode"),
+            "alice"
+        );
         let production = AuthKeys::new(b"one", 60, 3600, false).expect("keys");
         assert!(production.issue_dev("alice").is_none());
-        assert!(production.verify(&token).is_err());
+        assert!(production.verify(&token).await.is_err());
         // A site's token works in both.
         let site = production.issue("bob").expect("issues");
-        assert_eq!(dev.verify(&site).expect("verifies"), "bob");
+        assert_eq!(dev.verify(&site).await.expect("verifies"), "bob");
     }
 }

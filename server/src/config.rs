@@ -21,6 +21,8 @@ pub const DEFAULT_MAX_ACTIVE_UPLOADS: u64 = 100;
 pub const DEFAULT_BODY_IDLE_TIMEOUT: u64 = 30;
 /// Default lifetime of a bearer token: 1 day.
 pub const DEFAULT_TOKEN_TTL: u64 = 86_400;
+/// Default `--jwks-min-refetch`, seconds.
+pub const DEFAULT_JWKS_MIN_REFETCH: u64 = 30;
 /// Default idle time after which an upload counts as abandoned: 7 days.
 pub const DEFAULT_ABANDON_AFTER: u64 = 7 * 86_400;
 /// Default time between two sweeps for abandoned uploads: 1 hour.
@@ -83,6 +85,66 @@ impl Default for S3Config {
             access_key_id: None,
             secret_access_key: None,
         }
+    }
+}
+
+/// Tokens from an external identity provider (`--jwks-url`), checked beside the
+/// server's own HS256 tokens.
+#[derive(Clone, Debug, Args)]
+pub struct JwtConfig {
+    /// URL of the identity provider's JSON Web Key Set (e.g.
+    /// `https://login.example.com/.well-known/jwks.json`). With it, RS256 and ES256
+    /// tokens signed by one of its keys are accepted; needs --jwt-issuer and
+    /// --jwt-audience. The set is cached and fetched again for a key id it lacks.
+    #[arg(long = "jwks-url", env = "PARTWAY_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// The `iss` such tokens must carry.
+    #[arg(long = "jwt-issuer", env = "PARTWAY_JWT_ISSUER")]
+    pub issuer: Option<String>,
+    /// An `aud` such tokens must carry (comma-separated: any one of them).
+    #[arg(
+        long = "jwt-audience",
+        env = "PARTWAY_JWT_AUDIENCE",
+        value_delimiter = ','
+    )]
+    pub audience: Vec<String>,
+    /// Fewest seconds between two fetches of the key set caused by tokens naming a key
+    /// it lacks, so that forged key ids cannot flood the provider.
+    #[arg(long = "jwks-min-refetch", env = "PARTWAY_JWKS_MIN_REFETCH", default_value_t = DEFAULT_JWKS_MIN_REFETCH)]
+    pub min_refetch: u64,
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        JwtConfig {
+            jwks_url: None,
+            issuer: None,
+            audience: Vec::new(),
+            min_refetch: DEFAULT_JWKS_MIN_REFETCH,
+        }
+    }
+}
+
+impl JwtConfig {
+    /// Refuses a JWKS without the claims that tie its tokens to this server.
+    fn check(&self) -> Result<(), String> {
+        let Some(url) = &self.jwks_url else {
+            return Ok(());
+        };
+        let parsed = url::Url::parse(url).map_err(|e| format!("--jwks-url {url}: {e}"))?;
+        if !matches!(parsed.scheme(), "https" | "http") {
+            return Err(format!("--jwks-url {url}: must be an http(s) URL"));
+        }
+        // Without both, any token the provider ever issued, to any application, would
+        // sign in here.
+        if self.issuer.as_deref().unwrap_or_default().is_empty() || self.audience.is_empty() {
+            return Err(
+                "--jwks-url needs --jwt-issuer and --jwt-audience: tokens the provider issued \
+                 for other applications must not sign in here"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -224,6 +286,10 @@ pub struct Config {
     #[arg(long, env = "PARTWAY_BODY_IDLE_TIMEOUT", default_value_t = DEFAULT_BODY_IDLE_TIMEOUT)]
     pub body_idle_timeout: u64,
 
+    /// External identity provider settings.
+    #[command(flatten)]
+    pub jwt: JwtConfig,
+
     /// A one-off task instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -257,6 +323,7 @@ impl Default for Config {
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
             max_active_uploads: DEFAULT_MAX_ACTIVE_UPLOADS,
+            jwt: JwtConfig::default(),
             command: None,
         }
     }
@@ -280,7 +347,7 @@ impl Config {
                 self.token_ttl, self.max_token_lifetime
             ));
         }
-        Ok(())
+        self.jwt.check()
     }
 
     /// The defaults, with data (storage, database, secret) kept in `data_dir`.
@@ -359,6 +426,36 @@ mod tests {
             .check()
             .expect_err("refused")
             .contains("--max-token-lifetime"));
+    }
+
+    #[test]
+    fn a_jwks_needs_issuer_and_audience() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["x"];
+            all.extend(args);
+            Config::try_parse_from(all).expect("parses").check()
+        };
+        let url = "https://idp.example/jwks.json";
+        assert!(parse(&["--jwks-url", url]).is_err());
+        assert!(parse(&["--jwks-url", url, "--jwt-issuer", "https://idp.example/"]).is_err());
+        assert!(parse(&[
+            "--jwks-url",
+            "ftp://x/",
+            "--jwt-issuer",
+            "i",
+            "--jwt-audience",
+            "a"
+        ])
+        .is_err());
+        assert!(parse(&[
+            "--jwks-url",
+            url,
+            "--jwt-issuer",
+            "i",
+            "--jwt-audience",
+            "a,b"
+        ])
+        .is_ok());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod json;
+pub mod jwks;
 pub mod path;
 pub mod policy;
 pub mod routes;
@@ -107,7 +108,8 @@ pub async fn build_state(config: &Config) -> Result<AppState, SetupError> {
                 config.max_token_lifetime,
                 config.dev,
             )
-            .map_err(SetupError::Config)?,
+            .map_err(SetupError::Config)?
+            .with_jwks(jwks::Jwks::new(&config.jwt).map_err(SetupError::Config)?),
         ),
         stats,
     })
