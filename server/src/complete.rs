@@ -9,6 +9,7 @@
 
 use crate::db::{FileRow, UploadRow};
 use crate::error::ApiError;
+use crate::storage::StorageError;
 use crate::AppState;
 use partway::core::wire::{CompletedPart, FileInfo, StoredPart};
 use partway::core::{FileId, Plan};
@@ -83,11 +84,11 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
             Some(joined) => joined,
             None => {
                 match refusal {
-                    ApiError::PartMismatch(_) | ApiError::ChecksumMismatch(_) => {
+                    StorageError::PartMismatch(_) | StorageError::ChecksumMismatch(_) => {
                         // The parts are as they were: the client may send them again.
                         state.db.release_claim(&upload.id, now).await?;
                     }
-                    ApiError::NotFound(_) => {
+                    StorageError::NotFound(_) => {
                         // Storage holds neither the upload nor an object (a lifecycle
                         // rule, an operator): it can never finish.
                         state.db.abort_claimed(&upload.id, now).await?;
@@ -96,9 +97,9 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
                         ));
                     }
                     // Storage unreachable: the claim stays, a later run finishes it.
-                    _ => {}
+                    StorageError::Failed(_) => {}
                 }
-                return Err(refusal);
+                return Err(refusal.into());
             }
         },
     };

@@ -4,6 +4,7 @@
 //! widget shows it as is. Internal failures are logged with their detail and answered
 //! with a generic sentence, so nothing about the server leaks.
 
+use crate::storage::StorageError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use partway::core::format;
@@ -141,6 +142,17 @@ impl ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         ApiError::internal(format_args!("database: {e}"))
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::PartMismatch(m) => ApiError::PartMismatch(m),
+            StorageError::ChecksumMismatch(m) => ApiError::ChecksumMismatch(m),
+            StorageError::NotFound(m) => ApiError::NotFound(m),
+            StorageError::Failed(detail) => ApiError::internal(format_args!("storage: {detail}")),
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use partway::core::wire::{
 use partway::core::{Checksum, ETag, PartNumber, UploadId};
 use partway_server::config::{S3Config, StorageKind};
 use partway_server::storage::s3::S3Storage;
+use partway_server::storage::PartToSign;
 use serde_json::json;
 
 fn env(name: &str) -> String {
@@ -162,6 +163,42 @@ async fn a_small_file_is_one_checksummed_put_object() {
 
 #[tokio::test]
 #[ignore = "needs Garage: tests/run starts one"]
+async fn a_single_put_stores_the_checked_type_not_the_browsers() {
+    let server = garage_server().await;
+    let token = server.token("alice");
+    let data = random_bytes(1000);
+    let created = server.create(&token, "photo.png", &data, 1000).await;
+    let part = &created.parts[0];
+    assert_eq!(
+        part.headers.get("content-type").map(String::as_str),
+        Some("application/octet-stream"),
+        "the type the server checked is signed and handed to the client"
+    );
+    // A browser sending the File's own type instead is refused by the signature.
+    let mut sneaky = reqwest::Client::new()
+        .put(part.url.expose())
+        .body(data.clone());
+    for (k, v) in &part.headers {
+        sneaky = sneaky.header(k, if k == "content-type" { "text/html" } else { v });
+    }
+    let res = sneaky.send().await.expect("PUT");
+    assert_eq!(res.status(), reqwest::StatusCode::FORBIDDEN);
+    let done = vec![put_ok(part, &data).await];
+    let res: CompleteUploadResponse = server
+        .complete(&token, &created.upload_id.0, done)
+        .await
+        .parse();
+    let got = reqwest::get(&res.download_url).await.expect("download");
+    assert_eq!(
+        got.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/octet-stream")
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
 async fn garage_refuses_bytes_that_do_not_match_the_signed_checksum() {
     let server = garage_server().await;
     let token = server.token("alice");
@@ -210,11 +247,14 @@ async fn garage_refuses_a_part_of_another_length_than_signed() {
         .state
         .storage
         .sign_part(
-            &key,
-            &storage_id,
-            PartNumber(2),
-            1000,
-            Some(Checksum::of(&right)),
+            &PartToSign {
+                key: &key,
+                upload_id: &storage_id,
+                content_type: "application/octet-stream",
+                part: PartNumber(2),
+                len: 1000,
+                checksum: Some(Checksum::of(&right)),
+            },
             std::time::Duration::from_secs(60),
         )
         .await
@@ -345,7 +385,10 @@ async fn abort_leaves_no_parts_in_storage() {
     assert_eq!(answer.status, StatusCode::NO_CONTENT);
     let after = server.state.storage.list_parts(&key, &storage_id).await;
     assert!(
-        matches!(after, Err(partway_server::error::ApiError::NotFound(_))),
+        matches!(
+            after,
+            Err(partway_server::storage::StorageError::NotFound(_))
+        ),
         "{after:?}"
     );
 }

@@ -78,6 +78,17 @@ test('256 MiB through two server instances into Garage, read back intact', async
       assert.ok(info, 'an instance does not list the file');
       assert.match(info.checksum, /-32$/, `storage's composite checksum of 32 parts: ${info.checksum}`);
     }
+
+    // A small file goes up as one PutObject whose type is signed: the browser's PUT
+    // carries the type the server checked, through the bucket's CORS rules.
+    const small = await makeFile(dir, 'garage-small.txt', 1000);
+    await widget.pick([small.path]);
+    assert.equal(await widget.waitForStatus(small.name, ['done', 'failed'], 60_000), 'done',
+      await widget.row(small.name).innerText());
+    const smallHref = await widget.row(small.name).locator('[data-testid=file-link]').getAttribute('href');
+    const got = await fetch(smallHref);
+    assert.equal(got.headers.get('content-type'), 'text/plain');
+    assert.equal(Buffer.from(await got.arrayBuffer()).length, small.size);
   } finally {
     await page.close();
     await lb.close();

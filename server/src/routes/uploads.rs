@@ -5,6 +5,7 @@ use crate::db::{FileRow, UploadRow};
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::path::Path;
+use crate::storage::PartToSign;
 use crate::{policy, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -166,7 +167,7 @@ async fn complete(
             .await
         {
             Ok(stored) => crate::complete::check_parts(&plan, &req.parts, &stored),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         if let Err(e) = checked {
             // A racing complete or abort may have consumed the parts since: answer as
@@ -258,7 +259,7 @@ async fn abort(
                     // Storage still holds the parts: reopen, so that a repeated cancel
                     // or the sweep tries again instead of leaking them.
                     state.db.reopen_aborted(&upload.id, now).await?;
-                    return Err(e);
+                    return Err(e.into());
                 }
                 return Ok(StatusCode::NO_CONTENT);
             }
@@ -333,11 +334,14 @@ async fn sign_parts(
             state
                 .storage
                 .sign_part(
-                    &upload.storage_key,
-                    &upload.storage_upload_id,
-                    p.part_number,
-                    len,
-                    Some(p.sha256),
+                    &PartToSign {
+                        key: &upload.storage_key,
+                        upload_id: &upload.storage_upload_id,
+                        content_type: &upload.content_type,
+                        part: p.part_number,
+                        len,
+                        checksum: Some(p.sha256),
+                    },
                     ttl,
                 )
                 .await?,

@@ -4,11 +4,12 @@
 //! The trait speaks in S3's terms (multipart upload, part, ETag) so that every backend
 //! looks the same to the routes and to the widget.
 
+mod error;
 pub mod local;
 pub mod s3;
 
-use crate::error::ApiError;
 use axum::Router;
+pub use error::StorageError;
 use partway::core::wire::{CompletedPart, SignedPart, StoredPart};
 use partway::core::{Checksum, PartNumber};
 use std::time::Duration;
@@ -25,10 +26,29 @@ pub struct Assembled {
     pub checksum: Option<String>,
 }
 
+/// A part a client may PUT: where it goes, its exact length and checksum.
+#[derive(Debug, Clone, Copy)]
+pub struct PartToSign<'a> {
+    /// The object's key.
+    pub key: &'a str,
+    /// Storage's id of the upload.
+    pub upload_id: &'a str,
+    /// The file's checked type. A multipart upload gets it when created; a file sent in
+    /// one PUT gets it signed into that PUT, so the browser's own idea of the type
+    /// cannot replace it.
+    pub content_type: &'a str,
+    /// Which part.
+    pub part: PartNumber,
+    /// Its exact length in bytes.
+    pub len: u64,
+    /// Its SHA-256, which storage then requires of the bytes.
+    pub checksum: Option<Checksum>,
+}
+
 /// An object store that takes multipart uploads through presigned part URLs.
 ///
-/// Errors are [`ApiError`]s because most are the client's to see: a wrong ETag is
-/// `part_mismatch`; a broken disk is `internal`.
+/// Errors are [`StorageError`]s: a wrong ETag is a part mismatch the client may fix;
+/// a broken disk or an unreachable service is a failure for the log.
 #[async_trait::async_trait]
 pub trait Storage: Send + Sync + 'static {
     /// Starts a multipart upload of `part_count` parts to `key`; returns storage's id
@@ -38,23 +58,20 @@ pub trait Storage: Send + Sync + 'static {
         key: &str,
         content_type: &str,
         part_count: u32,
-    ) -> Result<String, ApiError>;
+    ) -> Result<String, StorageError>;
 
-    /// A URL that accepts one PUT of exactly `len` bytes as part `part`, until `ttl`
+    /// A URL that accepts one PUT of exactly `part.len` bytes as that part, until `ttl`
     /// has passed. With a checksum, storage rejects any other bytes, and the PUT must
     /// carry the headers returned with the URL.
     async fn sign_part(
         &self,
-        key: &str,
-        upload_id: &str,
-        part: PartNumber,
-        len: u64,
-        checksum: Option<Checksum>,
+        part: &PartToSign<'_>,
         ttl: Duration,
-    ) -> Result<SignedPart, ApiError>;
+    ) -> Result<SignedPart, StorageError>;
 
     /// The parts storage holds for an upload, in part order.
-    async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, ApiError>;
+    async fn list_parts(&self, key: &str, upload_id: &str)
+        -> Result<Vec<StoredPart>, StorageError>;
 
     /// Joins the parts into the object. `parts` must be exactly 1..=n in order, each
     /// with the ETag storage gave it; otherwise `part_mismatch` and nothing changes.
@@ -63,14 +80,14 @@ pub trait Storage: Send + Sync + 'static {
         key: &str,
         upload_id: &str,
         parts: &[CompletedPart],
-    ) -> Result<Assembled, ApiError>;
+    ) -> Result<Assembled, StorageError>;
 
     /// The object at `key` as storage holds it, if it exists: what makes completing
     /// idempotent (an object already joined by an earlier, interrupted run is the result).
-    async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, ApiError>;
+    async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, StorageError>;
 
     /// Cancels an upload and frees its parts. Aborting twice is not an error.
-    async fn abort(&self, key: &str, upload_id: &str) -> Result<(), ApiError>;
+    async fn abort(&self, key: &str, upload_id: &str) -> Result<(), StorageError>;
 
     /// A URL that downloads the object as an attachment named `file_name`, until `ttl`
     /// has passed.
@@ -79,10 +96,10 @@ pub trait Storage: Send + Sync + 'static {
         key: &str,
         file_name: &str,
         ttl: Duration,
-    ) -> Result<String, ApiError>;
+    ) -> Result<String, StorageError>;
 
     /// Deletes the object. Deleting a missing object is not an error.
-    async fn delete_object(&self, key: &str) -> Result<(), ApiError>;
+    async fn delete_object(&self, key: &str) -> Result<(), StorageError>;
 
     /// Routes the backend serves itself (the local backend receives parts and serves
     /// downloads), already bound to their state; `None` for remote storage.
@@ -93,10 +110,10 @@ pub trait Storage: Send + Sync + 'static {
 
 /// Checks that `parts` are exactly 1..=n in order: what S3's CompleteMultipartUpload
 /// requires, shared by the route (which knows n) and backends.
-pub fn check_part_order(parts: &[CompletedPart]) -> Result<(), ApiError> {
+pub fn check_part_order(parts: &[CompletedPart]) -> Result<(), StorageError> {
     for (i, part) in parts.iter().enumerate() {
         if part.part_number != PartNumber::from_index(i) {
-            return Err(ApiError::PartMismatch(format!(
+            return Err(StorageError::PartMismatch(format!(
                 "Parts must be listed once each, in order from 1; found part {} in position {}.",
                 part.part_number,
                 i + 1

@@ -5,8 +5,7 @@
 //! gigabytes, so it is copied through a small buffer, never read whole.
 
 use super::{TempFile, COMPLETING_MARKER};
-use crate::error::ApiError;
-use crate::storage::{same_etag, Assembled};
+use crate::storage::{same_etag, Assembled, StorageError};
 use partway::core::wire::CompletedPart;
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
@@ -31,11 +30,11 @@ impl Job {
     /// Checks, assembles, moves into place, then frees the parts. Parts arriving
     /// meanwhile are turned away (the marker); if the parts do not add up, the marker
     /// goes again and they may be sent anew.
-    pub fn run(self) -> Result<Assembled, ApiError> {
+    pub fn run(self) -> Result<Assembled, StorageError> {
         let marker = self.upload_dir.join(COMPLETING_MARKER);
         match fs::write(&marker, b"") {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(ApiError::NotFound(
+                return Err(StorageError::NotFound(
                     "Storage no longer holds this upload.".into(),
                 ))
             }
@@ -62,18 +61,21 @@ impl Job {
         })
     }
 
-    fn check_parts(&self) -> Result<(), ApiError> {
+    fn check_parts(&self) -> Result<(), StorageError> {
         let count = match fs::read_to_string(self.upload_dir.join("part_count")) {
-            Ok(count) => count.trim().parse::<usize>().map_err(ApiError::internal)?,
+            Ok(count) => count
+                .trim()
+                .parse::<usize>()
+                .map_err(StorageError::failed)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(ApiError::NotFound(
+                return Err(StorageError::NotFound(
                     "Storage no longer holds this upload.".into(),
                 ))
             }
             Err(e) => return Err(e.into()),
         };
         if self.parts.len() != count {
-            return Err(ApiError::PartMismatch(format!(
+            return Err(StorageError::PartMismatch(format!(
                 "This upload has {count} parts, but {} were listed.",
                 self.parts.len()
             )));
@@ -83,14 +85,14 @@ impl Job {
             let stored = match fs::read_to_string(self.upload_dir.join(format!("{n}.etag"))) {
                 Ok(etag) => etag,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(ApiError::PartMismatch(format!(
+                    return Err(StorageError::PartMismatch(format!(
                         "Part {n} has not been stored."
                     )))
                 }
                 Err(e) => return Err(e.into()),
             };
             if !same_etag(&stored, &part.etag.0) {
-                return Err(ApiError::PartMismatch(format!(
+                return Err(StorageError::PartMismatch(format!(
                     "Part {n}'s ETag does not match the part storage holds; send that part again."
                 )));
             }
@@ -98,7 +100,7 @@ impl Job {
         Ok(())
     }
 
-    fn copy_parts(&self, to: &Path) -> Result<(u64, String), ApiError> {
+    fn copy_parts(&self, to: &Path) -> Result<(u64, String), StorageError> {
         let mut out = File::create(to)?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; COPY_BUFFER];
@@ -124,7 +126,7 @@ impl Job {
             let digest: [u8; 32] = part_hasher.finalize().into();
             let now = super::etag_for(&partway::core::Checksum::from_bytes(digest));
             if !same_etag(&now.0, &part.etag.0) {
-                return Err(ApiError::ChecksumMismatch(format!(
+                return Err(StorageError::ChecksumMismatch(format!(
                     "Part {n} changed in storage since it arrived; send it again."
                 )));
             }
@@ -138,7 +140,7 @@ impl Job {
 
 /// The object at `path`, hashed, if it exists (rare: only a complete interrupted after
 /// storage's step reads it back).
-pub(super) fn hash_object(path: &Path) -> Result<Option<Assembled>, ApiError> {
+pub(super) fn hash_object(path: &Path) -> Result<Option<Assembled>, StorageError> {
     let mut input = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),

@@ -12,9 +12,8 @@ mod assemble;
 mod routes;
 pub mod signer;
 
-use crate::error::ApiError;
 use crate::stats::PutStats;
-use crate::storage::{check_part_order, Assembled, Storage};
+use crate::storage::{check_part_order, Assembled, PartToSign, Storage, StorageError};
 use axum::Router;
 use partway::core::wire::{CompletedPart, SignedPart, StoredPart};
 use partway::core::{Checksum, ETag, PartNumber, SignedUrl};
@@ -84,7 +83,7 @@ impl LocalStorage {
     }
 
     /// The directory that holds an upload's parts.
-    pub fn upload_dir(&self, upload_id: &str) -> Result<PathBuf, ApiError> {
+    pub fn upload_dir(&self, upload_id: &str) -> Result<PathBuf, StorageError> {
         Ok(self
             .inner
             .root
@@ -93,7 +92,7 @@ impl LocalStorage {
     }
 
     /// Where a completed object lives.
-    pub fn object_path(&self, key: &str) -> Result<PathBuf, ApiError> {
+    pub fn object_path(&self, key: &str) -> Result<PathBuf, StorageError> {
         Ok(self.inner.root.join("objects").join(checked_name(key)?))
     }
 
@@ -106,7 +105,7 @@ impl LocalStorage {
         len: u64,
         checksum: Option<Checksum>,
         expires: u64,
-    ) -> Result<SignedPart, ApiError> {
+    ) -> Result<SignedPart, StorageError> {
         checked_name(upload_id)?;
         let hex = checksum.map(|c| c.to_hex());
         let canonical = signer::part_canonical(upload_id, part, len, hex.as_deref(), expires);
@@ -155,7 +154,7 @@ impl Storage for LocalStorage {
         _key: &str,
         _ct: &str,
         part_count: u32,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, StorageError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let dir = self.upload_dir(&id)?;
         tokio::fs::create_dir_all(&dir).await?;
@@ -168,28 +167,29 @@ impl Storage for LocalStorage {
             sync_dir(&uploads)
         })
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(StorageError::failed)??;
         Ok(id)
     }
 
     async fn sign_part(
         &self,
-        _key: &str,
-        upload_id: &str,
-        part: PartNumber,
-        len: u64,
-        checksum: Option<Checksum>,
+        part: &PartToSign<'_>,
         ttl: Duration,
-    ) -> Result<SignedPart, ApiError> {
+    ) -> Result<SignedPart, StorageError> {
         let expires = crate::unix_now().saturating_add(ttl.as_secs());
-        self.sign_part_until(upload_id, part, len, checksum, expires)
+        // The type is the upload row's; downloads send it from there.
+        self.sign_part_until(part.upload_id, part.part, part.len, part.checksum, expires)
     }
 
-    async fn list_parts(&self, _key: &str, upload_id: &str) -> Result<Vec<StoredPart>, ApiError> {
+    async fn list_parts(
+        &self,
+        _key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<StoredPart>, StorageError> {
         let dir = self.upload_dir(upload_id)?;
         tokio::task::spawn_blocking(move || list_parts_in(&dir))
             .await
-            .map_err(ApiError::internal)?
+            .map_err(StorageError::failed)?
     }
 
     async fn complete(
@@ -197,7 +197,7 @@ impl Storage for LocalStorage {
         key: &str,
         upload_id: &str,
         parts: &[CompletedPart],
-    ) -> Result<Assembled, ApiError> {
+    ) -> Result<Assembled, StorageError> {
         check_part_order(parts)?;
         let job = assemble::Job {
             upload_dir: self.upload_dir(upload_id)?,
@@ -207,10 +207,10 @@ impl Storage for LocalStorage {
         };
         tokio::task::spawn_blocking(move || job.run())
             .await
-            .map_err(ApiError::internal)?
+            .map_err(StorageError::failed)?
     }
 
-    async fn abort(&self, _key: &str, upload_id: &str) -> Result<(), ApiError> {
+    async fn abort(&self, _key: &str, upload_id: &str) -> Result<(), StorageError> {
         let dir = self.upload_dir(upload_id)?;
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
@@ -223,7 +223,7 @@ impl Storage for LocalStorage {
         key: &str,
         name: &str,
         ttl: Duration,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, StorageError> {
         checked_name(key)?;
         let expires = crate::unix_now().saturating_add(ttl.as_secs());
         let sig = self
@@ -242,14 +242,14 @@ impl Storage for LocalStorage {
         ))
     }
 
-    async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, ApiError> {
+    async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, StorageError> {
         let path = self.object_path(key)?;
         tokio::task::spawn_blocking(move || assemble::hash_object(&path))
             .await
-            .map_err(ApiError::internal)?
+            .map_err(StorageError::failed)?
     }
 
-    async fn delete_object(&self, key: &str) -> Result<(), ApiError> {
+    async fn delete_object(&self, key: &str) -> Result<(), StorageError> {
         match tokio::fs::remove_file(self.object_path(key)?).await {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
@@ -262,7 +262,7 @@ impl Storage for LocalStorage {
 }
 
 /// The parts in `dir`, in part order; none if the upload is gone.
-fn list_parts_in(dir: &Path) -> Result<Vec<StoredPart>, ApiError> {
+fn list_parts_in(dir: &Path) -> Result<Vec<StoredPart>, StorageError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -298,7 +298,7 @@ fn list_parts_in(dir: &Path) -> Result<Vec<StoredPart>, ApiError> {
 
 /// Accepts ids and keys that are safe as one path component: the server makes them
 /// (uuids), so anything else is a forged request.
-fn checked_name(name: &str) -> Result<&str, ApiError> {
+fn checked_name(name: &str) -> Result<&str, StorageError> {
     let ok = (1..=128).contains(&name.len())
         && name
             .bytes()
@@ -306,14 +306,14 @@ fn checked_name(name: &str) -> Result<&str, ApiError> {
     if ok {
         Ok(name)
     } else {
-        Err(ApiError::NotFound(
+        Err(StorageError::NotFound(
             "There is no such upload or object.".into(),
         ))
     }
 }
 
-fn encode_query(pairs: &[(&str, String)]) -> Result<String, ApiError> {
-    serde_urlencoded::to_string(pairs).map_err(ApiError::internal)
+fn encode_query(pairs: &[(&str, String)]) -> Result<String, StorageError> {
+    serde_urlencoded::to_string(pairs).map_err(StorageError::failed)
 }
 
 /// The ETag of a part: the first half of its SHA-256 in hex, quoted like S3's.

@@ -1,0 +1,129 @@
+//! Whole objects: HEAD (size, ETag, checksum), download URLs, deletion, and the listing
+//! an audit reads.
+
+use super::{call::refusal, S3Storage, CHECKSUM_HEADER, SERVER_CALL_TTL};
+use crate::storage::{attachment_disposition, Assembled, StorageError};
+use partway::core::Checksum;
+use reqwest::{Method, StatusCode};
+use rusty_s3::S3Action;
+use std::time::Duration;
+
+/// What a HEAD of an object says.
+pub(super) struct Head {
+    pub size: u64,
+    pub etag: String,
+    /// The `x-amz-checksum-sha256` storage keeps for the object: the whole object's
+    /// SHA-256 for a single PUT, the composite `<base64>-<parts>` for a multipart one.
+    pub checksum: Option<String>,
+}
+
+impl Head {
+    /// The object as completing reports it.
+    pub fn assembled(self) -> Assembled {
+        // Only a single PUT's checksum is the whole object's SHA-256; a composite one
+        // does not decode as a checksum.
+        let sha256 = self
+            .checksum
+            .as_deref()
+            .and_then(|c| Checksum::from_base64(c).ok())
+            .map(|c| c.to_hex());
+        Assembled {
+            size: self.size,
+            sha256,
+            checksum: self.checksum,
+        }
+    }
+}
+
+impl S3Storage {
+    /// The object at the full `key` (prefix included), if it exists.
+    pub(super) async fn head_object(&self, key: &str) -> Result<Option<Head>, StorageError> {
+        let mut action = self.bucket.head_object(Some(&self.credentials), key);
+        action
+            .headers_mut()
+            .insert("x-amz-checksum-mode", "ENABLED");
+        let answer = self
+            .send(
+                Method::HEAD,
+                action.sign(SERVER_CALL_TTL),
+                &[("x-amz-checksum-mode", "ENABLED")],
+                None,
+            )
+            .await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !answer.status.is_success() {
+            return Err(refusal(answer.status, &answer.body));
+        }
+        let header = |name: &str| {
+            answer
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let size = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StorageError::failed("HEAD answered without a Content-Length"))?;
+        Ok(Some(Head {
+            size,
+            etag: header("etag").unwrap_or_default(),
+            checksum: header(CHECKSUM_HEADER),
+        }))
+    }
+
+    /// A GET URL that downloads `key` as an attachment named `file_name`.
+    pub(super) fn download_url(&self, key: &str, file_name: &str, ttl: Duration) -> String {
+        let key = self.key(key);
+        let disposition = attachment_disposition(file_name);
+        let mut action = self.bucket.get_object(Some(&self.credentials), &key);
+        action
+            .query_mut()
+            .insert("response-content-disposition", disposition.as_str());
+        action.sign(ttl).to_string()
+    }
+
+    /// Deletes the object at the full `key`; a missing one is not an error.
+    pub(super) async fn delete_key(&self, key: &str) -> Result<(), StorageError> {
+        let url = self
+            .bucket
+            .delete_object(Some(&self.credentials), key)
+            .sign(SERVER_CALL_TTL);
+        match self.call(Method::DELETE, url, &[], None).await {
+            Ok(_) | Err(StorageError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every object key under this storage's prefix (without the prefix): what an audit
+    /// compares with the files recorded. Bounded at 100 pages of 1,000.
+    pub async fn object_keys(&self) -> Result<Vec<String>, StorageError> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..100 {
+            let mut action = self.bucket.list_objects_v2(Some(&self.credentials));
+            action.with_prefix(self.prefix.as_str());
+            if let Some(t) = &token {
+                action.with_continuation_token(t.as_str());
+            }
+            let answer = self
+                .call(Method::GET, action.sign(SERVER_CALL_TTL), &[], None)
+                .await?;
+            let page = rusty_s3::actions::ListObjectsV2::parse_response(&answer.body)
+                .map_err(|e| StorageError::failed(format_args!("listing objects: {e}")))?;
+            keys.extend(
+                page.contents
+                    .into_iter()
+                    .filter_map(|o| o.key.strip_prefix(self.prefix.as_str()).map(str::to_string)),
+            );
+            match page.next_continuation_token {
+                Some(next) => token = Some(next),
+                None => return Ok(keys),
+            }
+        }
+        Err(StorageError::failed(
+            "more than 100,000 objects under the prefix",
+        ))
+    }
+}

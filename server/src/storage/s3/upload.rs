@@ -1,0 +1,317 @@
+//! Uploads: created, their parts signed, listed, joined into the object, or aborted.
+//!
+//! A file of one part goes up as a plain PutObject (no multipart upload exists in
+//! storage for it), a larger one as a multipart upload; [`Upload`] says which.
+
+use super::{call::refusal, xml, S3Storage, CHECKSUM_HEADER, SERVER_CALL_TTL};
+use crate::storage::{check_part_order, same_etag, Assembled, PartToSign, StorageError};
+use partway::core::wire::{CompletedPart, SignedPart, StoredPart};
+use partway::core::{Checksum, ETag, PartNumber, SignedUrl};
+use reqwest::Method;
+use rusty_s3::actions::CreateMultipartUpload;
+use rusty_s3::S3Action;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use xml::{part_u16, ListedPart};
+
+/// How a file goes to storage, read from the upload id the database keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Upload<'a> {
+    /// One PutObject of the whole file: storage has no upload id for it.
+    Single,
+    /// A multipart upload, with storage's id.
+    Multipart(&'a str),
+}
+
+impl<'a> Upload<'a> {
+    /// What the database keeps as the storage upload id of a single PUT.
+    const SINGLE_ID: &'static str = "single-put";
+
+    /// The upload an id stands for.
+    pub fn from_id(id: &'a str) -> Self {
+        if id == Self::SINGLE_ID {
+            Upload::Single
+        } else {
+            Upload::Multipart(id)
+        }
+    }
+
+    /// The id the database keeps for this upload.
+    pub fn id(self) -> String {
+        match self {
+            Upload::Single => Self::SINGLE_ID.to_string(),
+            Upload::Multipart(id) => id.to_string(),
+        }
+    }
+}
+
+impl S3Storage {
+    /// Starts the upload of `part_count` parts to `key` with SHA-256 checksums.
+    pub(super) async fn create_multipart_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        part_count: u32,
+    ) -> Result<String, StorageError> {
+        if part_count == 1 {
+            return Ok(Upload::Single.id());
+        }
+        let key = self.key(key);
+        let mut action = self
+            .bucket
+            .create_multipart_upload(Some(&self.credentials), &key);
+        let content_type = object_type(content_type);
+        action.headers_mut().insert("content-type", content_type);
+        action
+            .headers_mut()
+            .insert("x-amz-checksum-algorithm", "SHA256");
+        let headers = [
+            ("content-type", content_type),
+            ("x-amz-checksum-algorithm", "SHA256"),
+        ];
+        let answer = self
+            .call(Method::POST, action.sign(SERVER_CALL_TTL), &headers, None)
+            .await?;
+        let created =
+            CreateMultipartUpload::parse_response(&answer.body).map_err(StorageError::failed)?;
+        Ok(Upload::Multipart(created.upload_id()).id())
+    }
+
+    /// A PUT URL for one part, its exact length and checksum (and, for a single PUT,
+    /// the file's type) signed in.
+    pub(super) fn upload_part_url(&self, part: &PartToSign<'_>, ttl: Duration) -> SignedPart {
+        let key = self.key(part.key);
+        // The part's exact length is signed: storage refuses a body of any other size,
+        // so no URL can store more than the plan says. The browser sets Content-Length
+        // itself, so it is not among the headers handed to the client.
+        let len = part.len.to_string();
+        let mut headers = BTreeMap::new();
+        if let Some(sum) = part.checksum {
+            headers.insert(CHECKSUM_HEADER.to_string(), sum.to_base64());
+        }
+        let url = match Upload::from_id(part.upload_id) {
+            Upload::Single => {
+                // Without it the object would take whatever type the browser sends
+                // with the file, unchecked.
+                headers.insert(
+                    "content-type".to_string(),
+                    object_type(part.content_type).into(),
+                );
+                signed_put(
+                    self.bucket.put_object(Some(&self.credentials), &key),
+                    &len,
+                    &headers,
+                    ttl,
+                )
+            }
+            Upload::Multipart(id) => signed_put(
+                self.bucket
+                    .upload_part(Some(&self.credentials), &key, part_u16(part.part), id),
+                &len,
+                &headers,
+                ttl,
+            ),
+        };
+        SignedPart {
+            part_number: part.part,
+            url: SignedUrl::new(url.to_string()),
+            headers,
+            expires_in: ttl.as_secs(),
+        }
+    }
+
+    /// The parts storage holds, with storage's own checksum of each.
+    pub(super) async fn stored_parts(
+        &self,
+        key: &str,
+        upload: Upload<'_>,
+    ) -> Result<Vec<StoredPart>, StorageError> {
+        let key = self.key(key);
+        let id = match upload {
+            Upload::Single => {
+                let stored = self.head_object(&key).await?;
+                return Ok(stored
+                    .map(|head| {
+                        vec![StoredPart {
+                            part_number: PartNumber(1),
+                            etag: ETag(head.etag),
+                            size: head.size,
+                            sha256: head.checksum.and_then(|c| Checksum::from_base64(&c).ok()),
+                        }]
+                    })
+                    .unwrap_or_default());
+            }
+            Upload::Multipart(id) => id,
+        };
+        let parts = self.list_parts_of(&key, id).await?;
+        Ok(parts
+            .into_iter()
+            .map(|p| StoredPart {
+                part_number: PartNumber(p.part_number),
+                etag: ETag(p.etag),
+                size: p.size,
+                sha256: p
+                    .checksum_sha256
+                    .and_then(|c| Checksum::from_base64(&c).ok()),
+            })
+            .collect())
+    }
+
+    /// Every part of a multipart upload, following ListParts' pages.
+    async fn list_parts_of(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<ListedPart>, StorageError> {
+        let mut parts = Vec::new();
+        let mut marker: Option<u32> = None;
+        // 10,000 parts at 1,000 a page: a bounded number of pages, whatever storage says.
+        for _ in 0..20 {
+            let mut action = self
+                .bucket
+                .list_parts(Some(&self.credentials), key, upload_id);
+            if let Some(m) = marker {
+                action.set_part_number_marker(u16::try_from(m).unwrap_or(u16::MAX));
+            }
+            let answer = self
+                .call(Method::GET, action.sign(SERVER_CALL_TTL), &[], None)
+                .await?;
+            let page = xml::parse_list_parts(&answer.body).map_err(StorageError::failed)?;
+            parts.extend(page.parts);
+            match (page.is_truncated, page.next_part_number_marker) {
+                (true, Some(next)) => marker = Some(next),
+                _ => return Ok(parts),
+            }
+        }
+        Err(StorageError::failed("ListParts did not end"))
+    }
+
+    /// Joins the parts into the object (a single PUT is joined already: its ETag is
+    /// checked).
+    pub(super) async fn complete_multipart_upload(
+        &self,
+        key: &str,
+        upload: Upload<'_>,
+        parts: &[CompletedPart],
+    ) -> Result<Assembled, StorageError> {
+        check_part_order(parts)?;
+        let key = self.key(key);
+        let upload_id = match upload {
+            Upload::Single => {
+                let Some(head) = self.head_object(&key).await? else {
+                    return Err(StorageError::PartMismatch(
+                        "The file has not been stored.".into(),
+                    ));
+                };
+                if parts.len() != 1 || !same_etag(&head.etag, &parts[0].etag.0) {
+                    return Err(StorageError::PartMismatch(
+                        "The ETag does not match the stored file; send it again.".into(),
+                    ));
+                }
+                return Ok(head.assembled());
+            }
+            Upload::Multipart(id) => id,
+        };
+        // Listed again here, not taken from the caller: the body must name each part's
+        // checksum as storage holds it.
+        let listed = self.list_parts_of(&key, upload_id).await?;
+        if listed.len() != parts.len() {
+            return Err(StorageError::PartMismatch(format!(
+                "Storage holds {} parts; {} were listed.",
+                listed.len(),
+                parts.len()
+            )));
+        }
+        for (mine, theirs) in parts.iter().zip(&listed) {
+            if mine.part_number.0 != theirs.part_number || !same_etag(&mine.etag.0, &theirs.etag) {
+                return Err(StorageError::PartMismatch(format!(
+                    "Part {}'s ETag does not match the part storage holds; send that part again.",
+                    mine.part_number
+                )));
+            }
+        }
+        let etags: Vec<&str> = listed.iter().map(|p| p.etag.as_str()).collect();
+        let action = self.bucket.complete_multipart_upload(
+            Some(&self.credentials),
+            &key,
+            upload_id,
+            etags.into_iter(),
+        );
+        let answer = self
+            .call(
+                Method::POST,
+                action.sign(SERVER_CALL_TTL),
+                &[],
+                Some(xml::complete_body(&listed)),
+            )
+            .await?;
+        // S3 may answer 200 and still report an error in the body.
+        if xml::parse_error(&answer.body).is_some() {
+            return Err(refusal(answer.status, &answer.body));
+        }
+        let head = self
+            .head_object(&key)
+            .await?
+            .ok_or_else(|| StorageError::failed("completed object is missing"))?;
+        Ok(Assembled {
+            sha256: None,
+            ..head.assembled()
+        })
+    }
+
+    /// Cancels the upload and frees its parts; a single PUT's object is deleted.
+    pub(super) async fn abort_upload(
+        &self,
+        key: &str,
+        upload: Upload<'_>,
+    ) -> Result<(), StorageError> {
+        let key = self.key(key);
+        let id = match upload {
+            Upload::Single => return self.delete_key(&key).await,
+            Upload::Multipart(id) => id,
+        };
+        let url = self
+            .bucket
+            .abort_multipart_upload(Some(&self.credentials), &key, id)
+            .sign(SERVER_CALL_TTL);
+        match self.call(Method::DELETE, url, &[], None).await {
+            Ok(_) | Err(StorageError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The type an object is stored with.
+fn object_type(content_type: &str) -> &str {
+    if content_type.is_empty() {
+        "application/octet-stream"
+    } else {
+        content_type
+    }
+}
+
+/// A PUT `action` signed for a body of exactly `len` bytes that carries `headers`.
+fn signed_put<'a, A: S3Action<'a>>(
+    mut action: A,
+    len: &'a str,
+    headers: &'a BTreeMap<String, String>,
+    ttl: Duration,
+) -> url::Url {
+    action.headers_mut().insert("content-length", len);
+    for (name, value) in headers {
+        action.headers_mut().insert(name.as_str(), value.as_str());
+    }
+    action.sign(ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_ids_round_trip() {
+        assert_eq!(Upload::from_id(&Upload::Single.id()), Upload::Single);
+        assert_eq!(Upload::from_id("abc"), Upload::Multipart("abc"));
+        assert_eq!(Upload::Multipart("abc").id(), "abc");
+    }
+}
