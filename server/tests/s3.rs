@@ -9,7 +9,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::{part_bytes, random_bytes, TestServer, MIB};
 use partway::core::wire::{
-    CompleteUploadResponse, CompletedPart, CreateUploadResponse, SignedPart,
+    CompleteUploadResponse, CompletedPart, CreateUploadResponse, SignedPart, UploadState,
 };
 use partway::core::{Checksum, ETag, PartNumber, UploadId};
 use partway_server::config::{S3Config, StorageKind};
@@ -527,8 +527,10 @@ async fn garage_ready(
 async fn garage_complete_races_leave_exactly_the_recorded_objects() {
     let server = garage_server().await;
     let token = server.token("racer");
-    let (mut files, mut aborted) = (0, 0);
-    for trial in 0..100 {
+    // The sweep's clock, far enough ahead that every upload is idle and every claim stale.
+    let later = partway_now() + 10 * 365 * 86_400;
+    let (mut files, mut ended) = (0, 0);
+    for trial in 0..150 {
         // Mostly single PUTs, every fifth a multipart upload of three parts.
         let size = if trial % 5 == 0 {
             (10 * MIB + 7) as usize
@@ -538,20 +540,29 @@ async fn garage_complete_races_leave_exactly_the_recorded_objects() {
         let (id, parts) = garage_ready(&server, &token, size).await;
         let (key, _) = stored_key(&server, &id, "racer").await;
         let path = format!("/api/uploads/{id}");
-        let (first, second) = if trial % 2 == 0 {
-            // complete / complete
-            tokio::join!(
-                server.complete(&token, &id, parts.clone()),
-                server.complete(&token, &id, parts.clone())
-            )
-        } else {
-            // complete / abort
-            tokio::join!(
-                server.complete(&token, &id, parts.clone()),
-                server.api(Method::DELETE, &path, Some(&token), None)
-            )
+        let completing = server.complete(&token, &id, parts.clone());
+        let (first, second) = match trial % 3 {
+            0 => {
+                let (a, b) = tokio::join!(completing, server.complete(&token, &id, parts.clone()));
+                (a, Some(b))
+            }
+            1 => {
+                let (a, b) = tokio::join!(
+                    completing,
+                    server.api(Method::DELETE, &path, Some(&token), None)
+                );
+                (a, Some(b))
+            }
+            _ => {
+                let (done, swept) = tokio::join!(
+                    completing,
+                    partway_server::sweep::sweep_once(&server.state, later)
+                );
+                swept.expect("the sweep");
+                (done, None)
+            }
         };
-        for answer in [&first, &second] {
+        for answer in [Some(&first), second.as_ref()].into_iter().flatten() {
             let status = answer.status.as_u16();
             assert!(
                 matches!(status, 200 | 204 | 409),
@@ -560,6 +571,13 @@ async fn garage_complete_races_leave_exactly_the_recorded_objects() {
             );
         }
         let object = server.state.storage.stat_object(&key).await.expect("head");
+        let row = server
+            .state
+            .db
+            .upload(&UploadId(id.clone()), "racer")
+            .await
+            .expect("db")
+            .expect("row");
         if first.status == StatusCode::OK {
             let file: CompleteUploadResponse = first.parse();
             assert_eq!(
@@ -568,18 +586,41 @@ async fn garage_complete_races_leave_exactly_the_recorded_objects() {
                 "trial {trial}: no object"
             );
             assert_eq!(file.file.size, size as u64);
+            assert_eq!(row.state, UploadState::Completed, "trial {trial}");
             files += 1;
         } else {
-            assert_eq!(second.status, StatusCode::NO_CONTENT, "trial {trial}");
+            assert_eq!(first.status, StatusCode::CONFLICT, "trial {trial}");
             assert!(
                 object.is_none(),
-                "trial {trial}: an aborted upload left an object"
+                "trial {trial}: an ended upload left an object"
             );
-            aborted += 1;
+            assert_eq!(row.state, UploadState::Aborted, "trial {trial}");
+            ended += 1;
         }
     }
-    eprintln!("Garage races: {files} files, {aborted} aborted of 100 (50 complete/complete, 50 complete/abort)");
-    // The audit: the objects under this test's prefix are exactly the recorded files.
+    eprintln!(
+        "Garage races: {files} files, {ended} ended without one, of 150 \
+         (50 complete/complete, 50 complete/abort, 50 complete/sweep)"
+    );
+
+    // Two uploads left idle with their parts are swept; three more stay active.
+    for _ in 0..2 {
+        garage_ready(&server, &token, (10 * MIB) as usize).await;
+    }
+    assert_eq!(
+        partway_server::sweep::sweep_once(&server.state, later)
+            .await
+            .expect("sweeps"),
+        2
+    );
+    let mut active = Vec::new();
+    for _ in 0..3 {
+        let (id, _) = garage_ready(&server, &token, (10 * MIB) as usize).await;
+        active.push(stored_key(&server, &id, "racer").await);
+    }
+
+    // The audit: under this test's prefix, the objects are exactly the recorded files,
+    // and the uploads in progress exactly the active uploads.
     let s3 = S3Storage::new(&server.state.config.s3).expect("s3");
     let mut objects = s3.object_keys().await.expect("listed");
     let mut recorded: Vec<String> = server
@@ -594,8 +635,17 @@ async fn garage_complete_races_leave_exactly_the_recorded_objects() {
     objects.sort();
     recorded.sort();
     assert_eq!(objects, recorded, "objects in Garage vs files recorded");
-    assert_eq!(
-        server.state.db.files("racer").await.expect("files").len(),
-        files
-    );
+    assert_eq!(recorded.len(), files);
+    let mut in_progress = s3.multipart_uploads().await.expect("listed");
+    in_progress.sort();
+    active.sort();
+    assert_eq!(in_progress, active, "uploads in Garage vs active uploads");
+}
+
+/// Seconds since the Unix epoch.
+fn partway_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
 }

@@ -1,6 +1,6 @@
 //! The few S3 XML documents the backend reads and writes that rusty-s3 does not cover:
-//! ListParts with per-part checksums, CompleteMultipartUpload with checksums, CORS
-//! rules, and error bodies.
+//! ListParts with per-part checksums, ListMultipartUploads, CompleteMultipartUpload
+//! with checksums, CORS rules, and error bodies.
 
 use partway::core::PartNumber;
 use serde::Deserialize;
@@ -33,6 +33,38 @@ pub struct ListedPart {
     /// Its SHA-256, base64, when the upload was created with that algorithm.
     #[serde(rename = "ChecksumSHA256")]
     pub checksum_sha256: Option<String>,
+}
+
+/// One page of `ListMultipartUploads`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListMultipartUploadsResult {
+    /// The uploads in progress on this page.
+    #[serde(rename = "Upload", default)]
+    pub uploads: Vec<ListedUpload>,
+    /// Whether another page follows.
+    #[serde(default)]
+    pub is_truncated: bool,
+    /// Where the next page starts: the key…
+    pub next_key_marker: Option<String>,
+    /// …and the upload id.
+    pub next_upload_id_marker: Option<String>,
+}
+
+/// A multipart upload in progress, as `ListMultipartUploads` describes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListedUpload {
+    /// The object key it will become.
+    pub key: String,
+    /// Storage's id for it.
+    pub upload_id: String,
+}
+
+/// Reads a `ListMultipartUploads` page.
+pub fn parse_list_uploads(body: &str) -> Result<ListMultipartUploadsResult, String> {
+    quick_xml::de::from_str(body)
+        .map_err(|e| format!("unreadable ListMultipartUploads answer: {e}"))
 }
 
 /// An S3 error body.
