@@ -79,10 +79,10 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
         .await
     {
         Ok(joined) => joined,
-        Err(refusal) => match state.storage.stat_object(&upload.storage_key).await? {
+        Err(refusal) => match state.storage.stat_object(&upload.storage_key).await {
             // An earlier run joined it and was cut before the commit.
-            Some(joined) => joined,
-            None => {
+            Ok(Some(joined)) => joined,
+            Ok(None) => {
                 match refusal {
                     StorageError::PartMismatch(_) | StorageError::ChecksumMismatch(_) => {
                         // The parts are as they were: the client may send them again.
@@ -96,10 +96,18 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
                             "Storage no longer holds this upload; start it again.".into(),
                         ));
                     }
-                    // Storage unreachable: the claim stays, a later run finishes it.
-                    StorageError::Failed(_) => {}
+                    StorageError::Failed(_) => {
+                        // Storage broke or could not be reached, and may or may not
+                        // have joined the parts: the claim stays, for the next complete
+                        // (or the sweep) to run the step again right away.
+                        state.db.expire_claim(&upload.id, upload.updated_at).await?;
+                    }
                 }
                 return Err(refusal.into());
+            }
+            Err(failed) => {
+                state.db.expire_claim(&upload.id, upload.updated_at).await?;
+                return Err(failed.into());
             }
         },
     };

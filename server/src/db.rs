@@ -220,6 +220,21 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Marks a claim stale at once (its storage step failed, not refused): the next
+    /// complete, or the sweep, takes it over and runs the step again, instead of
+    /// waiting out `STALE_CLAIM_SECS`. False if the claim moved on meanwhile.
+    pub async fn expire_claim(&self, id: &str, claimed_at: i64) -> Result<bool, ApiError> {
+        let done = sqlx::query(
+            "UPDATE uploads SET updated_at = 0
+             WHERE id = $1 AND state = 'completing' AND updated_at = $2",
+        )
+        .bind(id)
+        .bind(claimed_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Hands a claimed upload back (storage refused its parts, which are unchanged);
     /// false if it was not completing.
     pub async fn release_claim(&self, id: &str, now: i64) -> Result<bool, ApiError> {
