@@ -195,13 +195,24 @@ async fn a_storage_failure_during_complete_is_retried_by_the_next_complete() {
     let blocker = server.dir.path().join("storage").join("objects").join(key);
     std::fs::create_dir_all(blocker.join("in-the-way")).expect("mkdir");
     let failed = server.complete(&token, &id, parts.clone()).await;
-    assert_eq!(failed.status, 500, "{}", String::from_utf8_lossy(&failed.body));
-    assert_eq!(row(&server, &id, "alice").await.state, UploadState::Completing);
+    assert_eq!(
+        failed.status,
+        500,
+        "{}",
+        String::from_utf8_lossy(&failed.body)
+    );
+    assert_eq!(
+        row(&server, &id, "alice").await.state,
+        UploadState::Completing
+    );
     // Storage is repaired; the client's retry finishes at once, not an hour later.
     std::fs::remove_dir_all(&blocker).expect("rm");
     let done = server.complete(&token, &id, parts).await;
     assert_eq!(done.status, 200, "{}", String::from_utf8_lossy(&done.body));
-    assert_eq!(row(&server, &id, "alice").await.state, UploadState::Completed);
+    assert_eq!(
+        row(&server, &id, "alice").await.state,
+        UploadState::Completed
+    );
     audit(&server, &["alice"]).await;
 }
 

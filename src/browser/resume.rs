@@ -5,7 +5,7 @@ use crate::browser::api::Api;
 use crate::browser::driver::{Launch, Resumable, Start};
 use crate::browser::fingerprint::fingerprint;
 use crate::browser::resume_store::{RecordKeeper, ResumeStore};
-use crate::core::resume::{keepable_parts, ResumeRecord};
+use crate::core::resume::{keepable_parts, parts_for_finishing, ResumeRecord};
 use crate::core::wire::{CompletedPart, UploadState, UploadStatus};
 use crate::core::{Failure, Note, Plan};
 use std::rc::Rc;
@@ -87,19 +87,16 @@ async fn resume_point(
     };
     if status.part_count == plan.part_count
         && status.part_size == plan.part_size
-        && status.state == UploadState::Completing
+        && matches!(
+            status.state,
+            UploadState::Completing | UploadState::Completed
+        )
     {
-        // The server is joining the parts this browser sent: asking `complete` again
-        // with the recorded parts gets the file once it is done.
-        let recorded = record
-            .parts
-            .iter()
-            .map(|p| CompletedPart {
-                part_number: p.part_number,
-                etag: p.etag.clone(),
-            })
-            .collect();
-        return Ok((plan, recorded));
+        // The server is joining, or has joined, the parts this browser sent (the page
+        // went away before the answer): asking `complete` again gets the file, whatever
+        // the record lacks.
+        let parts = parts_for_finishing(&plan, &record.parts);
+        return Ok((plan, parts));
     }
     if status.state != UploadState::Active
         || status.part_count != plan.part_count

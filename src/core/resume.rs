@@ -114,6 +114,24 @@ pub fn keepable_parts(
         .collect()
 }
 
+/// The parts to name when asking the server again for an upload it is joining or has
+/// joined: the server answers from its own record of the parts then, so a part this
+/// browser did not get to record (its answer came as the page went away) is named with
+/// an empty ETag rather than sent again.
+pub fn parts_for_finishing(plan: &Plan, recorded: &[RecordedPart]) -> Vec<CompletedPart> {
+    (1..=plan.part_count)
+        .map(|n| {
+            let part_number = PartNumber(n);
+            let etag = recorded
+                .iter()
+                .find(|r| r.part_number == part_number)
+                .map(|r| r.etag.clone())
+                .unwrap_or_else(|| ETag(String::new()));
+            CompletedPart { part_number, etag }
+        })
+        .collect()
+}
+
 /// Why a stored record was dropped.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
@@ -273,6 +291,17 @@ mod tests {
             [] as [u32; 0],
             "part 0"
         );
+    }
+
+    #[test]
+    fn finishing_names_every_part_recorded_or_not() {
+        let plan = Plan::with_part_size(20 * MIB, 8 * MIB).unwrap();
+        let parts = parts_for_finishing(&plan, &record().parts);
+        let named: Vec<(u32, &str)> = parts
+            .iter()
+            .map(|p| (p.part_number.0, p.etag.0.as_str()))
+            .collect();
+        assert_eq!(named, [(1, ""), (2, "\"b\""), (3, "")]);
     }
 
     fn record() -> ResumeRecord {

@@ -127,6 +127,48 @@ test('a reload at 60% continues from the stored parts once the file is picked ag
   }
 });
 
+test('a page that went away while its upload was completing gets the file, sending nothing again', async () => {
+  const server = await startServer();
+  const context = await browser.newContext();
+  try {
+    const file = await makeFile(dir, 'gone-at-complete.bin', 24 * MiB);
+    const first = await context.newPage();
+    const before = new WidgetPage(first);
+    await before.open(`${server.page}/?user=late`);
+    // The server completes the upload, but its answer never reaches the page, which
+    // is closed meanwhile.
+    let completedOnServer;
+    const completed = new Promise((resolve) => { completedOnServer = resolve; });
+    await first.route('**/api/uploads/*/complete', async (route) => {
+      const answer = await route.fetch();
+      completedOnServer(answer.status());
+      await new Promise(() => {});
+    });
+    await before.pick([file.path]);
+    assert.equal(await completed, 200);
+    const uploadId = await before.row(file.name).getAttribute('data-upload-id');
+    await first.close();
+
+    const page = await context.newPage();
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=late`);
+    await page.locator('[data-testid=unfinished-upload]').first().waitFor({ timeout: 10_000 });
+    await widget.pick([file.path]);
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 60_000), 'done',
+      await widget.row(file.name).innerText());
+    assert.equal(await widget.row(file.name).getAttribute('data-upload-id'), uploadId, 'a new upload was started');
+    assert.equal(await resent(widget, file.name), 0, 'bytes were sent again');
+    const token = await server.token('late');
+    const files = (await server.get('/api/files', token)).body.files.filter((f) => f.name === file.name);
+    assert.equal(files.length, 1, 'one file, not two');
+    await downloadMatches(widget, file);
+    assert.deepEqual(await resumeRecords(page), [], 'the record is cleared once done');
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+});
+
 test('pause aborts the parts in flight and keeps the upload; resume finishes it', async () => {
   const server = await startServer();
   try {
