@@ -111,13 +111,25 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
             }
         },
     };
-    if joined.size != upload.size {
+    let wrong = if joined.size != upload.size {
+        Some(format!(
+            "The parts add up to {} bytes, but the file has {}",
+            joined.size, upload.size
+        ))
+    } else {
+        match (&upload.expected_checksum, &joined.checksum) {
+            (Some(want), Some(got)) if want != got => Some(format!(
+                "Storage holds an object with checksum {got}, not the {want} of these parts"
+            )),
+            _ => None,
+        }
+    };
+    if let Some(why) = wrong {
         // A wrong object never becomes a file.
         state.storage.delete_object(&upload.storage_key).await?;
         state.db.abort_claimed(&upload.id, now).await?;
         return Err(ApiError::PartMismatch(format!(
-            "The parts add up to {} bytes, but the file has {}; the upload was cancelled.",
-            joined.size, upload.size
+            "{why}; the upload was cancelled."
         )));
     }
     let file = FileRow {
@@ -167,15 +179,21 @@ pub async fn claim_and_finish(
     state: AppState,
     upload: UploadRow,
     parts: Vec<CompletedPart>,
+    expected_checksum: Option<String>,
 ) -> Result<Option<FileRow>, ApiError> {
     let task = async move {
         let now = crate::unix_now_i64();
-        if !state.db.claim_completion(&upload.id, &parts, now).await? {
+        let claimed = state
+            .db
+            .claim_completion(&upload.id, &parts, expected_checksum.as_deref(), now)
+            .await?;
+        if !claimed {
             return Ok(None);
         }
         let claimed = UploadRow {
             state: partway::core::wire::UploadState::Completing,
             parts,
+            expected_checksum,
             updated_at: now,
             ..upload
         };

@@ -45,6 +45,9 @@ pub struct UploadRow {
     pub state: UploadState,
     /// The parts named at complete.
     pub parts: Vec<CompletedPart>,
+    /// The checksum storage must report for the joined object, when the backend can
+    /// say in advance (set at the claim).
+    pub expected_checksum: Option<String>,
     /// The file it produced, once completed.
     pub file_id: Option<String>,
     /// Seconds since the epoch.
@@ -159,16 +162,19 @@ impl Db {
         &self,
         id: &str,
         parts: &[CompletedPart],
+        expected_checksum: Option<&str>,
         now: i64,
     ) -> Result<bool, ApiError> {
         let parts_json = serde_json::to_string(parts).map_err(ApiError::internal)?;
         let done = sqlx::query(
-            "UPDATE uploads SET state = 'completing', parts = $2, updated_at = $3
+            "UPDATE uploads SET state = 'completing', parts = $2, updated_at = $3,
+                 expected_checksum = $4
              WHERE id = $1 AND state = 'active'",
         )
         .bind(id)
         .bind(parts_json)
         .bind(now)
+        .bind(expected_checksum)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -407,6 +413,7 @@ fn upload_from_row(r: &AnyRow) -> Result<UploadRow, ApiError> {
         storage_upload_id: r.try_get("storage_upload_id")?,
         state: parse_state(&state)?,
         parts,
+        expected_checksum: r.try_get("expected_checksum")?,
         file_id: r.try_get("file_id")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,

@@ -226,7 +226,7 @@ async fn a_claim_whose_server_died_is_finished_by_the_sweep() {
     assert!(server
         .state
         .db
-        .claim_completion(&id, &parts, then)
+        .claim_completion(&id, &parts, None, then)
         .await
         .expect("claim"));
     assert_eq!(
@@ -268,6 +268,7 @@ async fn a_claim_cut_after_storage_joined_the_parts_is_committed_once() {
         .claim_completion(
             &id,
             &parts,
+            None,
             now - 2 * partway_server::complete::STALE_CLAIM_SECS
         )
         .await
@@ -324,7 +325,7 @@ async fn a_claim_on_an_upload_storage_lost_ends_aborted_not_stuck() {
     assert!(server
         .state
         .db
-        .claim_completion(&id, &parts, stale)
+        .claim_completion(&id, &parts, None, stale)
         .await
         .expect("claim"));
     let answer = server.complete(&token, &id, parts).await;

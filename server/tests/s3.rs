@@ -163,6 +163,74 @@ async fn a_small_file_is_one_checksummed_put_object() {
 
 #[tokio::test]
 #[ignore = "needs Garage: tests/run starts one"]
+async fn an_object_of_the_right_size_but_other_bytes_is_not_taken_for_the_upload() {
+    let server = garage_server().await;
+    let token = server.token("alice");
+    let (id, parts) = garage_ready(&server, &token, (10 * MIB + 7) as usize).await;
+    let (key, storage_id) = stored_key(&server, &id, "alice").await;
+    let storage = &server.state.storage;
+    let stored = storage.list_parts(&key, &storage_id).await.expect("listed");
+    let expected = storage.expected_checksum(&storage_id, &stored);
+    assert!(expected.as_deref().is_some_and(|c| c.ends_with("-3")));
+    // The claim is taken; then, before storage joins the parts, the upload vanishes and
+    // another object of the same size appears at its key.
+    let now = partway_now();
+    assert!(server
+        .state
+        .db
+        .claim_completion(&id, &parts, expected.as_deref(), now)
+        .await
+        .expect("claims"));
+    storage.abort(&key, &storage_id).await.expect("aborts");
+    let other = random_bytes((10 * MIB + 7) as usize);
+    let put = storage
+        .sign_part(
+            &PartToSign {
+                key: &key,
+                upload_id: "single-put",
+                content_type: "application/octet-stream",
+                part: PartNumber(1),
+                len: other.len() as u64,
+                checksum: Some(Checksum::of(&other)),
+            },
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("signs");
+    put_ok(&put, &other).await;
+
+    let upload = server
+        .state
+        .db
+        .upload(&UploadId(id.clone()), "alice")
+        .await
+        .expect("db")
+        .expect("row");
+    let refused = partway_server::complete::finish(server.state.clone(), upload).await;
+    assert!(refused.is_err(), "a foreign object became the file");
+    assert!(
+        storage.stat_object(&key).await.expect("head").is_none(),
+        "not deleted"
+    );
+    let row = server
+        .state
+        .db
+        .upload(&UploadId(id), "alice")
+        .await
+        .expect("db")
+        .expect("row");
+    assert_eq!(row.state, UploadState::Aborted);
+    assert!(server
+        .state
+        .db
+        .files("alice")
+        .await
+        .expect("files")
+        .is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
 async fn a_single_put_stores_the_checked_type_not_the_browsers() {
     let server = garage_server().await;
     let token = server.token("alice");

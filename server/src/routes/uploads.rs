@@ -70,6 +70,7 @@ async fn create(
         storage_upload_id,
         state: UploadState::Active,
         parts: Vec::new(),
+        expected_checksum: None,
         file_id: None,
         created_at: now,
         updated_at: now,
@@ -166,18 +167,31 @@ async fn complete(
             .list_parts(&upload.storage_key, &upload.storage_upload_id)
             .await
         {
-            Ok(stored) => crate::complete::check_parts(&plan, &req.parts, &stored),
+            Ok(stored) => crate::complete::check_parts(&plan, &req.parts, &stored).map(|()| {
+                state
+                    .storage
+                    .expected_checksum(&upload.storage_upload_id, &stored)
+            }),
             Err(e) => Err(e.into()),
         };
-        if let Err(e) = checked {
-            // A racing complete or abort may have consumed the parts since: answer as
-            // the upload now stands, not with a part mismatch.
-            if find_upload(&state, &id, &user).await?.state != UploadState::Active {
-                continue;
+        let expected_checksum = match checked {
+            Ok(expected) => expected,
+            Err(e) => {
+                // A racing complete or abort may have consumed the parts since: answer
+                // as the upload now stands, not with a part mismatch.
+                if find_upload(&state, &id, &user).await?.state != UploadState::Active {
+                    continue;
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
-        match crate::complete::claim_and_finish(state.clone(), upload, req.parts.clone()).await? {
+        };
+        let claimed = crate::complete::claim_and_finish(
+            state.clone(),
+            upload,
+            req.parts.clone(),
+            expected_checksum,
+        );
+        match claimed.await? {
             Some(file) => return download_answer(&state, file).await,
             // Another request claimed it (or aborted it) first: answer as it ends.
             None => continue,

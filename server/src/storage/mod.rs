@@ -82,6 +82,13 @@ pub trait Storage: Send + Sync + 'static {
         parts: &[CompletedPart],
     ) -> Result<Assembled, StorageError>;
 
+    /// The checksum `complete` must report for an object joined from `stored` (storage's
+    /// own list of the upload's parts), when the backend can say in advance. An object
+    /// found already joined is this upload's only if it matches.
+    fn expected_checksum(&self, _upload_id: &str, _stored: &[StoredPart]) -> Option<String> {
+        None
+    }
+
     /// The object at `key` as storage holds it, if it exists: what makes completing
     /// idempotent (an object already joined by an earlier, interrupted run is the result).
     async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, StorageError>;

@@ -136,6 +136,10 @@ impl Storage for S3Storage {
             .await
     }
 
+    fn expected_checksum(&self, upload_id: &str, stored: &[StoredPart]) -> Option<String> {
+        upload::expected_checksum(Upload::from_id(upload_id), stored)
+    }
+
     async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, StorageError> {
         Ok(self
             .head_object(&self.key(key))

@@ -328,6 +328,24 @@ impl S3Storage {
     }
 }
 
+/// The `x-amz-checksum-sha256` storage reports for the object joined from `stored`: a
+/// single PUT's own SHA-256, or for a multipart upload S3's composite, the SHA-256 of
+/// the parts' SHA-256s one after the other, then `-<parts>`. `None` if a part lacks one.
+pub(super) fn expected_checksum(upload: Upload<'_>, stored: &[StoredPart]) -> Option<String> {
+    let sums: Vec<Checksum> = stored.iter().map(|p| p.sha256).collect::<Option<_>>()?;
+    match upload {
+        Upload::Single => sums.first().map(Checksum::to_base64),
+        Upload::Multipart(_) => {
+            let joined: Vec<u8> = sums.iter().flat_map(|c| *c.as_bytes()).collect();
+            Some(format!(
+                "{}-{}",
+                Checksum::of(&joined).to_base64(),
+                sums.len()
+            ))
+        }
+    }
+}
+
 /// The type an object is stored with.
 fn object_type(content_type: &str) -> &str {
     if content_type.is_empty() {
@@ -354,6 +372,30 @@ fn signed_put<'a, A: S3Action<'a>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_composite_checksum_is_the_hash_of_the_part_hashes() {
+        let part = |n: u32, bytes: &[u8]| StoredPart {
+            part_number: PartNumber(n),
+            etag: ETag(String::new()),
+            size: bytes.len() as u64,
+            sha256: Some(Checksum::of(bytes)),
+        };
+        let stored = [part(1, b"one"), part(2, b"two")];
+        let mut both = Checksum::of(b"one").as_bytes().to_vec();
+        both.extend(Checksum::of(b"two").as_bytes());
+        assert_eq!(
+            expected_checksum(Upload::Multipart("u"), &stored),
+            Some(format!("{}-2", Checksum::of(&both).to_base64()))
+        );
+        assert_eq!(
+            expected_checksum(Upload::Single, &stored[..1]),
+            Some(Checksum::of(b"one").to_base64())
+        );
+        let mut unsummed = stored.to_vec();
+        unsummed[1].sha256 = None;
+        assert_eq!(expected_checksum(Upload::Multipart("u"), &unsummed), None);
+    }
 
     #[test]
     fn upload_ids_round_trip() {
