@@ -158,7 +158,13 @@ impl Api {
                 token = self.tokens.get(token.as_deref()).await?;
                 continue;
             }
-            let said = check(res).await.err().map(|f| f.user_message());
+            let said = match check(res).await {
+                Err(Failure::Status {
+                    message: Some(said),
+                    ..
+                }) => Some(said),
+                _ => None,
+            };
             let message = match (refreshed, said) {
                 (true, _) => "The upload server refused the sign-in, even with a fresh token from getToken(); sign in again.".to_string(),
                 (false, Some(said)) => format!("The upload server refused the sign-in: {said}"),

@@ -7,7 +7,7 @@ use crate::browser::resume::prepare;
 use crate::browser::resume_store::ResumeStore;
 use crate::browser::token::Tokens;
 use crate::core::wire::ErrorCode;
-use crate::core::{EngineConfig, FailCode, FileStatus, FileView, Plan, PlanConfig};
+use crate::core::{EngineConfig, FailCode, FailReason, FileStatus, FileView, Plan, PlanConfig};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -210,7 +210,7 @@ impl Uploader {
                 on_update(FileView::failed(
                     size,
                     code,
-                    format!("This file cannot be uploaded: {e}."),
+                    FailReason::told(format!("This file cannot be uploaded: {e}.")),
                 ));
                 return;
             }

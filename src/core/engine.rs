@@ -6,13 +6,13 @@
 //! feeds their outcomes back as events. Nothing here waits, reads a clock or draws a
 //! random number by itself, so every scenario is a native test under a virtual clock.
 
-use crate::core::fail::FailCode;
-use crate::core::ids::{ETag, PartNumber, UploadId};
+use crate::core::fail::{FailCode, FailReason};
+use crate::core::ids::{PartNumber, UploadId};
 use crate::core::plan::Plan;
 use crate::core::progress::{Progress, ProgressSnapshot};
-use crate::core::retry::{classify, Decision, Failure};
+use crate::core::retry::Failure;
 use crate::core::time::Instant;
-use crate::core::wire::{CompletedPart, SignedPart};
+use crate::core::wire::CompletedPart;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -21,13 +21,6 @@ use std::time::Duration;
 const CLOCK_SLACK: Duration = Duration::from_secs(2);
 /// Re-signs after expired URLs allowed in a row for one part.
 const MAX_RESIGNS: u32 = 5;
-
-fn expired_too_often(part: PartNumber) -> String {
-    format!(
-        "Part {part}'s upload URL expired {MAX_RESIGNS} times in a row; the clocks of this computer, \
-         the server and storage may disagree, or the server's URL lifetime is too short."
-    )
-}
 
 /// One file's upload, from first hash to completed object.
 #[derive(Debug)]
@@ -229,7 +222,9 @@ impl Session {
                     p.state = PartState::Hashed;
                 }
             }
-            Event::HashFailed { message } => self.fail(FailCode::Unreadable, message),
+            Event::HashFailed { message } => {
+                self.fail(FailCode::Unreadable, FailReason::told(message))
+            }
             Event::Created {
                 call,
                 upload_id,
@@ -315,203 +310,14 @@ impl Session {
         self.parts.get_mut(part.index()).filter(|p| pred(&p.state))
     }
 
-    fn api_succeeded(&mut self) {
-        self.end_call();
-        self.api_failures = 0;
-    }
-
-    /// Whether an answer is to the call in flight (not to one given up on).
-    fn answers(&self, call: CallId) -> bool {
-        self.api.is_some() && call == self.api_call
-    }
-
-    /// Starts an API call: from now on only its answer counts.
-    fn begin_call(&mut self, kind: ApiCall) -> CallId {
-        self.api_call = CallId(self.api_call.0 + 1);
-        self.api = Some(kind);
-        self.api_call
-    }
-
-    /// The API call in flight is over, one way or another.
-    fn end_call(&mut self) -> Option<ApiCall> {
-        self.api_deadline = None;
-        self.api.take()
-    }
-
-    fn apply_signed(&mut self, signed: Vec<SignedPart>, now: Instant) {
-        let max_margin = self.config.expiry_margin;
-        for s in signed {
-            if let Some(p) = self.part_in(s.part_number, |st| *st == PartState::Signing) {
-                let lifetime = Duration::from_secs(s.expires_in);
-                let margin = max_margin.min(lifetime / 4);
-                let use_before = now + (lifetime - margin);
-                p.url = Some(Url {
-                    url: s.url,
-                    headers: s.headers,
-                    expires_at: now + lifetime,
-                    use_before,
-                });
-                p.state = PartState::Ready;
-            }
-        }
-        // A part the server left out is signed again with the next batch.
-        self.revert_signing();
-    }
-
-    fn revert_signing(&mut self) {
-        for p in &mut self.parts {
-            if p.state == PartState::Signing {
-                p.state = PartState::Hashed;
-            }
-        }
-    }
-
-    fn api_failed(&mut self, failure: Failure, now: Instant) {
-        let Some(call) = self.end_call() else { return };
-        self.revert_signing();
-        if call == ApiCall::Create {
-            self.phase = Phase::Preparing;
-        }
-        if self.offline {
-            // Expected while offline, and no sign of a broken server: the call is made
-            // again when the network returns, at no cost to the budget.
-            return;
-        }
-        match classify(&failure, false) {
-            Decision::Retry { after } => {
-                self.api_failures += 1;
-                if self.config.api_retry.allows(self.api_failures) {
-                    let unit = self.rng.f64();
-                    self.api_retry_at =
-                        Some(now + self.config.api_retry.delay(self.api_failures, unit, after));
-                } else {
-                    self.fail_with(&failure);
-                }
-            }
-            Decision::Resign | Decision::Fatal => self.fail_with(&failure),
-        }
-    }
-
-    fn put_progress(&mut self, part: PartNumber, sent: u64, now: Instant) {
-        let Some(p) = self.parts.get_mut(part.index()) else {
-            return;
-        };
-        if let PartState::InFlight { sent: old } = &mut p.state {
-            let sent = sent.min(p.range.len());
-            if sent > *old {
-                let delta = sent - *old;
-                *old = sent;
-                p.moved_at = now;
-                // Progress earns the budget back (as tus does): an attempt that got
-                // most of the way was no sign of a broken link.
-                if sent >= p.range.len() / 4 * 3 {
-                    p.failures = 0;
-                }
-                self.progress.on_sent(delta, now);
-            }
-        }
-    }
-
-    fn put_succeeded(&mut self, part: PartNumber, etag: ETag, now: Instant) {
-        let Some(p) = self.parts.get_mut(part.index()) else {
-            return;
-        };
-        if let PartState::InFlight { sent } = p.state {
-            self.progress.on_confirmed(p.range.len(), sent, now);
-            if let Some(sha256) = p.checksum {
-                let update = ResumeUpdate::PartStored {
-                    part,
-                    etag: etag.clone(),
-                    sha256,
-                };
-                self.commands.push_back(Command::Persist(update));
-            }
-            p.state = PartState::Done(etag);
-            p.failures = 0;
-            p.resigns = 0;
-            p.url = None;
-            self.window_successes += 1;
-            if self.window_successes >= self.window && self.window < self.config.max_in_flight {
-                self.window += 1;
-                self.window_successes = 0;
-            }
-        }
-    }
-
-    fn put_failed(&mut self, part: PartNumber, failure: Failure, now: Instant) {
-        let Some(p) = self.parts.get_mut(part.index()) else {
-            return;
-        };
-        let PartState::InFlight { sent } = p.state else {
-            return;
-        };
-        // No longer in flight, whatever comes next: a fatal failure must not cancel it.
-        p.state = PartState::Ready;
-        self.progress.on_lost(sent);
-        if congested(&failure) {
-            // A slow or crowded link: fewer, longer-lived parts.
-            self.window = (self.window / 2).max(1);
-            self.window_successes = 0;
-        }
-        // SigV4 dates have whole seconds and clocks drift: a URL this close to its
-        // expiry may already be expired in storage's eyes.
-        let expired = p
-            .url
-            .as_ref()
-            .is_some_and(|u| now + CLOCK_SLACK >= u.expires_at);
-        if self.offline {
-            // Failures while the browser says it is offline cost no attempt: the part
-            // waits for the network instead of running out of budget.
-            return;
-        }
-        match classify(&failure, expired) {
-            Decision::Resign if p.resigns < MAX_RESIGNS => {
-                p.resigns += 1;
-                p.url = None;
-                p.state = PartState::Hashed;
-            }
-            Decision::Resign => self.fail(FailCode::UrlExpired, expired_too_often(part)),
-            Decision::Retry { after } => {
-                p.failures += 1;
-                p.attempts += 1;
-                let hard_cap = self.config.part_retry.max_attempts.saturating_mul(4);
-                if self.config.part_retry.allows(p.failures) && p.attempts < hard_cap {
-                    let unit = self.rng.f64();
-                    let wait = self.config.part_retry.delay(p.failures, unit, after);
-                    p.state = PartState::Waiting { until: now + wait };
-                } else {
-                    let message = format!(
-                        "Part {part} failed {} times; last error: {}",
-                        p.attempts,
-                        failure.user_message()
-                    );
-                    self.fail(FailCode::of(&failure), message);
-                }
-            }
-            Decision::Fatal => self.fail_with(&failure),
-        }
-    }
-
-    fn stop_puts(&mut self) {
-        for (i, p) in self.parts.iter_mut().enumerate() {
-            if let PartState::InFlight { sent } = p.state {
-                self.progress.on_lost(sent);
-                p.state = PartState::Ready;
-                self.commands.push_back(Command::CancelPut {
-                    part: PartNumber::from_index(i),
-                });
-            }
-        }
-    }
-
-    fn fail(&mut self, code: FailCode, message: String) {
+    fn fail(&mut self, code: FailCode, reason: FailReason) {
         self.stop_puts();
         self.end_call();
-        self.phase = Phase::Failed { code, message };
+        self.phase = Phase::Failed { code, reason };
     }
 
     fn fail_with(&mut self, failure: &Failure) {
-        self.fail(FailCode::of(failure), failure.user_message());
+        self.fail(FailCode::of(failure), FailReason::of(failure));
     }
 
     fn cancel(&mut self) {
@@ -526,21 +332,11 @@ impl Session {
     }
 }
 
-/// Failures that say the link or storage is overloaded rather than broken.
-fn congested(failure: &Failure) -> bool {
-    matches!(
-        failure,
-        Failure::Timeout
-            | Failure::Status {
-                status: 429 | 503,
-                ..
-            }
-    )
-}
-
+mod calls;
 mod config;
 mod io;
 mod part;
+mod puts;
 mod schedule;
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,70 @@
-//! Why a file failed, as a code for programs (the `code` of a `partway-error` event),
-//! kept apart from the sentence shown to the person.
+//! Why a file failed: a code for programs (the `code` of a `partway-error` event) and a
+//! reason the UI words for the person. The core writes no sentences of its own; the
+//! only words it carries are those others wrote (the server's message, the browser's
+//! reading error, the element's refusal).
 
+use crate::core::ids::PartNumber;
 use crate::core::restrict::Rejection;
 use crate::core::retry::Failure;
 use crate::core::wire::ErrorCode;
+
+/// Why a file stopped for good, for the UI to word.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FailReason {
+    /// Words already written for the person: the server's error message, the browser's
+    /// own reading error, or the element's refusal.
+    Told {
+        /// The words.
+        words: String,
+    },
+    /// A refusal that came without words.
+    Status {
+        /// Its HTTP status.
+        status: u16,
+    },
+    /// The connection kept failing.
+    Network,
+    /// Requests kept going unanswered.
+    Timeout,
+    /// A part kept failing until its retries ran out; the last failure says why.
+    PartGaveUp {
+        /// Which part.
+        part: PartNumber,
+        /// How many times it was sent.
+        attempts: u32,
+        /// The last failure.
+        last: Box<FailReason>,
+    },
+    /// A part's signed URL kept expiring before it could be used.
+    UrlsKeptExpiring {
+        /// Which part.
+        part: PartNumber,
+        /// How many times in a row.
+        times: u32,
+    },
+}
+
+impl FailReason {
+    /// Words someone else wrote for the person.
+    pub fn told(words: impl Into<String>) -> Self {
+        FailReason::Told {
+            words: words.into(),
+        }
+    }
+
+    /// The reason of a request failure.
+    pub fn of(failure: &Failure) -> Self {
+        match failure {
+            Failure::Network => FailReason::Network,
+            Failure::Timeout => FailReason::Timeout,
+            Failure::Status {
+                message: Some(m), ..
+            } => FailReason::told(m),
+            Failure::Status { status, .. } => FailReason::Status { status: *status },
+        }
+    }
+}
 
 /// The reason a file stopped for good.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

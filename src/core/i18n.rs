@@ -1,7 +1,7 @@
 //! Every word the widget shows, per locale, with per-element overrides (the element's
 //! `messages` property). Sizes and times are written for the locale too.
 
-use crate::core::fail::FailCode;
+use crate::core::fail::{FailCode, FailReason};
 use crate::core::note::Note;
 use crate::core::resume::RecordError;
 use crate::core::wire::ErrorCode;
@@ -110,6 +110,11 @@ const EN: &[(&str, &str)] = &[
         "The upload server refused the sign-in; sign in again.",
     ),
     ("errorGeneric", "The upload failed."),
+    ("errorHttp", "The upload was refused (HTTP {status})."),
+    (
+        "errorPartGaveUp",
+        "Part {part} failed {attempts} times; last error: {last}",
+    ),
     (
         "errorChecksum",
         "Part of the file arrived damaged and was refused. Retry to send it again.",
@@ -228,6 +233,8 @@ const DE: &[(&str, &str)] = &[
         "Der Upload-Server hat die Anmeldung abgelehnt; bitte neu anmelden.",
     ),
     ("errorGeneric", "Das Hochladen ist fehlgeschlagen."),
+    ("errorHttp", "Das Hochladen wurde abgelehnt (HTTP {status})."),
+    ("errorPartGaveUp", "Teil {part} ist {attempts}-mal fehlgeschlagen; zuletzt: {last}"),
     ("errorChecksum", "Ein Teil der Datei kam beschädigt an und wurde abgelehnt. Erneut versuchen, um ihn neu zu senden."),
 ];
 
@@ -291,6 +298,8 @@ const FR: &[(&str, &str)] = &[
     ("errorQuota", "Votre quota de stockage est épuisé."),
     ("errorSignIn", "Le serveur d’envoi a refusé la connexion ; reconnectez-vous."),
     ("errorGeneric", "L’envoi a échoué."),
+    ("errorHttp", "L’envoi a été refusé (HTTP {status})."),
+    ("errorPartGaveUp", "La partie {part} a échoué {attempts} fois ; dernière erreur : {last}"),
     ("errorChecksum", "Une partie du fichier est arrivée abîmée et a été refusée. Réessayez pour la renvoyer."),
 ];
 
@@ -382,8 +391,8 @@ impl Messages {
     }
 
     /// Why a file failed, for the person: the sentence of its code, or, for codes with
-    /// none (server trouble, a refusal the element worded itself), the detail as given.
-    pub fn failure(&self, code: Option<FailCode>, detail: &str) -> String {
+    /// none (server trouble, a refusal the element worded itself), its reason in words.
+    pub fn failure(&self, code: Option<FailCode>, reason: Option<&FailReason>) -> String {
         let key = match code {
             Some(FailCode::Network) => "errorNetwork",
             Some(FailCode::Timeout) => "errorTimeout",
@@ -394,10 +403,35 @@ impl Messages {
             Some(FailCode::Server(ErrorCode::QuotaExceeded)) => "errorQuota",
             Some(FailCode::Server(ErrorCode::Unauthorized)) => "errorSignIn",
             Some(FailCode::Server(ErrorCode::ChecksumMismatch)) => "errorChecksum",
-            _ if !detail.is_empty() => return detail.to_string(),
-            _ => "errorGeneric",
+            _ => return reason.map_or_else(|| self.get("errorGeneric", &[]), |r| self.reason(r)),
         };
         self.get(key, &[])
+    }
+
+    /// A failure's reason in words.
+    pub fn reason(&self, reason: &FailReason) -> String {
+        match reason {
+            FailReason::Told { words } if !words.is_empty() => words.clone(),
+            FailReason::Told { .. } => self.get("errorGeneric", &[]),
+            FailReason::Status { status } => {
+                self.get("errorHttp", &[("status", &status.to_string())])
+            }
+            FailReason::Network => self.get("errorNetwork", &[]),
+            FailReason::Timeout => self.get("errorTimeout", &[]),
+            FailReason::PartGaveUp {
+                part,
+                attempts,
+                last,
+            } => self.get(
+                "errorPartGaveUp",
+                &[
+                    ("part", &part.to_string()),
+                    ("attempts", &attempts.to_string()),
+                    ("last", &self.reason(last)),
+                ],
+            ),
+            FailReason::UrlsKeptExpiring { .. } => self.get("errorUrlExpired", &[]),
+        }
     }
 
     /// `1536` → `1.5 KiB` (`1,5 KiB` where the locale writes a decimal comma).
@@ -475,16 +509,30 @@ mod tests {
     fn failures_and_notes_are_worded_per_locale() {
         let fr = Messages::new("fr", HashMap::new());
         let en = Messages::new("en", HashMap::new());
-        assert!(fr.failure(Some(FailCode::Network), "x").contains("réseau"));
+        let de = Messages::new("de", HashMap::new());
+        let told = FailReason::told("Bad gateway.");
+        assert!(fr.failure(Some(FailCode::Network), None).contains("réseau"));
         assert!(en
-            .failure(Some(FailCode::Server(ErrorCode::FileTooLarge)), "x")
+            .failure(Some(FailCode::Server(ErrorCode::FileTooLarge)), Some(&told))
             .contains("limit"));
         // Trouble without a sentence of its own shows the server's words.
         assert_eq!(
-            en.failure(Some(FailCode::Http(502)), "Bad gateway."),
+            en.failure(Some(FailCode::Http(502)), Some(&told)),
             "Bad gateway."
         );
-        assert_eq!(en.failure(None, ""), "The upload failed.");
+        assert_eq!(en.failure(None, None), "The upload failed.");
+        let gave_up = FailReason::PartGaveUp {
+            part: crate::core::PartNumber(5),
+            attempts: 3,
+            last: Box::new(FailReason::Status { status: 500 }),
+        };
+        assert_eq!(
+            en.failure(Some(FailCode::Http(500)), Some(&gave_up)),
+            "Part 5 failed 3 times; last error: The upload was refused (HTTP 500)."
+        );
+        assert!(de
+            .failure(Some(FailCode::Http(500)), Some(&gave_up))
+            .contains("Teil 5"));
         let resumed = Note::Resumed {
             stored: 3,
             count: 8,

@@ -24,7 +24,7 @@ pub use checksum::Checksum;
 pub use engine::{
     Command, EngineConfig, Event, Hold, Phase, ResumeUpdate, Session, SessionSnapshot,
 };
-pub use fail::FailCode;
+pub use fail::{FailCode, FailReason};
 pub use ids::{ByteRange, ETag, FileId, PartNumber, SignedUrl, UploadId};
 pub use note::Note;
 pub use plan::{Plan, PlanConfig, PlanError};

@@ -47,18 +47,6 @@ impl Failure {
             code: Some(code),
         }
     }
-
-    /// What to tell the person when this failure is final.
-    pub fn user_message(&self) -> String {
-        match self {
-            Failure::Network => "The network connection failed.".into(),
-            Failure::Timeout => "The server took too long to answer.".into(),
-            Failure::Status {
-                message: Some(m), ..
-            } => m.clone(),
-            Failure::Status { status, .. } => format!("The upload was refused (HTTP {status})."),
-        }
-    }
 }
 
 /// What to do about a failure.

@@ -1,7 +1,7 @@
 //! What the person sees of each file, derived from the engine's state.
 
 use crate::core::engine::{Hold, Phase, SessionSnapshot};
-use crate::core::fail::FailCode;
+use crate::core::fail::{FailCode, FailReason};
 use crate::core::note::Note;
 use crate::core::wire::FileInfo;
 use serde::Serialize;
@@ -79,8 +79,8 @@ pub struct FileView {
     pub speed: f64,
     /// Time left, if known.
     pub eta: Option<Duration>,
-    /// The message for the person when the upload failed.
-    pub error: Option<String>,
+    /// Why the upload failed, for the UI to word.
+    pub error: Option<FailReason>,
     /// Why it failed, for programs.
     pub error_code: Option<FailCode>,
     /// The server's upload id, once it answered.
@@ -118,10 +118,10 @@ impl FileView {
     }
 
     /// A file that failed before its upload could start (too large, unreadable).
-    pub fn failed(total: u64, code: FailCode, message: String) -> Self {
+    pub fn failed(total: u64, code: FailCode, reason: FailReason) -> Self {
         FileView {
             status: FileStatus::Failed,
-            error: Some(message),
+            error: Some(reason),
             error_code: Some(code),
             ..FileView::queued(total)
         }
@@ -148,7 +148,7 @@ impl FileView {
             speed: if running { p.speed } else { 0.0 },
             eta: if running { p.eta } else { None },
             error: match &snapshot.phase {
-                Phase::Failed { message, .. } => Some(message.clone()),
+                Phase::Failed { reason, .. } => Some(reason.clone()),
                 _ => None,
             },
             error_code: match &snapshot.phase {

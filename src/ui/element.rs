@@ -6,7 +6,7 @@ use crate::browser::token::Tokens;
 use crate::browser::uploader::Uploader;
 use crate::core::i18n::Messages;
 use crate::core::restrict::{Held, Rejection, Restrictions};
-use crate::core::{FailCode, FileStatus, FileView};
+use crate::core::{FailCode, FailReason, FileStatus, FileView};
 use crate::ui::drop_zone::Picked;
 use crate::ui::events::{Added, Emitter, Rejected, RowEvents};
 use crate::ui::settings;
@@ -197,7 +197,13 @@ impl Host {
 
     /// A snapshot of every row.
     pub fn files(&self) -> JsValue {
-        let rows: Vec<Snapshot> = self.core.rows().iter().map(Snapshot::of).collect();
+        let rows: Vec<Snapshot> = self.core.state.messages.with_untracked(|m| {
+            self.core
+                .rows()
+                .iter()
+                .map(|r| Snapshot::of(r, m))
+                .collect()
+        });
         let serializer = serde_wasm_bindgen::Serializer::json_compatible();
         rows.serialize(&serializer).unwrap_or(JsValue::NULL)
     }
@@ -322,7 +328,8 @@ impl Core {
             Err(rejection) => {
                 let message = self.reject(&item.name, size, rejection);
                 let code = FailCode::Restricted(rejection);
-                item.view.set(FileView::failed(size, code, message));
+                item.view
+                    .set(FileView::failed(size, code, FailReason::told(message)));
             }
             Ok(()) => {
                 held.files += 1;
@@ -417,7 +424,7 @@ fn announce_end(state: &WidgetState, name: &str, view: &FileView) {
     let text = match view.status {
         FileStatus::Done => messages.get("announceDone", &[("name", name)]),
         FileStatus::Failed => {
-            let reason = messages.failure(view.error_code, view.error.as_deref().unwrap_or(""));
+            let reason = messages.failure(view.error_code, view.error.as_ref());
             messages.get("announceFailed", &[("name", name), ("message", &reason)])
         }
         _ => return,

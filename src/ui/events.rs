@@ -203,11 +203,10 @@ impl RowEvents {
             }
             FileStatus::Failed if before != FileStatus::Failed => {
                 let code = view.error_code;
-                let detail = view.error.as_deref().unwrap_or_default();
                 let message = self
                     .messages
-                    .try_with_untracked(|m| m.failure(code, detail))
-                    .unwrap_or_else(|| detail.to_string());
+                    .try_with_untracked(|m| m.failure(code, view.error.as_ref()))
+                    .unwrap_or_default();
                 self.emitter.emit(
                     "partway-error",
                     &Failed {

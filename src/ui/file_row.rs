@@ -72,11 +72,11 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
     };
     let error = move || {
         view.with(|v| {
-            let detail = v.error.as_deref()?;
+            let reason = v.error.as_ref()?;
             Some(
                 state
                     .messages
-                    .with_untracked(|m| m.failure(v.error_code, detail)),
+                    .with_untracked(|m| m.failure(v.error_code, Some(reason))),
             )
         })
     };

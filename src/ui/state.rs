@@ -132,8 +132,8 @@ struct SnapshotError {
 }
 
 impl Snapshot {
-    /// The snapshot of one row.
-    pub fn of(item: &FileItem) -> Self {
+    /// The snapshot of one row, its error worded by `messages`.
+    pub fn of(item: &FileItem, messages: &Messages) -> Self {
         let view = item
             .view
             .try_get_untracked()
@@ -149,9 +149,9 @@ impl Snapshot {
             upload_id: view.upload_id.clone(),
             file: view.file.clone(),
             download_url: view.download_url.clone(),
-            error: view.error.clone().map(|message| SnapshotError {
+            error: view.error.as_ref().map(|reason| SnapshotError {
                 code: view.error_code.map_or("unknown", |c| c.as_str()),
-                message,
+                message: messages.failure(view.error_code, Some(reason)),
             }),
         }
     }

@@ -118,7 +118,8 @@ export type PartwayMessageKey =
   | 'unfinishedItem' | 'noteResumed' | 'noteGone' | 'noteUnchecked' | 'recordCorrupt'
   | 'recordOtherVersion' | 'recordExpired' | 'recordInconsistent' | 'errorNetwork'
   | 'errorTimeout' | 'errorUrlExpired' | 'errorUnreadable' | 'errorTooLarge' | 'errorType'
-  | 'errorQuota' | 'errorSignIn' | 'errorChecksum' | 'errorGeneric';
+  | 'errorQuota' | 'errorSignIn' | 'errorChecksum' | 'errorGeneric' | 'errorHttp'
+  | 'errorPartGaveUp';
 
 export type PartwayMessages = Partial<Record<PartwayMessageKey, string>>;
 

@@ -3,7 +3,7 @@
 //! [`Hold`]).
 
 use crate::core::checksum::Checksum;
-use crate::core::fail::FailCode;
+use crate::core::fail::{FailCode, FailReason};
 use crate::core::ids::{ByteRange, ETag, PartNumber, SignedUrl, UploadId};
 use crate::core::retry::Failure;
 use crate::core::wire::{CompletedPart, PartChecksum, SignedPart};
@@ -135,12 +135,12 @@ pub enum Phase {
     Completing,
     /// The file is stored.
     Done,
-    /// Stopped for good; the message is for the person, the code for programs.
+    /// Stopped for good; the code is for programs, the reason for the UI to word.
     Failed {
         /// Why, for programs.
         code: FailCode,
         /// Why, for the person.
-        message: String,
+        reason: FailReason,
     },
     /// Cancelled by the person.
     Cancelled,

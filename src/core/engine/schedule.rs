@@ -1,8 +1,8 @@
 //! The scheduler: after every change, what to start next (hashing, PUTs, API calls),
 //! within the configured limits.
 
+use super::puts::expired_too_often;
 use super::{ApiCall, Command, FailCode, PartState, Phase, Session, MAX_RESIGNS};
-use crate::core::engine::expired_too_often;
 use crate::core::ids::PartNumber;
 use crate::core::time::Instant;
 use crate::core::wire::{CompletedPart, PartChecksum};

@@ -3,11 +3,11 @@
 
 use super::*;
 use crate::core::checksum::Checksum;
-use crate::core::ids::SignedUrl;
+use crate::core::ids::{ETag, SignedUrl};
 use crate::core::plan::{PlanConfig, MIB};
 use crate::core::retry::RetryConfig;
 use crate::core::wire::ErrorCode;
-use crate::core::wire::PartChecksum;
+use crate::core::wire::{PartChecksum, SignedPart};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -400,7 +400,7 @@ fn a_fatal_400_fails_the_file_with_the_message_and_stops_other_parts() {
         sim.session.phase(),
         &Phase::Failed {
             code: FailCode::Http(400),
-            message: "Bad digest.".into()
+            reason: FailReason::told("Bad digest.")
         }
     );
     assert_eq!(sim.puts_of(1).len(), 1, "a 400 is never retried");
@@ -433,9 +433,11 @@ fn retries_are_bounded() {
     });
     let mut sim = Sim::new(64 * MIB, config, script, ok_api());
     sim.run(1000);
-    assert!(
-        matches!(sim.session.phase(), Phase::Failed { message, .. } if message.contains("Part 5 failed 3 times"))
-    );
+    assert!(matches!(
+        sim.session.phase(),
+        Phase::Failed { reason: FailReason::PartGaveUp { part, attempts: 3, last }, .. }
+            if part.0 == 5 && **last == FailReason::Status { status: 500 }
+    ));
     assert_eq!(sim.puts_of(5).len(), 3);
 }
 
@@ -499,7 +501,13 @@ fn urls_that_keep_expiring_fail_the_file_with_a_clock_hint() {
     sim.put_script = Box::new(|_, _| Err(Failure::status(403)));
     sim.run(2000);
     assert!(
-        matches!(sim.session.phase(), Phase::Failed { message, .. } if message.contains("clocks")),
+        matches!(
+            sim.session.phase(),
+            Phase::Failed {
+                reason: FailReason::UrlsKeptExpiring { .. },
+                ..
+            }
+        ),
         "{:?}",
         sim.session.phase()
     );
@@ -509,7 +517,13 @@ fn urls_that_keep_expiring_fail_the_file_with_a_clock_hint() {
     sim.url_ttl = 0;
     sim.run(2000);
     assert!(
-        matches!(sim.session.phase(), Phase::Failed { message, .. } if message.contains("clocks")),
+        matches!(
+            sim.session.phase(),
+            Phase::Failed {
+                reason: FailReason::UrlsKeptExpiring { .. },
+                ..
+            }
+        ),
         "{:?}",
         sim.session.phase()
     );
@@ -571,7 +585,7 @@ fn api_failures_retry_with_their_own_budget_and_then_fail_clearly() {
         sim.session.phase(),
         &Phase::Failed {
             code: FailCode::Server(ErrorCode::TypeNotAllowed),
-            message: msg.into()
+            reason: FailReason::told(msg)
         }
     );
     assert_eq!(sim.api_calls, 1);
@@ -590,7 +604,7 @@ fn a_file_that_cannot_be_read_fails_with_a_message() {
         sim.session.phase(),
         &Phase::Failed {
             code: FailCode::Unreadable,
-            message: "The file changed on disk.".into()
+            reason: FailReason::told("The file changed on disk.")
         }
     );
 }
