@@ -138,6 +138,11 @@ impl Uploader {
         drivers.iter().for_each(Driver::shutdown);
     }
 
+    /// Whether `shutdown` was called: the element left the page.
+    pub fn is_shut_down(&self) -> bool {
+        self.0.borrow().stopped
+    }
+
     /// The IndexedDB store of resume records, opened on first use; `None` where the
     /// browser has no IndexedDB (private modes), in which case uploads just don't resume.
     pub async fn store(&self) -> Option<Rc<ResumeStore>> {

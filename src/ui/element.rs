@@ -15,8 +15,8 @@ use crate::ui::widget::{RetryRow, Widget};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use serde::Serialize;
-use std::cell::Cell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{File, HtmlElement, ShadowRoot};
@@ -71,7 +71,16 @@ struct Core {
     state: WidgetState,
     emitter: Emitter,
     owner: Owner,
+    /// Picked files not yet handed over, in pick order.
+    pending: RefCell<VecDeque<(File, Option<String>)>>,
+    /// Whether a task is handing `pending` over.
+    adding: Cell<bool>,
 }
+
+/// Files handed over per task: reading a picked file's size is a synchronous call into
+/// the browser (about 0.2 ms each), so a pick of thousands done at once froze the page
+/// for over half a second.
+const ADD_CHUNK: usize = 50;
 
 #[wasm_bindgen]
 impl Host {
@@ -101,6 +110,8 @@ impl Host {
             tokens,
             state,
             owner,
+            pending: RefCell::new(VecDeque::new()),
+            adding: Cell::new(false),
         });
         core.attribute_changed("disabled");
         core.attribute_changed("accept");
@@ -253,13 +264,46 @@ impl Core {
         }
     }
 
-    fn add_files(&self, mut files: Vec<(File, Option<String>)>) {
+    /// Takes a pick: its files are handed over in chunks, one task each, in order, after
+    /// any earlier pick still being handed over.
+    fn add_files(self: &Rc<Self>, mut files: Vec<(File, Option<String>)>) {
         if self.state.disabled.get_untracked() || files.is_empty() {
             return;
         }
         if !self.state.multiple.get_untracked() {
             files.truncate(1);
         }
+        self.pending.borrow_mut().extend(files);
+        if self.adding.replace(true) {
+            return;
+        }
+        // The pick counts as work until its last file is handed over: files of the first
+        // chunks that end at once must not make the element idle in the middle of it.
+        self.emitter.started();
+        let core = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut started_any = false;
+            loop {
+                let chunk: Vec<_> = {
+                    let mut pending = core.pending.borrow_mut();
+                    let n = pending.len().min(ADD_CHUNK);
+                    pending.drain(..n).collect()
+                };
+                if chunk.is_empty() || core.uploader.is_shut_down() {
+                    break;
+                }
+                started_any |= core.add_chunk(chunk);
+                gloo_timers::future::TimeoutFuture::new(0).await;
+            }
+            core.pending.borrow_mut().clear();
+            core.adding.set(false);
+            core.emitter.pick_settled(started_any);
+        });
+    }
+
+    /// Adds one chunk's rows and hands the accepted files to the uploader; says whether
+    /// any was accepted.
+    fn add_chunk(&self, files: Vec<(File, Option<String>)>) -> bool {
         let restrictions = settings::restrictions(&self.host);
         self.uploader
             .set_config(settings::uploader_config(&self.host, self.tokens.clone()));
@@ -268,15 +312,18 @@ impl Core {
             .into_iter()
             .map(|(file, path)| self.add_one(file, path, &restrictions, &mut held))
             .unzip();
-        // Every accepted file counts as running before the first is handed over: one
-        // that fails at once must not make the element idle in the middle of a pick.
+        let mut any = false;
+        // Every accepted file of the chunk counts as running before the first is handed
+        // over: one that fails at once must not make the element idle.
         for (item, accepted) in items.iter_mut().zip(accepted) {
             if let Some((file, on_update)) = accepted {
                 item.key = self.uploader.add(file, item.size, on_update);
+                any = true;
             }
         }
         self.state.files.update(|list| list.extend(items));
         self.reveal();
+        any
     }
 
     /// Shows the rows a screenful at a time, yielding to the browser between chunks: a

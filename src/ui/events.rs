@@ -118,6 +118,16 @@ impl Emitter {
         self.active.set(self.active.get() + 1);
     }
 
+    /// A pick has been handed over whole (it counted as work while it was): the element
+    /// is idle if nothing else runs, and says so if the pick started any file.
+    pub fn pick_settled(&self, started_any: bool) {
+        let left = self.active.get().saturating_sub(1);
+        self.active.set(left);
+        if left == 0 && started_any {
+            self.emit("partway-idle", &self.tally.get());
+        }
+    }
+
     /// `clear()`: counts start again from zero.
     pub fn reset_tally(&self) {
         self.tally.set(Tally::default());

@@ -3,6 +3,10 @@
 // and the long tasks (> 50 ms) on the page's main thread at the pick and in all.
 //
 //   node bench/files.mjs [--count 1000] [--size-kib 4] [--rounds 2] [--parallel-files N] [--garage]
+//                        [--profile]
+//
+// --profile records a CPU profile of the page from the pick to the last file and prints
+// where its main thread spent the time (self time by function, top 25).
 //
 // With --garage the server stores into the Garage that tests/services/garage.sh started.
 import { execFileSync } from 'node:child_process';
@@ -19,6 +23,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     'parallel-files': { type: 'string' },
     garage: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
   },
 });
 const count = Number(values.count);
@@ -42,6 +47,27 @@ const server = await startServer({ binary, args: prefix ? garageArgs(prefix) : [
 if (prefix) setupCors(binary, prefix, server.page);
 const browser = await launchBrowser();
 try {
+  // The floor: a plain <input type=file> given the same files on a fresh page, whose
+  // page reads each file's name, size and type (as any uploader must).
+  {
+    const page = await browser.newPage();
+    await page.setContent('<input type=file multiple>');
+    await page.evaluate(() => {
+      document.querySelector('input').addEventListener('change', (e) => {
+        window.seen = [...e.target.files].map((f) => [f.name, f.size, f.type]).length;
+      });
+      window.longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.longTasks.push(e.duration);
+      }).observe({ type: 'longtask', buffered: true });
+    });
+    await page.locator('input').setInputFiles(paths);
+    await page.waitForTimeout(1000);
+    const tasks = await page.evaluate(() => window.longTasks);
+    console.log(`floor: a plain <input type=file> reading name, size and type of the ${count} files: `
+      + `longest task ${Math.max(0, ...tasks).toFixed(0)} ms`);
+    await page.close();
+  }
   for (let round = 1; round <= rounds; round++) {
     const page = await browser.newPage();
     await page.addInitScript(() => {
@@ -57,6 +83,13 @@ try {
     });
     const widget = new WidgetPage(page);
     await widget.open(`${server.page}/?user=files-${round}${values["parallel-files"] ? `&parallel_files=${values["parallel-files"]}` : ""}`);
+    let cdp;
+    if (values.profile) {
+      cdp = await page.context().newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+    }
     const pickAt = await page.evaluate(() => performance.now());
     const t0 = Date.now();
     await widget.pick(paths);
@@ -71,6 +104,7 @@ try {
       await page.waitForTimeout(20);
     }
     const seconds = (Date.now() - t0) / 1000;
+    if (cdp) printProfile((await cdp.send('Profiler.stop')).profile);
     if (process.env.TIMELINE) {
       const entries = await page.evaluate(() => performance.getEntriesByType('resource')
         .filter((e) => /\/api\/uploads|\/storage\//.test(e.name))
@@ -102,4 +136,22 @@ try {
   await browser.close();
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Self time by function of a CPU profile, the 25 largest. */
+function printProfile(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const gaps = profile.timeDeltas;
+  profile.samples.forEach((id, i) => {
+    const frame = byId.get(id).callFrame;
+    const file = frame.url ? frame.url.split('/').pop() : '';
+    const name = `${frame.functionName || '(anonymous)'} ${file}`;
+    self.set(name, (self.get(name) ?? 0) + (gaps[i] ?? 0) / 1000);
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  console.log(`profile: ${total.toFixed(0)} ms sampled`);
+  for (const [name, ms] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`${ms.toFixed(0).padStart(7)} ms ${(100 * ms / total).toFixed(1).padStart(5)}%  ${name}`);
+  }
 }
