@@ -157,6 +157,35 @@ pub enum Command {
         #[command(subcommand)]
         action: StorageAction,
     },
+    /// A user's quota and usage.
+    Quota {
+        /// What to do.
+        #[command(subcommand)]
+        action: QuotaAction,
+    },
+}
+
+/// Quota administration.
+#[derive(Clone, Debug, Subcommand)]
+pub enum QuotaAction {
+    /// Gives one user limits of their own, in place of --quota-bytes and --quota-files.
+    Set {
+        /// The user id.
+        #[arg(long)]
+        user: String,
+        /// Most bytes stored and in progress (omit: the server's --quota-bytes).
+        #[arg(long)]
+        bytes: Option<u64>,
+        /// Most files stored and in progress (omit: the server's --quota-files).
+        #[arg(long)]
+        files: Option<u64>,
+    },
+    /// Shows what one user stores and is uploading, against their limits.
+    Show {
+        /// The user id.
+        #[arg(long)]
+        user: String,
+    },
 }
 
 /// Storage administration tasks.
@@ -276,10 +305,19 @@ pub struct Config {
     pub sweep_interval: u64,
 
     /// Most uploads one user may have in progress at once; a create past it answers
-    /// 429 `too_many_uploads`. Checked per request, so creates racing on several
-    /// instances may pass it by the number in flight.
+    /// 429 `too_many_uploads`.
     #[arg(long, env = "PARTWAY_MAX_ACTIVE_UPLOADS", default_value_t = DEFAULT_MAX_ACTIVE_UPLOADS)]
     pub max_active_uploads: u64,
+
+    /// Most bytes one user may store and have in progress together (0: no limit). A
+    /// create past it answers 403 `quota_exceeded`, saying what is left. Per-user
+    /// limits: `partway-server quota set`.
+    #[arg(long, env = "PARTWAY_QUOTA_BYTES", default_value_t = 0)]
+    pub quota_bytes: u64,
+
+    /// Most files one user may store and have in progress together (0: no limit).
+    #[arg(long, env = "PARTWAY_QUOTA_FILES", default_value_t = 0)]
+    pub quota_files: u64,
 
     /// Seconds a part body may go without a byte before local storage gives up on it
     /// (408), so that a slow or stalled client cannot hold a connection for ever.
@@ -323,6 +361,8 @@ impl Default for Config {
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
             max_active_uploads: DEFAULT_MAX_ACTIVE_UPLOADS,
+            quota_bytes: 0,
+            quota_files: 0,
             jwt: JwtConfig::default(),
             command: None,
         }

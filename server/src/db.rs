@@ -56,6 +56,28 @@ pub struct UploadRow {
     pub updated_at: i64,
 }
 
+/// What a user stores and reserves (uploads in progress count at their declared size).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Holding {
+    /// Bytes of stored files.
+    pub used_bytes: u64,
+    /// Stored files.
+    pub used_files: u64,
+    /// Bytes of uploads in progress.
+    pub reserved_bytes: u64,
+    /// Uploads in progress.
+    pub reserved_files: u64,
+}
+
+/// A user's own limits, set by an operator; `None` where the server's default applies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserLimits {
+    /// Most bytes stored and reserved together.
+    pub max_bytes: Option<u64>,
+    /// Most files stored and in progress together.
+    pub max_files: Option<u64>,
+}
+
 /// One row of `files`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileRow {
@@ -107,38 +129,57 @@ impl Db {
 
     /// Records a new, active upload.
     pub async fn insert_upload(&self, u: &UploadRow) -> Result<(), ApiError> {
-        sqlx::query(
-            "INSERT INTO uploads (id, owner, name, size, content_type, last_modified, part_size,
-                part_count, storage_key, storage_upload_id, state, parts, file_id, created_at,
-                updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $12)",
-        )
-        .bind(&u.id)
-        .bind(&u.owner)
-        .bind(&u.name)
-        .bind(to_i64(u.size))
-        .bind(&u.content_type)
-        .bind(u.last_modified.map(to_i64))
-        .bind(to_i64(u.part_size))
-        .bind(i64::from(u.part_count))
-        .bind(&u.storage_key)
-        .bind(&u.storage_upload_id)
-        .bind(state_name(u.state))
-        .bind(u.created_at)
-        .execute(&self.pool)
-        .await?;
+        insert_upload_in(&self.pool, u).await
+    }
+
+    /// Records a new, active upload if `allowed` says the user may hold it, deciding on
+    /// what the user stores and reserves at that moment: creates of one user check one at
+    /// a time (their `users` row is locked until the insert commits), so that concurrent
+    /// creates, on any number of instances, cannot together pass a limit.
+    pub async fn insert_upload_if(
+        &self,
+        u: &UploadRow,
+        allowed: impl FnOnce(&Holding, &UserLimits) -> Result<(), ApiError>,
+    ) -> Result<(), ApiError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING")
+            .bind(&u.owner)
+            .execute(&mut *tx)
+            .await?;
+        // The lock: a write to the user's row, held until commit (a row lock on
+        // PostgreSQL, the database's write lock on SQLite).
+        sqlx::query("UPDATE users SET id = id WHERE id = $1")
+            .bind(&u.owner)
+            .execute(&mut *tx)
+            .await?;
+        let holding = holding_in(&mut *tx, &u.owner).await?;
+        let limits = limits_in(&mut *tx, &u.owner).await?;
+        allowed(&holding, &limits)?;
+        insert_upload_in(&mut *tx, u).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// How many uploads `owner` has in progress (active or being completed).
-    pub async fn active_uploads(&self, owner: &str) -> Result<u64, ApiError> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM uploads WHERE owner = $1 AND state IN ('active', 'completing')",
+    /// What `owner` stores and reserves now, and their own limits.
+    pub async fn usage(&self, owner: &str) -> Result<(Holding, UserLimits), ApiError> {
+        Ok((
+            holding_in(&self.pool, owner).await?,
+            limits_in(&self.pool, owner).await?,
+        ))
+    }
+
+    /// Sets `owner`'s own limits (`None`: the server's default).
+    pub async fn set_limits(&self, owner: &str, limits: &UserLimits) -> Result<(), ApiError> {
+        sqlx::query(
+            "INSERT INTO users (id, max_bytes, max_files) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET max_bytes = $2, max_files = $3",
         )
         .bind(owner)
-        .fetch_one(&self.pool)
+        .bind(limits.max_bytes.map(to_i64))
+        .bind(limits.max_files.map(to_i64))
+        .execute(&self.pool)
         .await?;
-        Ok(to_u64(count))
+        Ok(())
     }
 
     /// The upload `id`, if `owner` started it.
@@ -389,6 +430,78 @@ impl Db {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+async fn insert_upload_in<'e, E>(executor: E, u: &UploadRow) -> Result<(), ApiError>
+where
+    E: Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO uploads (id, owner, name, size, content_type, last_modified, part_size,
+            part_count, storage_key, storage_upload_id, state, parts, file_id, created_at,
+            updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $12)",
+    )
+    .bind(&u.id)
+    .bind(&u.owner)
+    .bind(&u.name)
+    .bind(to_i64(u.size))
+    .bind(&u.content_type)
+    .bind(u.last_modified.map(to_i64))
+    .bind(to_i64(u.part_size))
+    .bind(i64::from(u.part_count))
+    .bind(&u.storage_key)
+    .bind(&u.storage_upload_id)
+    .bind(state_name(u.state))
+    .bind(u.created_at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+async fn holding_in<'e, E>(executor: E, owner: &str) -> Result<Holding, ApiError>
+where
+    E: Executor<'e, Database = sqlx::Any>,
+{
+    // CAST: PostgreSQL sums BIGINTs into NUMERIC.
+    let row = sqlx::query(
+        "SELECT
+            (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE owner = $1)
+                AS used_bytes,
+            (SELECT COUNT(*) FROM files WHERE owner = $1) AS used_files,
+            (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM uploads
+                WHERE owner = $1 AND state IN ('active', 'completing')) AS reserved_bytes,
+            (SELECT COUNT(*) FROM uploads
+                WHERE owner = $1 AND state IN ('active', 'completing')) AS reserved_files",
+    )
+    .bind(owner)
+    .fetch_one(executor)
+    .await?;
+    Ok(Holding {
+        used_bytes: to_u64(row.try_get("used_bytes")?),
+        used_files: to_u64(row.try_get("used_files")?),
+        reserved_bytes: to_u64(row.try_get("reserved_bytes")?),
+        reserved_files: to_u64(row.try_get("reserved_files")?),
+    })
+}
+
+async fn limits_in<'e, E>(executor: E, owner: &str) -> Result<UserLimits, ApiError>
+where
+    E: Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query("SELECT max_bytes, max_files FROM users WHERE id = $1")
+        .bind(owner)
+        .fetch_optional(executor)
+        .await?;
+    let Some(row) = row else {
+        return Ok(UserLimits::default());
+    };
+    let max_bytes: Option<i64> = row.try_get("max_bytes")?;
+    let max_files: Option<i64> = row.try_get("max_files")?;
+    Ok(UserLimits {
+        max_bytes: max_bytes.map(to_u64),
+        max_files: max_files.map(to_u64),
+    })
 }
 
 fn upload_from_row(r: &AnyRow) -> Result<UploadRow, ApiError> {

@@ -13,6 +13,7 @@ pub mod json;
 pub mod jwks;
 pub mod path;
 pub mod policy;
+pub mod quota;
 pub mod routes;
 pub mod secret;
 mod state;
@@ -107,9 +108,30 @@ async fn warn_if_cors_blocks(config: &Config) {
     }
 }
 
-/// Runs a one-off administration command (`partway-server storage ...`).
+/// Runs a one-off administration command (`partway-server storage ...`, `quota ...`).
 pub async fn run_command(config: &Config, command: &config::Command) -> Result<String, String> {
     match command {
+        config::Command::Quota { action } => {
+            let db = db::Db::connect(&config.database_url())
+                .await
+                .map_err(|e| format!("database: {e}"))?;
+            let user = match action {
+                config::QuotaAction::Set { user, bytes, files } => {
+                    let limits = db::UserLimits {
+                        max_bytes: *bytes,
+                        max_files: *files,
+                    };
+                    db.set_limits(user, &limits)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    user
+                }
+                config::QuotaAction::Show { user } => user,
+            };
+            let (held, own) = db.usage(user).await.map_err(|e| e.to_string())?;
+            let usage = quota::Limits::of(&own, config).usage(&held);
+            serde_json::to_string_pretty(&usage).map_err(|e| e.to_string())
+        }
         config::Command::Storage {
             action: config::StorageAction::SetupCors { origins },
         } => {

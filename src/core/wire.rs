@@ -172,6 +172,23 @@ pub struct FileInfo {
     pub created_at: i64,
 }
 
+/// `GET /api/usage`: what the caller stores and is uploading, against their quota.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Bytes of the caller's stored files.
+    pub used_bytes: u64,
+    /// How many files the caller stores.
+    pub used_files: u64,
+    /// Bytes reserved by the caller's uploads in progress (their declared sizes).
+    pub reserved_bytes: u64,
+    /// How many uploads the caller has in progress.
+    pub reserved_files: u64,
+    /// The most bytes stored and reserved together; `None` for no limit.
+    pub max_bytes: Option<u64>,
+    /// The most files stored and in progress together; `None` for no limit.
+    pub max_files: Option<u64>,
+}
+
 /// `GET /api/files`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileList {

@@ -5,6 +5,7 @@ pub mod dev;
 pub mod files;
 pub mod health;
 pub mod uploads;
+pub mod usage;
 
 use crate::error::{api_method_not_allowed, api_not_found};
 use crate::AppState;
@@ -15,7 +16,8 @@ use axum::Router;
 pub fn api(dev: bool) -> Router<AppState> {
     let mut api = Router::new()
         .merge(uploads::router())
-        .merge(files::router());
+        .merge(files::router())
+        .merge(usage::router());
     if dev {
         api = api.merge(dev::router());
     }

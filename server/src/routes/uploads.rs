@@ -5,6 +5,7 @@ use crate::db::{FileRow, UploadRow};
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::path::Path;
+use crate::quota::Limits;
 use crate::storage::PartToSign;
 use crate::{policy, AppState};
 use axum::extract::State;
@@ -42,13 +43,10 @@ async fn create(
     let plan = Plan::with_part_size(req.size, req.part_size)
         .map_err(|e| ApiError::invalid(format!("The upload plan was refused: {e}.")))?;
     check_parts(&plan, &req.parts)?;
-    let limit = state.config.max_active_uploads;
-    if state.db.active_uploads(&user).await? >= limit {
-        return Err(ApiError::TooManyUploads(format!(
-            "You have {limit} uploads in progress, the most this server allows; the next \
-             starts when one of them ends."
-        )));
-    }
+    // Refused early, before storage is asked for anything; checked again, under the
+    // user's lock, when the upload is recorded.
+    let (held, own) = state.db.usage(&user).await?;
+    Limits::of(&own, &state.config).admit(&held, req.size)?;
 
     // The key is ours, never the file's name: names are untrusted and may collide.
     let key = uuid::Uuid::new_v4().simple().to_string();
@@ -75,7 +73,14 @@ async fn create(
         created_at: now,
         updated_at: now,
     };
-    if let Err(e) = state.db.insert_upload(&row).await {
+    let config = &state.config;
+    let recorded = state
+        .db
+        .insert_upload_if(&row, |held, own| {
+            Limits::of(own, config).admit(held, row.size)
+        })
+        .await;
+    if let Err(e) = recorded {
         // Don't leave an upload in storage that nothing refers to.
         let _ = state
             .storage
