@@ -26,6 +26,18 @@ fn create_body(name: &str, size: u64) -> serde_json::Value {
     json!({"name": name, "size": size, "part_size": 5 * MIB, "content_type": ""})
 }
 
+/// `POST /api/uploads` of a file of `size` bytes, with no part signed yet.
+async fn start(server: &TestServer, token: &str, name: &str, size: u64) -> common::Answer {
+    server
+        .api(
+            Method::POST,
+            "/api/uploads",
+            Some(token),
+            Some(create_body(name, size)),
+        )
+        .await
+}
+
 #[tokio::test]
 async fn bytes_are_reserved_at_create_settled_at_complete_and_freed_by_abort() {
     let server = TestServer::with(|c| c.quota_bytes = 3000).await;
@@ -47,14 +59,7 @@ async fn bytes_are_reserved_at_create_settled_at_complete_and_freed_by_abort() {
             .status,
         200
     );
-    let pending = server
-        .api(
-            Method::POST,
-            "/api/uploads",
-            Some(&token),
-            Some(create_body("b.bin", 1500)),
-        )
-        .await;
+    let pending = start(&server, &token, "b.bin", 1500).await;
     assert_eq!(pending.status, 201);
     let now = usage(&server, &token).await;
     assert_eq!(
@@ -66,14 +71,7 @@ async fn bytes_are_reserved_at_create_settled_at_complete_and_freed_by_abort() {
         ),
         (1000, 1, 1500, 1)
     );
-    let refused = server
-        .api(
-            Method::POST,
-            "/api/uploads",
-            Some(&token),
-            Some(create_body("c.bin", 501)),
-        )
-        .await;
+    let refused = start(&server, &token, "c.bin", 501).await;
     refused.assert_error(403, "quota_exceeded");
     let message = refused.json()["error"]["message"].to_string();
     assert!(
@@ -83,14 +81,7 @@ async fn bytes_are_reserved_at_create_settled_at_complete_and_freed_by_abort() {
     assert!(message.contains("in progress hold 1.5 KiB"), "{message}");
     // Someone else has a quota of their own.
     let bob = server.token("bob");
-    let theirs = server
-        .api(
-            Method::POST,
-            "/api/uploads",
-            Some(&bob),
-            Some(create_body("c.bin", 2000)),
-        )
-        .await;
+    let theirs = start(&server, &bob, "c.bin", 2000).await;
     assert_eq!(theirs.status, 201);
 
     // Cancelling the pending upload frees its reservation.
@@ -107,14 +98,7 @@ async fn bytes_are_reserved_at_create_settled_at_complete_and_freed_by_abort() {
         204
     );
     assert_eq!(usage(&server, &token).await.reserved_bytes, 0);
-    let fits = server
-        .api(
-            Method::POST,
-            "/api/uploads",
-            Some(&token),
-            Some(create_body("c.bin", 2000)),
-        )
-        .await;
+    let fits = start(&server, &token, "c.bin", 2000).await;
     assert_eq!(fits.status, 201);
 
     // Deleting a file frees its bytes.
@@ -139,23 +123,9 @@ async fn bytes_are_reserved_at_create_settled_at_complete_and_freed_by_abort() {
 async fn the_sweep_frees_what_abandoned_uploads_reserved() {
     let server = TestServer::with(|c| c.quota_bytes = 10 * MIB).await;
     let token = server.token("alice");
-    let answer = server
-        .api(
-            Method::POST,
-            "/api/uploads",
-            Some(&token),
-            Some(create_body("a.bin", 6 * MIB)),
-        )
-        .await;
+    let answer = start(&server, &token, "a.bin", 6 * MIB).await;
     assert_eq!(answer.status, 201);
-    let again = server
-        .api(
-            Method::POST,
-            "/api/uploads",
-            Some(&token),
-            Some(create_body("b.bin", 6 * MIB)),
-        )
-        .await;
+    let again = start(&server, &token, "b.bin", 6 * MIB).await;
     again.assert_error(403, "quota_exceeded");
     let later = i64::try_from(
         std::time::SystemTime::now()
@@ -170,14 +140,7 @@ async fn the_sweep_frees_what_abandoned_uploads_reserved() {
         .expect("sweeps");
     assert_eq!(swept, 1);
     assert_eq!(usage(&server, &token).await.reserved_bytes, 0);
-    let now = server
-        .api(
-            Method::POST,
-            "/api/uploads",
-            Some(&token),
-            Some(create_body("b.bin", 6 * MIB)),
-        )
-        .await;
+    let now = start(&server, &token, "b.bin", 6 * MIB).await;
     assert_eq!(now.status, 201);
 }
 
@@ -198,38 +161,17 @@ async fn a_users_own_limits_replace_the_servers_and_count_files_too() {
     let seen = usage(&server, &token).await;
     assert_eq!((seen.max_bytes, seen.max_files), (Some(10 * MIB), Some(2)));
     for name in ["a.bin", "b.bin"] {
-        let answer = server
-            .api(
-                Method::POST,
-                "/api/uploads",
-                Some(&token),
-                Some(create_body(name, 1000)),
-            )
-            .await;
+        let answer = start(&server, &token, name, 1000).await;
         assert_eq!(answer.status, 201);
     }
-    let third = server
-        .api(
-            Method::POST,
-            "/api/uploads",
-            Some(&token),
-            Some(create_body("c.bin", 1)),
-        )
-        .await;
+    let third = start(&server, &token, "c.bin", 1).await;
     third.assert_error(403, "quota_exceeded");
     assert!(third.json()["error"]["message"]
         .to_string()
         .contains("allows 2 files"));
     // Others still get the server's 100 bytes.
     let dave = server.token("dave");
-    let big = server
-        .api(
-            Method::POST,
-            "/api/uploads",
-            Some(&dave),
-            Some(create_body("a.bin", 101)),
-        )
-        .await;
+    let big = start(&server, &dave, "a.bin", 101).await;
     big.assert_error(403, "quota_exceeded");
 }
 
@@ -242,12 +184,7 @@ async fn racing_creates_never_take_more_than_the_quota() {
         let token = server.token(&user);
         let answers = futures_util::future::join_all((0..20).map(|i| {
             let (server, token) = (&server, token.clone());
-            async move {
-                let body = create_body(&format!("{i}.bin"), MIB);
-                server
-                    .api(Method::POST, "/api/uploads", Some(&token), Some(body))
-                    .await
-            }
+            async move { start(server, &token, &format!("{i}.bin"), MIB).await }
         }))
         .await;
         let created = answers.iter().filter(|a| a.status == 201).count();
