@@ -221,7 +221,9 @@ impl FromRequestParts<AppState> for AuthUser {
                     "The Authorization header must be `Bearer` followed by a token.".into(),
                 )
             })?;
-        state.keys.verify(token).await.map(AuthUser)
+        let user = state.keys.verify(token).await?;
+        state.limits.check_user(&user)?;
+        Ok(AuthUser(user))
     }
 }
 

@@ -21,6 +21,10 @@ pub const DEFAULT_MAX_ACTIVE_UPLOADS: u64 = 100;
 pub const DEFAULT_BODY_IDLE_TIMEOUT: u64 = 30;
 /// Default lifetime of a bearer token: 1 day.
 pub const DEFAULT_TOKEN_TTL: u64 = 86_400;
+/// Default `--rate-limit-user`, requests per second.
+pub const DEFAULT_RATE_LIMIT_USER: u32 = 500;
+/// Default `--rate-limit-address`, requests per second.
+pub const DEFAULT_RATE_LIMIT_ADDRESS: u32 = 1000;
 /// Default `--jwks-min-refetch`, seconds.
 pub const DEFAULT_JWKS_MIN_REFETCH: u64 = 30;
 /// Default idle time after which an upload counts as abandoned: 7 days.
@@ -319,6 +323,24 @@ pub struct Config {
     #[arg(long, env = "PARTWAY_QUOTA_FILES", default_value_t = 0)]
     pub quota_files: u64,
 
+    /// Steady rate of API requests one user may make, per second, with bursts of ten
+    /// seconds' worth (0: no limit). Past it: 429 `rate_limited` with `Retry-After`.
+    /// Kept per instance.
+    #[arg(long, env = "PARTWAY_RATE_LIMIT_USER", default_value_t = DEFAULT_RATE_LIMIT_USER)]
+    pub rate_limit_user: u32,
+
+    /// Steady rate of API requests one client address may make, per second, with bursts
+    /// of ten seconds' worth (0: no limit). Checked before the token, so it also slows
+    /// down guessing. Kept per instance.
+    #[arg(long, env = "PARTWAY_RATE_LIMIT_ADDRESS", default_value_t = DEFAULT_RATE_LIMIT_ADDRESS)]
+    pub rate_limit_address: u32,
+
+    /// Header that carries the client's address when the server is behind a proxy
+    /// (e.g. `x-forwarded-for`, whose first address counts). Set it only behind a proxy
+    /// that writes it: a client could otherwise claim any address.
+    #[arg(long, env = "PARTWAY_CLIENT_ADDRESS_HEADER")]
+    pub client_address_header: Option<String>,
+
     /// Seconds a part body may go without a byte before local storage gives up on it
     /// (408), so that a slow or stalled client cannot hold a connection for ever.
     #[arg(long, env = "PARTWAY_BODY_IDLE_TIMEOUT", default_value_t = DEFAULT_BODY_IDLE_TIMEOUT)]
@@ -363,6 +385,9 @@ impl Default for Config {
             max_active_uploads: DEFAULT_MAX_ACTIVE_UPLOADS,
             quota_bytes: 0,
             quota_files: 0,
+            rate_limit_user: DEFAULT_RATE_LIMIT_USER,
+            rate_limit_address: DEFAULT_RATE_LIMIT_ADDRESS,
+            client_address_header: None,
             jwt: JwtConfig::default(),
             command: None,
         }

@@ -63,6 +63,12 @@ pub enum ApiError {
     /// The user has `--max-active-uploads` uploads in progress (429, with `Retry-After`).
     #[error("{0}")]
     TooManyUploads(String),
+    /// Too many requests from this user or address (429, with `Retry-After`).
+    #[error("Too many requests; try again in {retry_after} seconds.")]
+    RateLimited {
+        /// Seconds until a request is let through again.
+        retry_after: u64,
+    },
     /// A request body that stopped arriving (408).
     #[error("{0}")]
     Stalled(String),
@@ -92,6 +98,7 @@ impl ApiError {
             ApiError::Unavailable(_) => ErrorCode::Busy,
             ApiError::Stalled(_) => ErrorCode::InvalidRequest,
             ApiError::TooManyUploads(_) => ErrorCode::TooManyUploads,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -113,7 +120,9 @@ impl ApiError {
             ApiError::UploadNotActive(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Stalled(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::TooManyUploads(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyUploads(_) | ApiError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -175,16 +184,17 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        let retry_after = match status {
-            StatusCode::SERVICE_UNAVAILABLE => Some("1"),
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after } => Some(*retry_after),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
             // Other uploads of the person have to end first.
-            StatusCode::TOO_MANY_REQUESTS => Some("10"),
+            _ if status == StatusCode::TOO_MANY_REQUESTS => Some(10),
             _ => None,
         };
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750: tell the client which scheme to use.

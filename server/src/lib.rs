@@ -14,6 +14,7 @@ pub mod jwks;
 pub mod path;
 pub mod policy;
 pub mod quota;
+pub mod rate_limit;
 pub mod routes;
 pub mod secret;
 mod state;
@@ -40,7 +41,13 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::health::router())
         .nest(
             "/api",
-            routes::api(state.config.dev).layer(routes::cors::api_cors(&state.config.cors_origins)),
+            routes::api(state.config.dev)
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    rate_limit::by_address,
+                ))
+                // Outermost, so that refusals carry CORS headers the page can read.
+                .layer(routes::cors::api_cors(&state.config.cors_origins)),
         )
         .with_state(state.clone());
     if let Some(storage_routes) = state.storage.router() {
@@ -81,7 +88,9 @@ pub async fn run(mut config: Config) -> Result<(), SetupError> {
         tokio::spawn(sweep::run(state.clone()));
     }
     println!("partway-server listening on http://{addr}");
-    axum::serve(listener, app(state))
+    // The peer's address, for the per-address rate limit.
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(io_context("serving"))

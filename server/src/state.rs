@@ -5,6 +5,7 @@ use crate::auth::AuthKeys;
 use crate::config::{Config, StorageKind};
 use crate::db::Db;
 use crate::jwks::Jwks;
+use crate::rate_limit::RateLimits;
 use crate::secret;
 use crate::stats::PutStats;
 use crate::storage::local::LocalStorage;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub keys: Arc<AuthKeys>,
     /// Part-PUT counters, for `/api/dev/stats`.
     pub stats: Arc<PutStats>,
+    /// Request rate limits per user and per address.
+    pub limits: Arc<RateLimits>,
 }
 
 /// Why the server could not start.
@@ -91,5 +94,6 @@ pub async fn build_state(config: &Config) -> Result<AppState, SetupError> {
             .with_jwks(Jwks::new(&config.jwt).map_err(SetupError::Config)?),
         ),
         stats,
+        limits: Arc::new(RateLimits::new(config)),
     })
 }

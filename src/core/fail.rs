@@ -126,6 +126,9 @@ impl FailCode {
                     | ErrorCode::PartMismatch
                     | ErrorCode::NotFound
                     | ErrorCode::UploadNotActive
+                    | ErrorCode::Busy
+                    | ErrorCode::TooManyUploads
+                    | ErrorCode::RateLimited
                     | ErrorCode::Unknown
             ),
             FailCode::Http(status) => matches!(status, 401 | 403 | 408 | 429 | 500..=599),

@@ -269,6 +269,8 @@ pub enum ErrorCode {
     Busy,
     /// The user has as many uploads in progress as the server allows (429).
     TooManyUploads,
+    /// Too many requests from this user or address: wait `Retry-After` seconds (429).
+    RateLimited,
     /// A code this client does not know yet (a newer server): its message still shows.
     #[serde(other)]
     Unknown,
@@ -292,6 +294,7 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::Busy => "busy",
             ErrorCode::TooManyUploads => "too_many_uploads",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unknown => "unknown",
         }
     }
