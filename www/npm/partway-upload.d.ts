@@ -28,7 +28,8 @@ export type PartwayErrorCode =
   | 'network' | 'timeout' | 'url_expired' | 'file_unreadable' | 'http_error'
   | 'invalid_request' | 'unauthorized' | 'not_found' | 'file_too_large'
   | 'type_not_allowed' | 'quota_exceeded' | 'upload_not_active' | 'part_mismatch'
-  | 'checksum_mismatch' | 'signature_invalid' | 'internal' | 'unknown';
+  | 'checksum_mismatch' | 'signature_invalid' | 'internal' | 'busy' | 'too_many_uploads'
+  | 'rate_limited' | 'unknown';
 
 export interface PartwayAddDetail {
   id: string;
