@@ -145,6 +145,8 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
         storage_key: upload.storage_key.clone(),
     };
     if state.db.commit_completion(&upload, &file).await? {
+        state.metrics.files_completed.inc();
+        state.metrics.bytes_completed.inc_by(file.info.size);
         return Ok(file);
     }
     // Another run of the saga committed first: its file is the file.

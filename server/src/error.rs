@@ -196,6 +196,9 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        response
+            .extensions_mut()
+            .insert(crate::metrics::AnsweredCode(self.code()));
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750: tell the client which scheme to use.
             response

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod json;
 pub mod jwks;
+pub mod metrics;
 pub mod path;
 pub mod policy;
 pub mod quota;
@@ -30,6 +31,7 @@ use crate::storage::s3::S3Storage;
 use axum::extract::Request;
 use axum::Router;
 use std::time::{SystemTime, UNIX_EPOCH};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -39,6 +41,7 @@ use tracing::Level;
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(routes::health::router())
+        .route("/metrics", axum::routing::get(metrics::serve))
         .nest(
             "/api",
             routes::api(state.config.dev)
@@ -57,14 +60,32 @@ pub fn app(state: AppState) -> Router {
         let index = ServeFile::new(dir.join("index.html"));
         router = router.fallback_service(ServeDir::new(dir).fallback(index));
     }
-    router.layer(
-        TraceLayer::new_for_http()
-            // The path only: a signed URL's query string is a credential.
-            .make_span_with(|req: &Request| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-            })
-            .on_response(DefaultOnResponse::new().level(Level::INFO)),
-    )
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                // The path only: a signed URL's query string is a credential.
+                .make_span_with(|req: &Request| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        id = %id,
+                        method = %req.method(),
+                        path = %req.uri().path()
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        // Outermost: every log line and answer of a request carries its id.
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 /// Runs the server until SIGINT or SIGTERM, then finishes the requests in flight.

@@ -5,6 +5,7 @@ use crate::auth::AuthKeys;
 use crate::config::{Config, StorageKind};
 use crate::db::Db;
 use crate::jwks::Jwks;
+use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
 use crate::secret;
 use crate::stats::PutStats;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub stats: Arc<PutStats>,
     /// Request rate limits per user and per address.
     pub limits: Arc<RateLimits>,
+    /// What `/metrics` shows.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Why the server could not start.
@@ -95,5 +98,6 @@ pub async fn build_state(config: &Config) -> Result<AppState, SetupError> {
         ),
         stats,
         limits: Arc::new(RateLimits::new(config)),
+        metrics: Arc::new(Metrics::new().map_err(|e| SetupError::Config(format!("metrics: {e}")))?),
     })
 }

@@ -346,6 +346,7 @@ async fn sign_parts(
     parts: &[PartChecksum],
 ) -> Result<Vec<SignedPart>, ApiError> {
     let ttl = Duration::from_secs(state.config.url_ttl);
+    state.metrics.parts_signed.inc_by(parts.len() as u64);
     let mut signed = Vec::with_capacity(parts.len());
     for p in parts {
         let len = plan.range(p.part_number).len();
