@@ -280,25 +280,31 @@ impl Core {
         // The pick counts as work until its last file is handed over: files of the first
         // chunks that end at once must not make the element idle in the middle of it.
         self.emitter.started();
+        // The first chunk at once, so that `files` lists a small pick as soon as
+        // `addFiles()` returns; the rest a task each.
+        let mut started_any = self.add_chunk(self.next_chunk());
         let core = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
-            let mut started_any = false;
-            loop {
-                let chunk: Vec<_> = {
-                    let mut pending = core.pending.borrow_mut();
-                    let n = pending.len().min(ADD_CHUNK);
-                    pending.drain(..n).collect()
-                };
-                if chunk.is_empty() || core.uploader.is_shut_down() {
+            while !core.pending.borrow().is_empty() {
+                gloo_timers::future::TimeoutFuture::new(0).await;
+                // The element left the page meanwhile: its uploads are stopped.
+                if core.uploader.is_shut_down() {
                     break;
                 }
+                let chunk = core.next_chunk();
                 started_any |= core.add_chunk(chunk);
-                gloo_timers::future::TimeoutFuture::new(0).await;
             }
             core.pending.borrow_mut().clear();
             core.adding.set(false);
             core.emitter.pick_settled(started_any);
         });
+    }
+
+    /// The next files of the picks, at most `ADD_CHUNK`.
+    fn next_chunk(&self) -> Vec<(File, Option<String>)> {
+        let mut pending = self.pending.borrow_mut();
+        let n = pending.len().min(ADD_CHUNK);
+        pending.drain(..n).collect()
     }
 
     /// Adds one chunk's rows and hands the accepted files to the uploader; says whether

@@ -227,6 +227,14 @@ test('two elements on one page work independently, and properties set before the
     assert.match(await page.locator('#two [data-testid=drop-zone]').getAttribute('aria-label'), /Déposez/);
     assert.match(await page.locator('#one [data-testid=drop-zone]').getAttribute('aria-label'), /Drop files/);
     assert.deepEqual(await page.evaluate(() => document.getElementById('two').messages), { cancel: 'Arrêter tout de suite' });
+    // addFiles() from a script: the rows are listed by the time it returns.
+    const listed = await page.evaluate(() => {
+      const el = document.getElementById('one');
+      const before = el.files.length;
+      el.addFiles([new File(['hello'], 'scripted.txt', { type: 'text/plain' })]);
+      return [before, el.files.length, el.files.at(-1).name];
+    });
+    assert.deepEqual(listed, [1, 2, 'scripted.txt']);
     await page.close();
   } finally {
     await statics.close();
