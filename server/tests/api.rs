@@ -437,3 +437,48 @@ async fn api_cors_can_be_limited_to_listed_origins() {
     let other = server.send(preflight("https://evil.example")).await;
     assert!(other.headers.get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn the_file_list_answers_304_while_it_is_unchanged() {
+    use axum::http::header::{ETAG, IF_NONE_MATCH};
+    let server = TestServer::new().await;
+    let token = server.token("alice");
+    let list = |etag: Option<String>| {
+        let token = token.clone();
+        let server = &server;
+        async move {
+            let mut req = axum::http::Request::get("/api/files")
+                .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"));
+            if let Some(etag) = etag {
+                req = req.header(IF_NONE_MATCH, etag);
+            }
+            server
+                .send(req.body(axum::body::Body::empty()).expect("request"))
+                .await
+        }
+    };
+    let first = list(None).await;
+    assert_eq!(first.status, 200);
+    let etag = first.headers[ETAG].to_str().expect("ascii").to_string();
+    let again = list(Some(etag.clone())).await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    assert_eq!(again.headers[ETAG], etag.as_str());
+    // A new file changes the list, and its tag.
+    let data = common::random_bytes(10);
+    let created = server
+        .create(&token, "new.txt", &data, common::MIB * 5)
+        .await;
+    let parts = server.put_all(&created, &data).await;
+    assert_eq!(
+        server
+            .complete(&token, &created.upload_id.0, parts)
+            .await
+            .status,
+        200
+    );
+    let changed = list(Some(etag.clone())).await;
+    assert_eq!(changed.status, 200);
+    assert_ne!(changed.headers[ETAG], etag.as_str());
+    assert_eq!(changed.json()["files"][0]["name"], "new.txt");
+}

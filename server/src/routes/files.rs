@@ -6,11 +6,13 @@ use crate::json::Json;
 use crate::path::Path;
 use crate::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use partway::core::wire::{FileDownload, FileList};
-use partway::core::FileId;
+use partway::core::{Checksum, FileId};
 use std::time::Duration;
 
 /// The file routes, relative to `/api`.
@@ -20,11 +22,14 @@ pub fn router() -> Router<AppState> {
         .route("/files/{id}", get(show).delete(delete))
 }
 
-/// `GET /api/files`: the caller's files, newest first.
+/// `GET /api/files`: the caller's files, newest first. The answer has an `ETag` (a hash
+/// of the list), and a caller that sends it back in `If-None-Match` gets 304 while the
+/// list is unchanged: a page polling its list costs no body.
 async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-) -> Result<Json<FileList>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let files = state
         .db
         .files(&user)
@@ -32,7 +37,30 @@ async fn list(
         .into_iter()
         .map(|f| f.info)
         .collect();
-    Ok(Json(FileList { files }))
+    let body = serde_json::to_vec(&FileList { files }).map_err(ApiError::internal)?;
+    let etag = format!("\"{}\"", Checksum::of(&body).to_hex());
+    let etag = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
+    let unchanged = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|given| {
+            given
+                .split(',')
+                .any(|tag| tag.trim() == "*" || tag.trim().trim_start_matches("W/") == etag)
+        });
+    let cache = [
+        (ETAG, etag),
+        (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    Ok((
+        cache,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /api/files/{id}`: one file, with a freshly signed download URL.
