@@ -69,6 +69,8 @@ pub fn check_parts(
 /// storage the claim is handed back, on a wrong object the upload is given up.
 pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiError> {
     let now = crate::unix_now_i64();
+    // Whether the object was found already joined rather than joined just now.
+    let mut found = false;
     let joined = match state
         .storage
         .complete(
@@ -81,7 +83,10 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
         Ok(joined) => joined,
         Err(refusal) => match state.storage.stat_object(&upload.storage_key).await {
             // An earlier run joined it and was cut before the commit.
-            Ok(Some(joined)) => joined,
+            Ok(Some(joined)) => {
+                found = true;
+                joined
+            }
             Ok(None) => {
                 match refusal {
                     StorageError::PartMismatch(_) | StorageError::ChecksumMismatch(_) => {
@@ -117,9 +122,12 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
             joined.size, upload.size
         ))
     } else {
-        match (&upload.expected_checksum, &joined.checksum) {
-            (Some(want), Some(got)) if want != got => Some(format!(
-                "Storage holds an object with checksum {got}, not the {want} of these parts"
+        // Only an object found already joined is in question: one storage joined just
+        // now from the checked parts is theirs, whatever form its checksum takes.
+        match (found, &upload.expected_checksum, &joined.checksum) {
+            (true, Some(want), got) if got.as_ref() != Some(want) => Some(format!(
+                "Storage holds an object with checksum {}, not the {want} of these parts",
+                got.as_deref().unwrap_or("none")
             )),
             _ => None,
         }

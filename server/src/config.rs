@@ -97,9 +97,10 @@ impl Default for S3Config {
 #[derive(Clone, Debug, Args)]
 pub struct JwtConfig {
     /// URL of the identity provider's JSON Web Key Set (e.g.
-    /// `https://login.example.com/.well-known/jwks.json`). With it, RS256 and ES256
-    /// tokens signed by one of its keys are accepted; needs --jwt-issuer and
-    /// --jwt-audience. The set is cached and fetched again for a key id it lacks.
+    /// `https://login.example.com/.well-known/jwks.json`). With it, RS256-512,
+    /// PS256-512, ES256 and ES384 tokens signed by one of its keys are accepted; needs
+    /// --jwt-issuer and --jwt-audience. The set is cached and fetched again for a key id
+    /// it lacks.
     #[arg(long = "jwks-url", env = "PARTWAY_JWKS_URL")]
     pub jwks_url: Option<String>,
     /// The `iss` such tokens must carry.
@@ -177,10 +178,12 @@ pub enum QuotaAction {
         /// The user id.
         #[arg(long)]
         user: String,
-        /// Most bytes stored and in progress (omit: the server's --quota-bytes).
+        /// Most bytes stored and in progress (0: no limit; omit: the server's
+        /// --quota-bytes).
         #[arg(long)]
         bytes: Option<u64>,
-        /// Most files stored and in progress (omit: the server's --quota-files).
+        /// Most files stored and in progress (0: no limit; omit: the server's
+        /// --quota-files).
         #[arg(long)]
         files: Option<u64>,
     },
@@ -336,8 +339,8 @@ pub struct Config {
     pub rate_limit_address: u32,
 
     /// Header that carries the client's address when the server is behind a proxy
-    /// (e.g. `x-forwarded-for`, whose first address counts). Set it only behind a proxy
-    /// that writes it: a client could otherwise claim any address.
+    /// (e.g. `x-forwarded-for`, whose last address, the one the proxy appended,
+    /// counts). Set it only behind a proxy that writes it.
     #[arg(long, env = "PARTWAY_CLIENT_ADDRESS_HEADER")]
     pub client_address_header: Option<String>,
 

@@ -56,7 +56,12 @@ struct Key {
 #[derive(Default)]
 struct Cache {
     keys: HashMap<String, Key>,
+    /// When the set was last fetched successfully.
     fetched: Option<Instant>,
+    /// When a fetch was last tried, successful or not: the bound on fetches.
+    attempted: Option<Instant>,
+    /// Why the last fetch failed, while no later one succeeded.
+    failure: Option<String>,
 }
 
 /// The provider's keys and the claims its tokens must carry.
@@ -113,46 +118,59 @@ impl Jwks {
         let mut validation = Validation::new(alg);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.validate_nbf = true;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&self.audience);
         validation
     }
 
     /// The key a token names by `kid`, for `alg`; fetches the set when the cache is
-    /// stale or lacks the key.
+    /// stale or lacks the key, at most once per `--jwks-min-refetch` whatever the
+    /// outcome. While a fetch runs, a known key serves at once instead of waiting.
     pub async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, JwksError> {
         let kid = kid.ok_or(JwksError::NoKeyId)?;
         if let Some(key) = self.cached(kid, alg, MAX_AGE) {
             return Ok(key);
         }
-        let _fetching = self.fetching.lock().await;
+        let known = self.cached(kid, alg, Duration::MAX);
+        let _fetching = match (self.fetching.try_lock(), &known) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some(key)) => return Ok(key.clone()),
+            (Err(_), None) => self.fetching.lock().await,
+        };
         // Another request may have fetched while this one waited.
         if let Some(key) = self.cached(kid, alg, MAX_AGE) {
             return Ok(key);
         }
         let recently = self
             .read()
-            .fetched
+            .attempted
             .is_some_and(|at| at.elapsed() < self.min_refetch);
         if !recently {
-            match self.fetch().await {
+            self.write().attempted = Some(Instant::now());
+            let fetched = self.fetch().await;
+            let mut cache = self.write();
+            match fetched {
                 Ok(keys) => {
-                    let mut cache = self.write();
                     cache.keys = keys;
                     cache.fetched = Some(Instant::now());
+                    cache.failure = None;
                 }
                 Err(why) => {
                     // A provider that is down for a moment does not sign everyone out:
-                    // a key already known stays good until the provider answers again.
+                    // keys already known stay good until it answers again.
                     tracing::warn!("fetching {}: {why}", self.url);
-                    return self
-                        .cached(kid, alg, Duration::MAX)
-                        .ok_or(JwksError::Fetch(why));
+                    cache.failure = Some(why);
                 }
             }
         }
-        self.cached(kid, alg, Duration::MAX)
-            .ok_or(JwksError::UnknownKey)
+        if let Some(key) = self.cached(kid, alg, Duration::MAX) {
+            return Ok(key);
+        }
+        match self.read().failure.clone() {
+            Some(why) => Err(JwksError::Fetch(why)),
+            None => Err(JwksError::UnknownKey),
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Cache> {

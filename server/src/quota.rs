@@ -24,12 +24,13 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The user's own limits where an operator set them, else the server's (0: none).
+    /// The user's own limits where an operator set them, else the server's. Either way
+    /// 0 means no limit, so that one user can be exempted from a server-wide quota.
     pub fn of(user: &UserLimits, config: &Config) -> Self {
-        let default = |n: u64| (n > 0).then_some(n);
+        let limit = |own: Option<u64>, server: u64| Some(own.unwrap_or(server)).filter(|&n| n > 0);
         Limits {
-            max_bytes: user.max_bytes.or(default(config.quota_bytes)),
-            max_files: user.max_files.or(default(config.quota_files)),
+            max_bytes: limit(user.max_bytes, config.quota_bytes),
+            max_files: limit(user.max_files, config.quota_files),
             max_active: config.max_active_uploads,
         }
     }
@@ -162,5 +163,14 @@ mod tests {
         assert_eq!((l.max_bytes, l.max_files), (Some(5), Some(2)));
         let l = Limits::of(&UserLimits::default(), &config);
         assert_eq!((l.max_bytes, l.max_files), (Some(100), None));
+        let exempt = UserLimits {
+            max_bytes: Some(0),
+            max_files: None,
+        };
+        assert_eq!(
+            Limits::of(&exempt, &config).max_bytes,
+            None,
+            "0 is no limit"
+        );
     }
 }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::hash::Hash;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 
 /// Bursts allowed on top of the steady rate: this many seconds' worth of requests, so
@@ -93,23 +93,54 @@ pub async fn by_address(State(state): State<AppState>, req: Request, next: Next)
     next.run(req).await
 }
 
-/// The client's address: the first of `header` where a proxy writes it, else the peer.
+/// The client's address, as its bucket's key: the last address of `header` (the one
+/// the trusted proxy appended; earlier ones are whatever the client claimed), else the
+/// peer. An IPv6 client is keyed by its /64, which one subscriber holds whole.
 fn client_address(req: &Request, header: Option<&str>) -> Option<IpAddr> {
     let forwarded = header
         .and_then(|name| req.headers().get(name))
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|first| first.trim().parse().ok());
-    forwarded.or_else(|| {
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok());
+    let address = forwarded.or_else(|| {
         req.extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
+    })?;
+    Some(match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
+        v4 => v4,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn from(forwarded: &str) -> Option<IpAddr> {
+        let req = Request::builder()
+            .header("x-forwarded-for", forwarded)
+            .body(axum::body::Body::empty())
+            .expect("request");
+        client_address(&req, Some("x-forwarded-for"))
+    }
+
+    #[test]
+    fn the_proxys_own_entry_counts_and_ipv6_clients_by_their_64() {
+        // A client claiming 1.2.3.4 in front of the proxy's entry gains nothing.
+        assert_eq!(from("1.2.3.4, 198.51.100.7"), "198.51.100.7".parse().ok());
+        assert_eq!(
+            from("2001:db8:1:2:aaaa::1"),
+            from("2001:db8:1:2:bbbb::9"),
+            "one /64"
+        );
+        assert_ne!(from("2001:db8:1:2::1"), from("2001:db8:1:3::1"));
+        assert_eq!(from("::ffff:192.0.2.1"), "192.0.2.1".parse().ok());
+        assert_eq!(from("not an address"), None);
+    }
 
     #[test]
     fn a_burst_passes_then_the_rate_holds_and_others_are_untouched() {

@@ -73,7 +73,12 @@ async fn finish_stale_completes(state: &AppState, now: i64) -> Result<usize, Api
         {
             continue;
         }
-        match crate::complete::finish(state.clone(), upload).await {
+        // The claim is now this sweep's, as of `now`: a failure must expire that one.
+        let taken = crate::db::UploadRow {
+            updated_at: now,
+            ..upload
+        };
+        match crate::complete::finish(state.clone(), taken).await {
             Ok(_) => done += 1,
             // Still claimed (storage unreachable) or handed back: a later round retries.
             Err(e) => tracing::warn!(upload = %id, "could not finish a stale complete: {e}"),

@@ -4,13 +4,14 @@
 mod common;
 
 use axum::http::Method;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use common::TestServer;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -84,6 +85,8 @@ fn claims(sub: &str) -> Value {
 struct Provider {
     set: Arc<Mutex<JwkSet>>,
     fetches: Arc<AtomicUsize>,
+    /// While set, the endpoint answers 500.
+    failing: Arc<AtomicBool>,
     url: String,
 }
 
@@ -91,14 +94,18 @@ impl Provider {
     async fn start(keys: &[&ProviderKey]) -> Provider {
         let set = Arc::new(Mutex::new(JwkSet { keys: Vec::new() }));
         let fetches = Arc::new(AtomicUsize::new(0));
+        let failing = Arc::new(AtomicBool::new(false));
         let app = Router::new().route(
             "/.well-known/jwks.json",
             get({
-                let (set, fetches) = (set.clone(), fetches.clone());
+                let (set, fetches, failing) = (set.clone(), fetches.clone(), failing.clone());
                 move || async move {
                     fetches.fetch_add(1, Ordering::SeqCst);
+                    if failing.load(Ordering::SeqCst) {
+                        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                    }
                     let set = set.lock().expect("lock").clone();
-                    Json(set)
+                    Json(set).into_response()
                 }
             }),
         );
@@ -110,6 +117,7 @@ impl Provider {
         let provider = Provider {
             set,
             fetches,
+            failing,
             url: format!("http://{addr}/.well-known/jwks.json"),
         };
         provider.publish(keys);
@@ -304,4 +312,29 @@ async fn a_provider_that_cannot_be_reached_answers_busy_not_unauthorized() {
     let answer = files_with(&server, &rsa_a().sign(&claims("alice"))).await;
     answer.assert_error(503, "busy");
     assert!(answer.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn a_failing_provider_is_asked_at_most_once_per_interval_and_recovers() {
+    let a = rsa_a();
+    let provider = Provider::start(&[&a]).await;
+    provider.failing.store(true, Ordering::SeqCst);
+    let server = server_trusting(&provider.url, 1).await;
+    for _ in 0..5 {
+        files_with(&server, &a.sign(&claims("alice")))
+            .await
+            .assert_error(503, "busy");
+    }
+    assert_eq!(
+        provider.fetches(),
+        1,
+        "every request asked the failing provider"
+    );
+    provider.failing.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        files_with(&server, &a.sign(&claims("alice"))).await.status,
+        200
+    );
+    assert_eq!(provider.fetches(), 2);
 }

@@ -40,7 +40,7 @@ async fn an_upload_and_a_refusal_show_in_the_metrics() {
     for line in [
         r#"partway_http_requests_total{method="POST",route="/api/uploads",status="201"} 1"#,
         r#"partway_http_requests_total{method="POST",route="/api/uploads",status="403"} 1"#,
-        r#"partway_http_requests_total{method="PUT",route="/storage/parts/{id}/{id}",status="200"} 3"#,
+        r#"partway_http_requests_total{method="PUT",route="/storage/parts/{upload_id}/{part}",status="200"} 3"#,
         r#"partway_api_errors_total{code="quota_exceeded"} 1"#,
         "partway_parts_signed_total 3",
         "partway_files_completed_total 1",

@@ -12,7 +12,8 @@ async fn files_from(server: &TestServer, token: Option<&str>, address: &str) -> 
     let mut req = Request::builder()
         .method(Method::GET)
         .uri("/api/files")
-        .header("x-forwarded-for", format!("{address}, 10.0.0.1"))
+        // What a proxy that appends writes: the client's claim, then the real address.
+        .header("x-forwarded-for", format!("10.9.9.9, {address}"))
         .header(header::ORIGIN, "https://site.example");
     if let Some(token) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));

@@ -346,7 +346,6 @@ async fn sign_parts(
     parts: &[PartChecksum],
 ) -> Result<Vec<SignedPart>, ApiError> {
     let ttl = Duration::from_secs(state.config.url_ttl);
-    state.metrics.parts_signed.inc_by(parts.len() as u64);
     let mut signed = Vec::with_capacity(parts.len());
     for p in parts {
         let len = plan.range(p.part_number).len();
@@ -366,6 +365,7 @@ async fn sign_parts(
                 )
                 .await?,
         );
+        state.metrics.parts_signed.inc();
     }
     Ok(signed)
 }
