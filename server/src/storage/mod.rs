@@ -33,9 +33,9 @@ pub struct PartToSign<'a> {
     pub key: &'a str,
     /// Storage's id of the upload.
     pub upload_id: &'a str,
-    /// The file's checked type. A multipart upload gets it when created; a file sent in
-    /// one PUT gets it signed into that PUT, so the browser's own idea of the type
-    /// cannot replace it.
+    /// The file's checked type. A multipart upload gets it when created; an upload of
+    /// one PutObject (as earlier versions made them on S3) gets it signed into that PUT,
+    /// so the browser's own idea of the type cannot replace it.
     pub content_type: &'a str,
     /// Which part.
     pub part: PartNumber,

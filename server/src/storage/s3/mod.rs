@@ -104,10 +104,9 @@ impl Storage for S3Storage {
         &self,
         key: &str,
         content_type: &str,
-        part_count: u32,
+        _part_count: u32,
     ) -> Result<String, StorageError> {
-        self.create_multipart_upload(key, content_type, part_count)
-            .await
+        self.create_multipart_upload(key, content_type).await
     }
 
     async fn sign_part(

@@ -1,7 +1,9 @@
 //! Uploads: created, their parts signed, listed, joined into the object, or aborted.
 //!
-//! A file of one part goes up as a plain PutObject (no multipart upload exists in
-//! storage for it), a larger one as a multipart upload; [`Upload`] says which.
+//! Every file goes up as a multipart upload, one part or many: its part URLs stop
+//! working the moment it is completed or aborted (storage forgets the upload), so no URL
+//! handed out can store anything the database does not know of. Uploads recorded by
+//! earlier versions as one plain PutObject ([`Upload::Single`]) still finish.
 
 use super::{call::refusal, xml, S3Storage, CHECKSUM_HEADER, SERVER_CALL_TTL};
 use crate::storage::{check_part_order, same_etag, Assembled, PartToSign, StorageError};
@@ -17,7 +19,8 @@ use xml::{part_u16, ListedPart};
 /// How a file goes to storage, read from the upload id the database keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Upload<'a> {
-    /// One PutObject of the whole file: storage has no upload id for it.
+    /// One PutObject of the whole file, as earlier versions made one-part uploads:
+    /// storage has no upload id for it.
     Single,
     /// A multipart upload, with storage's id.
     Multipart(&'a str),
@@ -46,16 +49,14 @@ impl<'a> Upload<'a> {
 }
 
 impl S3Storage {
-    /// Starts the upload of `part_count` parts to `key` with SHA-256 checksums.
+    /// Starts the upload to `key` with SHA-256 checksums, whatever its part count: a
+    /// single PutObject URL would stay good for its whole lifetime, even after a cancel
+    /// or after the file was deleted.
     pub(super) async fn create_multipart_upload(
         &self,
         key: &str,
         content_type: &str,
-        part_count: u32,
     ) -> Result<String, StorageError> {
-        if part_count == 1 {
-            return Ok(Upload::Single.id());
-        }
         let key = self.key(key);
         let mut action = self
             .bucket
@@ -253,8 +254,17 @@ impl S3Storage {
             .head_object(&key)
             .await?
             .ok_or_else(|| StorageError::failed("completed object is missing"))?;
+        // A composite checksum is no file's SHA-256, but a one-part file's is its part's.
+        let sha256 = match listed.as_slice() {
+            [only] => only
+                .checksum_sha256
+                .as_deref()
+                .and_then(|c| Checksum::from_base64(c).ok())
+                .map(|c| c.to_hex()),
+            _ => None,
+        };
         Ok(Assembled {
-            sha256: None,
+            sha256,
             ..head.assembled()
         })
     }
