@@ -103,6 +103,30 @@ test('a file over the size limit fails with a clear message on its row', async (
   }
 });
 
+test('a server that rate-limits the user slows the widget down, and every file still arrives', async () => {
+  // One request a second, in bursts of ten: six files need twelve API calls.
+  const server = await startServer({ args: ['--rate-limit-user', '1'] });
+  try {
+    const files = [];
+    for (let i = 0; i < 6; i++) files.push(await makeFile(dir, `limited-${i}.bin`, 1000));
+    const page = await browser.newPage();
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=limited`);
+    await widget.pick(files.map((f) => f.path));
+    for (const f of files) {
+      assert.equal(await widget.waitForStatus(f.name, ['done', 'failed'], 60_000), 'done',
+        await widget.row(f.name).innerText());
+    }
+    const metrics = await (await fetch(`${server.api}/metrics`)).text();
+    const refused = Number(/partway_api_errors_total\{code="rate_limited"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    assert.ok(refused > 0, 'the server never refused a call: the limit was not exercised');
+    console.log(`# rate limit: ${refused} calls answered 429, every file done`);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 test('cancel stops a file in flight and storage frees its parts', async () => {
   const server = await startServer();
   try {
