@@ -763,3 +763,135 @@ fn partway_now() -> i64 {
         .expect("after 1970")
         .as_secs() as i64
 }
+
+/// Garage, addressed directly (not through the server): a bucket handle and its key.
+fn garage_bucket() -> (rusty_s3::Bucket, rusty_s3::Credentials, String) {
+    let s3 = garage();
+    let endpoint = s3.endpoint.expect("endpoint").parse().expect("url");
+    let bucket = rusty_s3::Bucket::new(
+        endpoint,
+        rusty_s3::UrlStyle::Path,
+        s3.bucket.expect("bucket"),
+        s3.region,
+    )
+    .expect("bucket");
+    let credentials = rusty_s3::Credentials::new(
+        s3.access_key_id.expect("key"),
+        s3.secret_access_key.expect("secret"),
+    );
+    (bucket, credentials, format!("{}crc.bin", s3.prefix))
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn garage_checks_the_whole_files_crc64nvme_combined_from_the_parts() {
+    use partway::core::Crc64;
+    use rusty_s3::S3Action;
+    const TTL: std::time::Duration = std::time::Duration::from_secs(60);
+    let (bucket, creds, key) = garage_bucket();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    // Full-object CRC-64/NVME: storage checks the whole object at complete.
+    let mut create = bucket.create_multipart_upload(Some(&creds), &key);
+    create
+        .headers_mut()
+        .insert("x-amz-checksum-algorithm", "CRC64NVME");
+    create
+        .headers_mut()
+        .insert("x-amz-checksum-type", "FULL_OBJECT");
+    let answer = http
+        .post(create.sign(TTL))
+        .header("x-amz-checksum-algorithm", "CRC64NVME")
+        .header("x-amz-checksum-type", "FULL_OBJECT")
+        .send()
+        .await
+        .expect("create");
+    let body = answer.text().await.expect("body");
+    let upload_id = rusty_s3::actions::CreateMultipartUpload::parse_response(&body)
+        .unwrap_or_else(|e| panic!("{e}: {body}"))
+        .upload_id()
+        .to_string();
+
+    let parts = [random_bytes((5 * MIB) as usize), random_bytes(1000)];
+    let mut etags = Vec::new();
+    for (i, bytes) in parts.iter().enumerate() {
+        let crc = Crc64::of(bytes).to_base64();
+        let mut put = bucket.upload_part(Some(&creds), &key, (i + 1) as u16, &upload_id);
+        put.headers_mut()
+            .insert("x-amz-checksum-crc64nvme", crc.as_str());
+        let answer = http
+            .put(put.sign(TTL))
+            .header("x-amz-checksum-crc64nvme", crc.as_str())
+            .body(bytes.clone())
+            .send()
+            .await
+            .expect("part");
+        assert!(
+            answer.status().is_success(),
+            "part {}: {}",
+            i + 1,
+            answer.status()
+        );
+        etags.push(
+            answer.headers()["etag"]
+                .to_str()
+                .expect("ascii")
+                .to_string(),
+        );
+    }
+
+    // The whole file's CRC, from the parts' CRCs and lengths alone.
+    let whole =
+        Crc64::of_parts(parts.iter().map(|p| (Crc64::of(p), p.len() as u64))).expect("parts");
+    assert_eq!(whole, Crc64::of(&parts.concat()));
+    let complete = |crc: String| {
+        let mut action = bucket.complete_multipart_upload(
+            Some(&creds),
+            &key,
+            &upload_id,
+            etags.iter().map(String::as_str),
+        );
+        action
+            .headers_mut()
+            .insert("x-amz-checksum-crc64nvme", crc.clone());
+        let url = action.sign(TTL);
+        let body = action.body();
+        http.post(url)
+            .header("x-amz-checksum-crc64nvme", crc)
+            .body(body)
+            .send()
+    };
+    let wrong = Crc64(whole.0 ^ 1).to_base64();
+    let refused = complete(wrong).await.expect("complete");
+    let (status, text) = (refused.status(), refused.text().await.unwrap_or_default());
+    assert!(
+        !status.is_success() && (text.contains("InvalidDigest") || text.contains("BadDigest")),
+        "a wrong whole-file CRC was not refused as one: {status} {text}"
+    );
+    let accepted = complete(whole.to_base64()).await.expect("complete");
+    let (status, text) = (accepted.status(), accepted.text().await.unwrap_or_default());
+    assert!(
+        status.is_success() && !text.contains("<Error>"),
+        "{status} {text}"
+    );
+
+    let mut head = bucket.head_object(Some(&creds), &key);
+    head.headers_mut().insert("x-amz-checksum-mode", "ENABLED");
+    let stored = http
+        .head(head.sign(TTL))
+        .header("x-amz-checksum-mode", "ENABLED")
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(
+        stored.headers()["x-amz-checksum-crc64nvme"]
+            .to_str()
+            .expect("ascii"),
+        whole.to_base64(),
+        "storage's own CRC of the object"
+    );
+    let _ = http
+        .delete(bucket.delete_object(Some(&creds), &key).sign(TTL))
+        .send()
+        .await;
+}

@@ -5,6 +5,7 @@
 //! `cargo test --no-default-features`.
 
 pub mod checksum;
+pub mod crc64;
 pub mod engine;
 pub mod fail;
 pub mod format;
@@ -21,6 +22,7 @@ pub mod time;
 pub mod wire;
 
 pub use checksum::Checksum;
+pub use crc64::Crc64;
 pub use engine::{
     Command, EngineConfig, Event, Hold, Phase, ResumeUpdate, Session, SessionSnapshot,
 };
