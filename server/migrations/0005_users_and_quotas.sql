@@ -6,4 +6,6 @@ CREATE TABLE users (
     max_bytes BIGINT,
     max_files BIGINT
 );
+-- What a quota check sums: a user's files, and their uploads in progress.
 CREATE INDEX files_owner_size ON files (owner, size);
+CREATE INDEX uploads_owner_state ON uploads (owner, state, size);

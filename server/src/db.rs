@@ -135,25 +135,27 @@ impl Db {
     /// Records a new, active upload if `allowed` says the user may hold it, deciding on
     /// what the user stores and reserves at that moment: creates of one user check one at
     /// a time (their `users` row is locked until the insert commits), so that concurrent
-    /// creates, on any number of instances, cannot together pass a limit.
+    /// creates, on any number of instances, cannot together pass a limit. Stored files
+    /// are summed only where `counts_stored` says a limit needs them.
     pub async fn insert_upload_if(
         &self,
         u: &UploadRow,
+        counts_stored: impl FnOnce(&UserLimits) -> bool,
         allowed: impl FnOnce(&Holding, &UserLimits) -> Result<(), ApiError>,
     ) -> Result<(), ApiError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING")
-            .bind(&u.owner)
-            .execute(&mut *tx)
-            .await?;
-        // The lock: a write to the user's row, held until commit (a row lock on
-        // PostgreSQL, the database's write lock on SQLite).
-        sqlx::query("UPDATE users SET id = id WHERE id = $1")
-            .bind(&u.owner)
-            .execute(&mut *tx)
-            .await?;
-        let holding = holding_in(&mut *tx, &u.owner).await?;
-        let limits = limits_in(&mut *tx, &u.owner).await?;
+        // The lock: a write to the user's row, created if missing, held until commit (a
+        // row lock on PostgreSQL, the database's write lock on SQLite).
+        let row = sqlx::query(
+            "INSERT INTO users (id) VALUES ($1)
+             ON CONFLICT (id) DO UPDATE SET id = excluded.id
+             RETURNING max_bytes, max_files",
+        )
+        .bind(&u.owner)
+        .fetch_one(&mut *tx)
+        .await?;
+        let limits = limits_of(&row)?;
+        let holding = holding_in(&mut *tx, &u.owner, counts_stored(&limits)).await?;
         allowed(&holding, &limits)?;
         insert_upload_in(&mut *tx, u).await?;
         tx.commit().await?;
@@ -163,9 +165,23 @@ impl Db {
     /// What `owner` stores and reserves now, and their own limits.
     pub async fn usage(&self, owner: &str) -> Result<(Holding, UserLimits), ApiError> {
         Ok((
-            holding_in(&self.pool, owner).await?,
-            limits_in(&self.pool, owner).await?,
+            holding_in(&self.pool, owner, true).await?,
+            self.user_limits(owner).await?,
         ))
+    }
+
+    /// What `owner` reserves now, and what they store when `stored` (else 0).
+    pub async fn holding(&self, owner: &str, stored: bool) -> Result<Holding, ApiError> {
+        holding_in(&self.pool, owner, stored).await
+    }
+
+    /// `owner`'s own limits, as an operator set them.
+    pub async fn user_limits(&self, owner: &str) -> Result<UserLimits, ApiError> {
+        let row = sqlx::query("SELECT max_bytes, max_files FROM users WHERE id = $1")
+            .bind(owner)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map_or(Ok(UserLimits::default()), limits_of)
     }
 
     /// Sets `owner`'s own limits (`None`: the server's default).
@@ -459,43 +475,35 @@ where
     Ok(())
 }
 
-async fn holding_in<'e, E>(executor: E, owner: &str) -> Result<Holding, ApiError>
+async fn holding_in<'e, E>(executor: E, owner: &str, stored: bool) -> Result<Holding, ApiError>
 where
     E: Executor<'e, Database = sqlx::Any>,
 {
-    // CAST: PostgreSQL sums BIGINTs into NUMERIC.
-    let row = sqlx::query(
-        "SELECT
-            (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE owner = $1)
-                AS used_bytes,
-            (SELECT COUNT(*) FROM files WHERE owner = $1) AS used_files,
+    // CAST: PostgreSQL sums BIGINTs into NUMERIC. The stored sums read only what an index
+    // covers, but they grow with the user's files: skipped where no limit needs them.
+    const WITH_STORED: &str = "SELECT
+            (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE owner = $1),
+            (SELECT COUNT(*) FROM files WHERE owner = $1),
             (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM uploads
-                WHERE owner = $1 AND state IN ('active', 'completing')) AS reserved_bytes,
+                WHERE owner = $1 AND state IN ('active', 'completing')),
             (SELECT COUNT(*) FROM uploads
-                WHERE owner = $1 AND state IN ('active', 'completing')) AS reserved_files",
-    )
-    .bind(owner)
-    .fetch_one(executor)
-    .await?;
+                WHERE owner = $1 AND state IN ('active', 'completing'))";
+    const IN_PROGRESS: &str = "SELECT CAST(0 AS BIGINT), CAST(0 AS BIGINT),
+            (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM uploads
+                WHERE owner = $1 AND state IN ('active', 'completing')),
+            (SELECT COUNT(*) FROM uploads
+                WHERE owner = $1 AND state IN ('active', 'completing'))";
+    let sql = if stored { WITH_STORED } else { IN_PROGRESS };
+    let row = sqlx::query(sql).bind(owner).fetch_one(executor).await?;
     Ok(Holding {
-        used_bytes: to_u64(row.try_get("used_bytes")?),
-        used_files: to_u64(row.try_get("used_files")?),
-        reserved_bytes: to_u64(row.try_get("reserved_bytes")?),
-        reserved_files: to_u64(row.try_get("reserved_files")?),
+        used_bytes: to_u64(row.try_get(0)?),
+        used_files: to_u64(row.try_get(1)?),
+        reserved_bytes: to_u64(row.try_get(2)?),
+        reserved_files: to_u64(row.try_get(3)?),
     })
 }
 
-async fn limits_in<'e, E>(executor: E, owner: &str) -> Result<UserLimits, ApiError>
-where
-    E: Executor<'e, Database = sqlx::Any>,
-{
-    let row = sqlx::query("SELECT max_bytes, max_files FROM users WHERE id = $1")
-        .bind(owner)
-        .fetch_optional(executor)
-        .await?;
-    let Some(row) = row else {
-        return Ok(UserLimits::default());
-    };
+fn limits_of(row: &AnyRow) -> Result<UserLimits, ApiError> {
     let max_bytes: Option<i64> = row.try_get("max_bytes")?;
     let max_files: Option<i64> = row.try_get("max_files")?;
     Ok(UserLimits {

@@ -29,6 +29,7 @@ pub use state::{build_state, AppState, SetupError};
 use crate::config::{Config, StorageKind};
 use crate::storage::s3::S3Storage;
 use axum::extract::Request;
+use axum::serve::ListenerExt;
 use axum::Router;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -111,6 +112,14 @@ pub async fn run(mut config: Config) -> Result<(), SetupError> {
     println!("partway-server listening on http://{addr}");
     // The peer's address, for the per-address rate limit.
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Without TCP_NODELAY, an answer written in two pieces waits for the client's
+    // delayed ACK (up to 40 ms): measured, concurrent clients got 4 times fewer calls
+    // through than one client alone.
+    let listener = listener.tap_io(|stream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY not set: {e}");
+        }
+    });
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -35,6 +35,12 @@ impl Limits {
         }
     }
 
+    /// Whether the user's stored files count against a limit (else only uploads in
+    /// progress are counted).
+    pub fn counts_stored(&self) -> bool {
+        self.max_bytes.is_some() || self.max_files.is_some()
+    }
+
     /// Whether a new upload of `size` bytes fits beside what the user holds; if not,
     /// why, and what is left.
     pub fn admit(&self, held: &Holding, size: u64) -> Result<(), ApiError> {

@@ -45,8 +45,9 @@ async fn create(
     check_parts(&plan, &req.parts)?;
     // Refused early, before storage is asked for anything; checked again, under the
     // user's lock, when the upload is recorded.
-    let (held, own) = state.db.usage(&user).await?;
-    Limits::of(&own, &state.config).admit(&held, req.size)?;
+    let limits = Limits::of(&state.db.user_limits(&user).await?, &state.config);
+    let held = state.db.holding(&user, limits.counts_stored()).await?;
+    limits.admit(&held, req.size)?;
 
     // The key is ours, never the file's name: names are untrusted and may collide.
     let key = uuid::Uuid::new_v4().simple().to_string();
@@ -76,9 +77,11 @@ async fn create(
     let config = &state.config;
     let recorded = state
         .db
-        .insert_upload_if(&row, |held, own| {
-            Limits::of(own, config).admit(held, row.size)
-        })
+        .insert_upload_if(
+            &row,
+            |own| Limits::of(own, config).counts_stored(),
+            |held, own| Limits::of(own, config).admit(held, row.size),
+        )
         .await;
     if let Err(e) = recorded {
         // Don't leave an upload in storage that nothing refers to.
