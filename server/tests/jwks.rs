@@ -171,10 +171,7 @@ async fn rs256_and_es256_tokens_of_the_provider_sign_in() {
     // is listed for it and for no one else.
     let data = common::random_bytes(1000);
     let token = a.sign(&claims("alice"));
-    let created = server.create(&token, "a.bin", &data, 1000).await;
-    let parts = server.put_all(&created, &data).await;
-    let done = server.complete(&token, &created.upload_id.0, parts).await;
-    assert_eq!(done.status, 200);
+    server.upload(&token, "a.bin", &data, 1000).await;
     let mine = files_with(&server, &e.sign(&claims("alice"))).await.json();
     assert_eq!(mine["files"].as_array().map(Vec::len), Some(1), "{mine}");
     let theirs = files_with(&server, &a.sign(&claims("bob"))).await.json();

@@ -9,6 +9,17 @@ use partway::core::wire::Usage;
 use partway_server::db::UserLimits;
 use serde_json::json;
 
+/// `DELETE path` as `token`, asserting the 204.
+async fn delete(server: &TestServer, token: &str, path: &str) {
+    let answer = server.api(Method::DELETE, path, Some(token), None).await;
+    assert_eq!(
+        answer.status,
+        204,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+}
+
 async fn usage(server: &TestServer, token: &str) -> Usage {
     let answer = server
         .api(Method::GET, "/api/usage", Some(token), None)
@@ -50,15 +61,7 @@ async fn bytes_are_reserved_at_create_settled_at_complete_and_freed_by_abort() {
 
     // 1000 bytes stored, 1500 reserved: 500 left.
     let stored = random_bytes(1000);
-    let created = server.create(&token, "a.bin", &stored, 1000).await;
-    let parts = server.put_all(&created, &stored).await;
-    assert_eq!(
-        server
-            .complete(&token, &created.upload_id.0, parts)
-            .await
-            .status,
-        200
-    );
+    server.upload(&token, "a.bin", &stored, 1000).await;
     let pending = start(&server, &token, "b.bin", 1500).await;
     assert_eq!(pending.status, 201);
     let now = usage(&server, &token).await;
@@ -89,14 +92,7 @@ async fn bytes_are_reserved_at_create_settled_at_complete_and_freed_by_abort() {
         .as_str()
         .expect("id")
         .to_string();
-    let path = format!("/api/uploads/{id}");
-    assert_eq!(
-        server
-            .api(Method::DELETE, &path, Some(&token), None)
-            .await
-            .status,
-        204
-    );
+    delete(&server, &token, &format!("/api/uploads/{id}")).await;
     assert_eq!(usage(&server, &token).await.reserved_bytes, 0);
     let fits = start(&server, &token, "c.bin", 2000).await;
     assert_eq!(fits.status, 201);
@@ -107,14 +103,7 @@ async fn bytes_are_reserved_at_create_settled_at_complete_and_freed_by_abort() {
         .id
         .0
         .clone();
-    let path = format!("/api/files/{file_id}");
-    assert_eq!(
-        server
-            .api(Method::DELETE, &path, Some(&token), None)
-            .await
-            .status,
-        204
-    );
+    delete(&server, &token, &format!("/api/files/{file_id}")).await;
     let after = usage(&server, &token).await;
     assert_eq!((after.used_bytes, after.used_files), (0, 0));
 }

@@ -239,6 +239,20 @@ impl TestServer {
         .await
     }
 
+    /// Uploads `data` whole (create, every part, complete) and asserts the 200.
+    pub async fn upload(&self, token: &str, name: &str, data: &[u8], part_size: u64) -> Answer {
+        let created = self.create(token, name, data, part_size).await;
+        let parts = self.put_all(&created, data).await;
+        let answer = self.complete(token, &created.upload_id.0, parts).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        answer
+    }
+
     /// `GET /api/uploads/{id}`: what storage holds of an upload.
     pub async fn upload_status(&self, token: &str, upload_id: &str) -> UploadStatus {
         self.api(
