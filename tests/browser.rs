@@ -9,7 +9,7 @@ use partway::browser::{hash, slice, xhr::PartPut};
 use partway::core::wire::{
     CompleteUploadRequest, CompletedPart, CreateUploadRequest, PartChecksum,
 };
-use partway::core::{ByteRange, Checksum, Failure, PartNumber};
+use partway::core::{ByteRange, Checksum, ChecksumMode, Crc64, Failure, PartNumber, PartSum};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_test::*;
@@ -59,6 +59,42 @@ async fn the_worker_digest_and_the_sha2_fallback_agree() {
 }
 
 #[wasm_bindgen_test]
+async fn the_workers_crc64nvme_is_the_crc_crates() {
+    // Lengths around the 8-byte stride, and a part-sized one.
+    for len in [
+        0usize,
+        1,
+        7,
+        8,
+        9,
+        15,
+        16,
+        17,
+        65_536 + 5,
+        5 * 1024 * 1024 + 7,
+    ] {
+        let (bytes, blob) = patterned(len);
+        assert_eq!(
+            hash::part_sum(&blob, ChecksumMode::Crc64nvme)
+                .await
+                .unwrap(),
+            PartSum::Crc64nvme(Crc64::of(&bytes)),
+            "len {len}"
+        );
+    }
+    let (_, blob) = patterned(9);
+    let sliced = slice::slice(&blob, ByteRange { start: 1, end: 9 }, 9).unwrap();
+    let (bytes, _) = patterned(9);
+    assert_eq!(
+        hash::part_sum(&sliced, ChecksumMode::Crc64nvme)
+            .await
+            .unwrap(),
+        PartSum::Crc64nvme(Crc64::of(&bytes[1..])),
+        "a slice that starts off a word boundary"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn parts_hashed_at_once_each_get_their_own_digest() {
     // Answers from the shared worker come back by id, whatever the order.
     let blobs: Vec<_> = (0..8).map(|i| patterned(10_000 + i * 4_099)).collect();
@@ -97,8 +133,9 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
             part_size: bytes.len() as u64,
             parts: vec![PartChecksum {
                 part_number: PartNumber(1),
-                sha256: checksum,
+                sum: PartSum::Sha256(checksum),
             }],
+            checksum: None,
         })
         .await
         .unwrap();
@@ -149,6 +186,7 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
             part_number: PartNumber(1),
             etag,
         }],
+        crc64nvme: None,
     };
     let res = api.complete(&created.upload_id, &complete).await.unwrap();
     assert_eq!(res.file.sha256.as_deref(), Some(checksum.to_hex().as_str()));
@@ -164,6 +202,7 @@ async fn api_errors_carry_the_servers_message() {
         last_modified: None,
         part_size: 1,
         parts: vec![],
+        checksum: None,
     };
     match api.create(&req).await {
         Err(Failure::Status {

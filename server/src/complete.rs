@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::storage::StorageError;
 use crate::AppState;
 use partway::core::wire::{CompletedPart, FileInfo, StoredPart};
-use partway::core::{FileId, Plan};
+use partway::core::{ChecksumMode, Crc64, FileId, Plan};
 
 /// A claim older than this (seconds) belongs to a claimant that died. Generous: the local
 /// backend copies, hashes and fsyncs the whole file while it holds the claim, and a
@@ -64,6 +64,39 @@ pub fn check_parts(
     Ok(())
 }
 
+/// The whole file's CRC-64/NVME for an upload in that mode: combined from the CRCs
+/// storage lists for the parts (each checked by storage against its bytes), and equal to
+/// the client's when it sent one. A storage that lists none takes the client's word,
+/// which it then checks against the joined object.
+pub fn whole_crc(
+    plan: &Plan,
+    stored: &[StoredPart],
+    claimed: Option<Crc64>,
+) -> Result<Crc64, ApiError> {
+    let listed = plan
+        .parts()
+        .map(|n| {
+            let part = stored.iter().find(|s| s.part_number == n)?;
+            Some((part.crc64nvme?, part.size))
+        })
+        .collect::<Option<Vec<_>>>()
+        .and_then(Crc64::of_parts);
+    match (listed, claimed) {
+        (Some(listed), Some(claimed)) if listed != claimed => {
+            Err(ApiError::ChecksumMismatch(format!(
+                "The file's CRC-64/NVME from its stored parts is {}, not the {} sent; \
+                 send the file again.",
+                listed.to_base64(),
+                claimed.to_base64()
+            )))
+        }
+        (Some(crc), _) | (None, Some(crc)) => Ok(crc),
+        (None, None) => Err(ApiError::invalid(
+            "This upload checks the whole file's CRC-64/NVME: send it as crc64nvme.",
+        )),
+    }
+}
+
 /// Runs storage's step and the commit for an upload this caller claimed (state
 /// `completing`, its parts recorded). Returns the file, or why not; on a refusal by
 /// storage the claim is handed back, on a wrong object the upload is given up.
@@ -71,17 +104,29 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
     let now = crate::unix_now_i64();
     // Whether the object was found already joined rather than joined just now.
     let mut found = false;
+    let mode = upload.checksum_mode;
+    let full_object = match mode {
+        ChecksumMode::Sha256 => None,
+        ChecksumMode::Crc64nvme => Some(
+            upload
+                .expected_checksum
+                .as_deref()
+                .and_then(|c| Crc64::from_base64(c).ok())
+                .ok_or_else(|| ApiError::internal("a CRC upload was claimed without its CRC"))?,
+        ),
+    };
     let joined = match state
         .storage
         .complete(
             &upload.storage_key,
             &upload.storage_upload_id,
             &upload.parts,
+            full_object,
         )
         .await
     {
         Ok(joined) => joined,
-        Err(refusal) => match state.storage.stat_object(&upload.storage_key).await {
+        Err(refusal) => match state.storage.stat_object(&upload.storage_key, mode).await {
             // An earlier run joined it and was cut before the commit.
             Ok(Some(joined)) => {
                 found = true;
@@ -148,6 +193,7 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
             content_type: upload.content_type.clone(),
             sha256: joined.sha256,
             checksum: joined.checksum,
+            checksum_mode: mode,
             created_at: now,
         },
         storage_key: upload.storage_key.clone(),
@@ -225,6 +271,7 @@ mod tests {
             etag: ETag(etag.into()),
             size,
             sha256: None,
+            crc64nvme: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! the manual.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use partway::core::ChecksumMode;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -265,6 +266,11 @@ pub struct Config {
     #[arg(long, env = "PARTWAY_URL_TTL", default_value_t = DEFAULT_URL_TTL)]
     pub url_ttl: u64,
 
+    /// How storage checks uploads whose client names no mode: `sha256` (each part, and
+    /// the composite at complete) or `crc64nvme` (each part, and the whole object).
+    #[arg(long, env = "PARTWAY_CHECKSUM", default_value = "sha256", value_parser = parse_checksum_mode)]
+    pub checksum: ChecksumMode,
+
     /// Lifetime of a signed download URL, in seconds.
     #[arg(long, env = "PARTWAY_DOWNLOAD_TTL", default_value_t = DEFAULT_DOWNLOAD_TTL)]
     pub download_ttl: u64,
@@ -358,6 +364,10 @@ pub struct Config {
     pub command: Option<Command>,
 }
 
+fn parse_checksum_mode(s: &str) -> Result<ChecksumMode, String> {
+    ChecksumMode::parse(s).ok_or_else(|| format!("{s:?} is neither sha256 nor crc64nvme"))
+}
+
 impl Default for Config {
     /// The defaults of every flag, without reading the command line or the environment
     /// (so tests are not affected by the shell they run in).
@@ -375,6 +385,7 @@ impl Default for Config {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             allowed_types: vec!["*".into()],
             url_ttl: DEFAULT_URL_TTL,
+            checksum: ChecksumMode::Sha256,
             download_ttl: DEFAULT_DOWNLOAD_TTL,
             token_ttl: DEFAULT_TOKEN_TTL,
             max_token_lifetime: DEFAULT_TOKEN_TTL,

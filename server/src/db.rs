@@ -7,7 +7,7 @@
 
 use crate::error::ApiError;
 use partway::core::wire::{CompletedPart, FileInfo, UploadState};
-use partway::core::{FileId, UploadId};
+use partway::core::{ChecksumMode, FileId, UploadId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 use std::time::Duration;
@@ -43,6 +43,8 @@ pub struct UploadRow {
     pub storage_upload_id: String,
     /// Where it stands.
     pub state: UploadState,
+    /// How storage checks the bytes.
+    pub checksum_mode: ChecksumMode,
     /// The parts named at complete.
     pub parts: Vec<CompletedPart>,
     /// The checksum storage must report for the joined object, when the backend can
@@ -348,8 +350,8 @@ impl Db {
         let f = &file.info;
         sqlx::query(
             "INSERT INTO files (id, owner, name, storage_key, size, content_type, sha256,
-                upload_id, created_at, checksum)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                upload_id, created_at, checksum, checksum_mode)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&f.id.0)
         .bind(&upload.owner)
@@ -361,6 +363,7 @@ impl Db {
         .bind(&upload.id)
         .bind(f.created_at)
         .bind(&f.checksum)
+        .bind(f.checksum_mode.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -455,8 +458,8 @@ where
     sqlx::query(
         "INSERT INTO uploads (id, owner, name, size, content_type, last_modified, part_size,
             part_count, storage_key, storage_upload_id, state, parts, file_id, created_at,
-            updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $12)",
+            updated_at, checksum_mode)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $12, $13)",
     )
     .bind(&u.id)
     .bind(&u.owner)
@@ -470,6 +473,7 @@ where
     .bind(&u.storage_upload_id)
     .bind(state_name(u.state))
     .bind(u.created_at)
+    .bind(u.checksum_mode.as_str())
     .execute(executor)
     .await?;
     Ok(())
@@ -533,6 +537,7 @@ fn upload_from_row(r: &AnyRow) -> Result<UploadRow, ApiError> {
         storage_key: r.try_get("storage_key")?,
         storage_upload_id: r.try_get("storage_upload_id")?,
         state: parse_state(&state)?,
+        checksum_mode: parse_mode(&r.try_get::<String, _>("checksum_mode")?)?,
         parts,
         expected_checksum: r.try_get("expected_checksum")?,
         file_id: r.try_get("file_id")?,
@@ -550,10 +555,16 @@ fn file_from_row(r: &AnyRow) -> Result<FileRow, ApiError> {
             content_type: r.try_get("content_type")?,
             sha256: r.try_get("sha256")?,
             checksum: r.try_get("checksum")?,
+            checksum_mode: parse_mode(&r.try_get::<String, _>("checksum_mode")?)?,
             created_at: r.try_get("created_at")?,
         },
         storage_key: r.try_get("storage_key")?,
     })
+}
+
+fn parse_mode(s: &str) -> Result<ChecksumMode, ApiError> {
+    ChecksumMode::parse(s)
+        .ok_or_else(|| ApiError::internal(format_args!("unknown checksum mode {s:?}")))
 }
 
 fn state_name(state: UploadState) -> &'static str {

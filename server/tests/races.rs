@@ -278,7 +278,7 @@ async fn a_claim_cut_after_storage_joined_the_parts_is_committed_once() {
     server
         .state
         .storage
-        .complete(&upload.storage_key, &upload.storage_upload_id, &parts)
+        .complete(&upload.storage_key, &upload.storage_upload_id, &parts, None)
         .await
         .expect("storage joins");
     // A repeated complete finds the claim stale, sees the object is there, commits.

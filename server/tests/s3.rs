@@ -11,7 +11,7 @@ use common::{part_bytes, random_bytes, TestServer, MIB};
 use partway::core::wire::{
     CompleteUploadResponse, CompletedPart, CreateUploadResponse, SignedPart, UploadState,
 };
-use partway::core::{Checksum, ETag, PartNumber, UploadId};
+use partway::core::{Checksum, ChecksumMode, ETag, PartNumber, PartSum, UploadId};
 use partway_server::config::{S3Config, StorageKind};
 use partway_server::storage::s3::S3Storage;
 use partway_server::storage::PartToSign;
@@ -191,7 +191,7 @@ async fn an_object_of_the_right_size_but_other_bytes_is_not_taken_for_the_upload
                 content_type: "application/octet-stream",
                 part: PartNumber(1),
                 len: other.len() as u64,
-                checksum: Some(Checksum::of(&other)),
+                checksum: Some(PartSum::Sha256(Checksum::of(&other))),
             },
             std::time::Duration::from_secs(60),
         )
@@ -209,7 +209,11 @@ async fn an_object_of_the_right_size_but_other_bytes_is_not_taken_for_the_upload
     let refused = partway_server::complete::finish(server.state.clone(), upload).await;
     assert!(refused.is_err(), "a foreign object became the file");
     assert!(
-        storage.stat_object(&key).await.expect("head").is_none(),
+        storage
+            .stat_object(&key, ChecksumMode::Sha256)
+            .await
+            .expect("head")
+            .is_none(),
         "not deleted"
     );
     let row = server
@@ -302,7 +306,7 @@ async fn a_part_url_stores_nothing_once_its_upload_is_cancelled_or_completed() {
             server
                 .state
                 .storage
-                .stat_object(&key)
+                .stat_object(&key, ChecksumMode::Sha256)
                 .await
                 .expect("head")
                 .is_none(),
@@ -367,7 +371,7 @@ async fn garage_refuses_a_part_of_another_length_than_signed() {
                 content_type: "application/octet-stream",
                 part: PartNumber(2),
                 len: 1000,
-                checksum: Some(Checksum::of(&right)),
+                checksum: Some(PartSum::Sha256(Checksum::of(&right))),
             },
             std::time::Duration::from_secs(60),
         )
@@ -684,7 +688,12 @@ async fn garage_complete_races_leave_exactly_the_recorded_objects() {
                 String::from_utf8_lossy(&answer.body)
             );
         }
-        let object = server.state.storage.stat_object(&key).await.expect("head");
+        let object = server
+            .state
+            .storage
+            .stat_object(&key, ChecksumMode::Sha256)
+            .await
+            .expect("head");
         let row = server
             .state
             .db
@@ -894,4 +903,60 @@ async fn garage_checks_the_whole_files_crc64nvme_combined_from_the_parts() {
         .delete(bucket.delete_object(Some(&creds), &key).sign(TTL))
         .send()
         .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn a_crc_upload_through_the_server_is_checked_whole_by_garage() {
+    use partway::core::Crc64;
+    let server = garage_server().await;
+    let token = server.token("alice");
+    let data = random_bytes((10 * MIB + 11) as usize);
+    let created = server
+        .create_in(ChecksumMode::Crc64nvme, &token, "crc.bin", &data, 5 * MIB)
+        .await;
+    assert_eq!(created.checksum, ChecksumMode::Crc64nvme);
+    let mut done = Vec::new();
+    for part in &created.parts {
+        assert!(part.headers.contains_key("x-amz-checksum-crc64nvme"));
+        done.push(put_ok(part, part_bytes(&data, created.part_size, part.part_number)).await);
+    }
+    let whole = Crc64::of(&data);
+    let wrong = Crc64(whole.0 ^ 1);
+    // Storage itself refuses to join the parts under a wrong whole-file CRC…
+    let (key, storage_id) = stored_key(&server, &created.upload_id.0, "alice").await;
+    let refused = server
+        .state
+        .storage
+        .complete(&key, &storage_id, &done, Some(wrong))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(partway_server::storage::StorageError::ChecksumMismatch(_))
+        ),
+        "{refused:?}"
+    );
+    // …and so does the API, whoever checks first; the upload stays whole.
+    server
+        .complete_with(&token, &created.upload_id.0, done.clone(), Some(wrong))
+        .await
+        .assert_error(400, "checksum_mismatch");
+    let answer = server
+        .complete_with(&token, &created.upload_id.0, done, Some(whole))
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let res: CompleteUploadResponse = answer.parse();
+    assert_eq!(res.file.checksum_mode, ChecksumMode::Crc64nvme);
+    assert_eq!(
+        res.file.checksum.as_deref(),
+        Some(whole.to_base64().as_str()),
+        "storage's own CRC of the object"
+    );
+    assert_eq!(Crc64::of(&download(&res.download_url).await), whole);
 }

@@ -8,7 +8,7 @@ use axum::http::{Method, Request, StatusCode};
 use common::{local_path, TestServer, PUBLIC_URL, SECRET};
 use futures_util::StreamExt;
 use partway::core::wire::{CreateUploadResponse, SignedPart};
-use partway::core::{Checksum, PartNumber, SignedUrl};
+use partway::core::{Checksum, PartNumber, PartSum, SignedUrl};
 use partway_server::stats::PutStats;
 use partway_server::storage::local::LocalStorage;
 use std::sync::Arc;
@@ -188,7 +188,7 @@ async fn expired_url_is_403() {
             &upload_id,
             PartNumber(1),
             DATA.len() as u64,
-            Some(Checksum::of(DATA)),
+            Some(PartSum::Sha256(Checksum::of(DATA))),
             past,
         )
         .expect("signs");
@@ -203,7 +203,7 @@ async fn expired_url_is_403() {
             &upload_id,
             PartNumber(1),
             DATA.len() as u64,
-            Some(Checksum::of(DATA)),
+            Some(PartSum::Sha256(Checksum::of(DATA))),
             past + 3600,
         )
         .expect("signs");

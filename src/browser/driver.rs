@@ -12,7 +12,8 @@ use crate::core::wire::{
     SignPartsRequest,
 };
 use crate::core::{
-    Command, EngineConfig, Event, Failure, FileView, Note, PartNumber, Plan, ResumeUpdate, Session,
+    ChecksumMode, Command, EngineConfig, Event, Failure, FileView, Note, PartNumber, Plan,
+    ResumeUpdate, Session,
 };
 use gloo_timers::callback::{Interval, Timeout};
 use std::cell::RefCell;
@@ -30,6 +31,8 @@ const REFRESH: u32 = 500;
 pub struct DriverOptions {
     /// The engine's scheduling, retry and timeout settings.
     pub engine: EngineConfig,
+    /// How storage checks a new upload's bytes; a resumed one keeps its own mode.
+    pub checksum: ChecksumMode,
 }
 
 /// Called with the file's new view after every change.
@@ -58,6 +61,8 @@ pub enum Start {
         record: ResumeRecord,
         /// The parts storage confirmed.
         stored: Vec<CompletedPart>,
+        /// The upload's checksum mode, as the server reports it.
+        checksum: ChecksumMode,
     },
 }
 
@@ -94,6 +99,8 @@ pub struct Driver(Rc<RefCell<Inner>>);
 
 struct Inner {
     session: Session,
+    /// How this upload's parts are summed.
+    checksum: ChecksumMode,
     file: File,
     api: Api,
     puts: HashMap<PartNumber, PartPut>,
@@ -126,18 +133,33 @@ impl Driver {
             resumable,
             note,
         } = launch;
-        let (session, record) = match start {
-            Start::Fresh => (Session::new(plan, options.engine, seed(), now()), None),
-            Start::Resume { record, stored } => {
+        let (session, record, checksum) = match start {
+            Start::Fresh => (
+                Session::new(plan, options.engine, seed(), now()),
+                None,
+                options.checksum,
+            ),
+            Start::Resume {
+                record,
+                stored,
+                checksum,
+            } => {
                 let id = record.upload_id.clone();
-                (
-                    Session::resume(plan, options.engine, seed(), now(), id, &stored),
-                    Some(record),
-                )
+                let session = Session::resume(
+                    plan,
+                    options.engine,
+                    seed(),
+                    now(),
+                    id,
+                    &stored,
+                    &record.parts,
+                );
+                (session, Some(record), checksum)
             }
         };
         let driver = Driver(Rc::new(RefCell::new(Inner {
             session,
+            checksum,
             file,
             api,
             resumable,
@@ -224,17 +246,17 @@ impl Driver {
     }
 
     fn execute(&self, command: Command) {
-        let (file, api, file_size) = {
+        let (file, api, file_size, checksum) = {
             let inner = self.0.borrow();
             let size = inner.session.plan().file_size;
-            (inner.file.clone(), inner.api.clone(), size)
+            (inner.file.clone(), inner.api.clone(), size, inner.checksum)
         };
         match command {
             Command::Hash { part, range } => {
                 let me = self.clone();
                 spawn_local(async move {
                     let result = match slice::slice(&file, range, file_size) {
-                        Ok(blob) => hash::sha256(&blob).await,
+                        Ok(blob) => hash::part_sum(&blob, checksum).await,
                         Err(e) => Err(e),
                     };
                     me.handle(match result {
@@ -252,10 +274,15 @@ impl Driver {
                     last_modified: Some(file.last_modified() as u64),
                     part_size: plan.part_size,
                     parts,
+                    checksum: Some(checksum),
                 };
                 let me = self.clone();
                 spawn_local(async move {
                     me.handle(match api.create(&req).await {
+                        Ok(res) if res.checksum != checksum => Event::ApiFailed {
+                            call,
+                            failure: refused("The server does not offer this checksum mode."),
+                        },
                         Ok(res)
                             if res.part_count == plan.part_count
                                 && res.part_size == plan.part_size =>
@@ -308,13 +335,12 @@ impl Driver {
                 call,
                 upload_id,
                 parts,
+                crc64nvme,
             } => {
                 let me = self.clone();
+                let req = CompleteUploadRequest { parts, crc64nvme };
                 spawn_local(async move {
-                    match api
-                        .complete(&upload_id, &CompleteUploadRequest { parts })
-                        .await
-                    {
+                    match api.complete(&upload_id, &req).await {
                         Ok(res) => {
                             me.0.borrow_mut().completed = Some(res);
                             me.handle(Event::Completed { call });
@@ -394,14 +420,14 @@ impl Driver {
                     lifetime,
                 ))
             }
-            ResumeUpdate::PartStored { part, etag, sha256 } => {
+            ResumeUpdate::PartStored { part, etag, sum } => {
                 let Some(mut record) = inner.record.take() else {
                     return;
                 };
                 record.record_part(RecordedPart {
                     part_number: part,
                     etag,
-                    sha256,
+                    sum,
                 });
                 Some(record)
             }

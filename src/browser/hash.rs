@@ -1,8 +1,8 @@
-//! SHA-256 of a part: WebCrypto in a Worker where the page has WebCrypto (off the main
-//! thread; see `hash_worker.js`), the `sha2` crate otherwise (about 180 MB/s; WebCrypto
-//! needs a secure context).
+//! Checksums of parts, off the main thread (see `hash_worker.js`): SHA-256 by WebCrypto
+//! where the page has it (the `sha2` crate otherwise, about 180 MB/s; WebCrypto needs a
+//! secure context), or CRC-64/NVME.
 
-use crate::core::Checksum;
+use crate::core::{Checksum, ChecksumMode, Crc64, PartSum};
 use js_sys::{ArrayBuffer, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -10,9 +10,10 @@ use web_sys::Blob;
 
 #[wasm_bindgen(module = "/src/browser/hash_worker.js")]
 extern "C" {
-    /// The digest as a promise of an ArrayBuffer, or null without WebCrypto.
-    #[wasm_bindgen(js_name = sha256)]
-    fn sha256_in_worker(blob: &Blob) -> Option<Promise>;
+    /// The checksum as a promise of an ArrayBuffer, or null for SHA-256 without
+    /// WebCrypto.
+    #[wasm_bindgen(js_name = partSum)]
+    fn sum_in_worker(algo: &str, blob: &Blob) -> Option<Promise>;
 }
 
 const UNREADABLE: &str = "The file could not be read. Was it moved or changed?";
@@ -32,16 +33,39 @@ pub fn digest_fallback(bytes: &ArrayBuffer) -> Checksum {
     Checksum::of(&Uint8Array::new(bytes).to_vec())
 }
 
+/// The raw bytes of a checksum computed in the worker.
+async fn in_worker(algo: &str, blob: &Blob) -> Result<Option<Vec<u8>>, String> {
+    let Some(promise) = sum_in_worker(algo, blob) else {
+        return Ok(None);
+    };
+    // A failed read is the only way a checksum of a blob fails.
+    let digest = JsFuture::from(promise)
+        .await
+        .map_err(|_| UNREADABLE.to_string())?;
+    Ok(Some(Uint8Array::new(&digest).to_vec()))
+}
+
 /// SHA-256 of a blob, by the fastest way the page offers.
 pub async fn sha256(blob: &Blob) -> Result<Checksum, String> {
-    match sha256_in_worker(blob) {
-        Some(promise) => {
-            // A failed read is the only way a digest of a blob fails.
-            let digest = JsFuture::from(promise)
-                .await
-                .map_err(|_| UNREADABLE.to_string())?;
-            Checksum::from_slice(&Uint8Array::new(&digest).to_vec()).map_err(|e| e.to_string())
-        }
+    match in_worker(ChecksumMode::Sha256.as_str(), blob).await? {
+        Some(bytes) => Checksum::from_slice(&bytes).map_err(|e| e.to_string()),
         None => Ok(digest_fallback(&read(blob).await?)),
+    }
+}
+
+/// A part's checksum in the upload's mode.
+pub async fn part_sum(blob: &Blob, mode: ChecksumMode) -> Result<PartSum, String> {
+    match mode {
+        ChecksumMode::Sha256 => sha256(blob).await.map(PartSum::Sha256),
+        ChecksumMode::Crc64nvme => {
+            // The module computes the CRC on either thread: it always answers.
+            let bytes = in_worker(mode.as_str(), blob)
+                .await?
+                .ok_or_else(|| UNREADABLE.to_string())?;
+            let bytes: [u8; 8] = bytes
+                .try_into()
+                .map_err(|_| "The CRC came back malformed.".to_string())?;
+            Ok(PartSum::Crc64nvme(Crc64(u64::from_be_bytes(bytes))))
+        }
     }
 }

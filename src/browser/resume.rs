@@ -7,7 +7,7 @@ use crate::browser::fingerprint::fingerprint;
 use crate::browser::resume_store::{RecordKeeper, ResumeStore};
 use crate::core::resume::{keepable_parts, parts_for_finishing, ResumeRecord};
 use crate::core::wire::{CompletedPart, UploadState, UploadStatus};
-use crate::core::{Failure, Note, Plan};
+use crate::core::{ChecksumMode, Failure, Note, Plan};
 use std::rc::Rc;
 use std::time::Duration;
 use web_sys::File;
@@ -49,7 +49,7 @@ pub async fn prepare(
         Ok(None) | Err(_) => return fresh(file, resumable, None),
     };
     match resume_point(&record, api).await {
-        Ok((plan, stored)) => {
+        Ok((plan, stored, checksum)) => {
             let note = Note::Resumed {
                 stored: stored.len() as u32,
                 count: plan.part_count,
@@ -57,7 +57,11 @@ pub async fn prepare(
             Launch {
                 file,
                 plan,
-                start: Start::Resume { record, stored },
+                start: Start::Resume {
+                    record,
+                    stored,
+                    checksum,
+                },
                 resumable,
                 note: Some(note),
             }
@@ -73,7 +77,7 @@ pub async fn prepare(
 async fn resume_point(
     record: &ResumeRecord,
     api: &Api,
-) -> Result<(Plan, Vec<CompletedPart>), Note> {
+) -> Result<(Plan, Vec<CompletedPart>, ChecksumMode), Note> {
     let gone = Note::Gone;
     let plan =
         Plan::with_part_size(record.fingerprint.size, record.part_size).map_err(|_| Note::Gone)?;
@@ -96,7 +100,7 @@ async fn resume_point(
         // went away before the answer): asking `complete` again gets the file, whatever
         // the record lacks.
         let parts = parts_for_finishing(&plan, &record.parts);
-        return Ok((plan, parts));
+        return Ok((plan, parts, status.checksum));
     }
     if status.state != UploadState::Active
         || status.part_count != plan.part_count
@@ -105,7 +109,7 @@ async fn resume_point(
         return Err(gone);
     }
     let stored = keepable_parts(&plan, &record.parts, status.parts);
-    Ok((plan, stored))
+    Ok((plan, stored, status.checksum))
 }
 
 /// Asks the server for the upload's parts, riding out a server restart or a network

@@ -7,7 +7,9 @@ use crate::browser::resume::prepare;
 use crate::browser::resume_store::ResumeStore;
 use crate::browser::token::Tokens;
 use crate::core::wire::ErrorCode;
-use crate::core::{EngineConfig, FailCode, FailReason, FileStatus, FileView, Plan, PlanConfig};
+use crate::core::{
+    ChecksumMode, EngineConfig, FailCode, FailReason, FileStatus, FileView, Plan, PlanConfig,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -24,6 +26,8 @@ pub struct UploaderConfig {
     pub plan: PlanConfig,
     /// Scheduling and retries within one file.
     pub engine: EngineConfig,
+    /// How storage checks new uploads' bytes. Default SHA-256 per part.
+    pub checksum: ChecksumMode,
     /// Files uploading at once; the others wait as `queued`. Default 4.
     pub max_active_files: usize,
     /// How long an unfinished upload can be resumed. Default 7 days.
@@ -37,6 +41,7 @@ impl Default for UploaderConfig {
             tokens: Tokens::fixed(None),
             plan: PlanConfig::default(),
             engine: EngineConfig::default(),
+            checksum: ChecksumMode::default(),
             max_active_files: 4,
             resume_lifetime: Duration::from_secs(7 * 24 * 3600),
         }
@@ -366,6 +371,7 @@ impl Uploader {
                 let api = inner.api.clone();
                 let options = DriverOptions {
                     engine: inner.config.engine.clone(),
+                    checksum: inner.config.checksum,
                 };
                 let Some(entry) = inner
                     .entries

@@ -6,9 +6,10 @@ use crate::core::checksum::BadChecksum;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use crc::{Crc, CRC_64_NVME};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The algorithm: reflected polynomial 0xAD93D23594C93659, init and xorout all ones.
-const NVME: Crc<u64> = Crc::<u64>::new(&CRC_64_NVME);
+static NVME: Crc<u64> = Crc::<u64>::new(&CRC_64_NVME);
 
 /// The reflected polynomial, for combining.
 const POLY_REFLECTED: u64 = 0x9A6C_9329_AC4B_C9B5;
@@ -21,6 +22,11 @@ impl Crc64 {
     /// The CRC of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
         Crc64(NVME.checksum(bytes))
+    }
+
+    /// A CRC computed over bytes fed in pieces, as they stream past.
+    pub fn hasher() -> Crc64Hasher {
+        Crc64Hasher(NVME.digest())
     }
 
     /// The CRC of this data followed by data of `next_len` bytes whose CRC is `next`.
@@ -48,6 +54,34 @@ impl Crc64 {
         let bytes = STANDARD.decode(s).map_err(|_| BadChecksum)?;
         let bytes: [u8; 8] = bytes.try_into().map_err(|_| BadChecksum)?;
         Ok(Crc64(u64::from_be_bytes(bytes)))
+    }
+}
+
+/// A CRC-64/NVME being computed; see [`Crc64::hasher`].
+pub struct Crc64Hasher(crc::Digest<'static, u64>);
+
+impl Crc64Hasher {
+    /// Feeds the next bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The CRC of everything fed.
+    pub fn finish(self) -> Crc64 {
+        Crc64(self.0.finalize())
+    }
+}
+
+impl Serialize for Crc64 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_base64())
+    }
+}
+
+impl<'de> Deserialize<'de> for Crc64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Crc64::from_base64(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -126,6 +160,14 @@ mod tests {
         assert_eq!(crc.to_base64(), "rosUhgp5mIg=");
         assert_eq!(Crc64::from_base64("rosUhgp5mIg="), Ok(crc));
         assert!(Crc64::from_base64("AAAA").is_err());
+    }
+
+    #[test]
+    fn fed_in_pieces_it_is_the_same_crc() {
+        let mut h = Crc64::hasher();
+        h.update(b"1234");
+        h.update(b"56789");
+        assert_eq!(h.finish(), Crc64::of(b"123456789"));
     }
 
     #[test]

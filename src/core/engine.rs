@@ -10,6 +10,7 @@ use crate::core::fail::{FailCode, FailReason};
 use crate::core::ids::{PartNumber, UploadId};
 use crate::core::plan::Plan;
 use crate::core::progress::{Progress, ProgressSnapshot};
+use crate::core::resume::RecordedPart;
 use crate::core::retry::Failure;
 use crate::core::time::Instant;
 use crate::core::wire::CompletedPart;
@@ -106,7 +107,8 @@ impl Session {
     }
 
     /// Continues an upload of which storage already holds `stored` (from the server's
-    /// list of parts), sending only the rest.
+    /// list of parts), sending only the rest. `recorded` are the checksums this browser
+    /// kept of stored parts: the whole file's CRC is combined from them.
     pub fn resume(
         plan: Plan,
         config: EngineConfig,
@@ -114,6 +116,7 @@ impl Session {
         now: Instant,
         upload_id: UploadId,
         stored: &[CompletedPart],
+        recorded: &[RecordedPart],
     ) -> Self {
         let mut session = Session::new(plan, config, seed, Instant::default());
         session.commands.clear();
@@ -126,6 +129,10 @@ impl Session {
                     session.progress.on_resumed(p.range.len());
                 }
                 p.state = PartState::Done(s.etag.clone());
+                p.checksum = recorded
+                    .iter()
+                    .find(|r| r.part_number == s.part_number)
+                    .map(|r| r.sum);
             }
         }
         session.upload_id = Some(upload_id);

@@ -7,6 +7,7 @@
 
 use crate::core::checksum::Checksum;
 use crate::core::ids::{ETag, PartNumber, UploadId};
+use crate::core::part_sum::PartSum;
 use crate::core::plan::Plan;
 use crate::core::wire::{CompletedPart, StoredPart};
 use serde::{Deserialize, Serialize};
@@ -57,8 +58,9 @@ pub struct RecordedPart {
     pub part_number: PartNumber,
     /// The ETag storage answered.
     pub etag: ETag,
-    /// The part's SHA-256.
-    pub sha256: Checksum,
+    /// The part's checksum, in the upload's mode: a `sha256` or `crc64nvme` field.
+    #[serde(flatten)]
+    pub sum: PartSum,
 }
 
 /// One unfinished upload, as kept in IndexedDB.
@@ -86,7 +88,7 @@ pub struct ResumeRecord {
 
 /// The parts storage lists that a resumed upload keeps; every other part is sent again.
 /// A part is kept only if it is one of the plan's, of its planned size, and this browser
-/// recorded it with the same ETag and, where storage lists one, the same SHA-256. A part
+/// recorded it with the same ETag and, where storage lists one, the same checksum. A part
 /// storage holds but the record lacks (in flight when the page went away) is sent again:
 /// nothing vouches that those bytes are this file's.
 pub fn keepable_parts(
@@ -104,7 +106,7 @@ pub fn keepable_parts(
                     r.part_number == p.part_number
                         // Quoted or not, as storages and proxies differ.
                         && r.etag.0.trim_matches('"') == p.etag.0.trim_matches('"')
-                        && p.sha256.is_none_or(|listed| listed == r.sha256)
+                        && p.sum(r.sum.mode()).is_none_or(|listed| listed == r.sum)
                 })
         })
         .map(|p| CompletedPart {
@@ -238,7 +240,7 @@ mod tests {
             .map(|n| RecordedPart {
                 part_number: PartNumber(n),
                 etag: ETag(format!("\"e{n}\"")),
-                sha256: Checksum::of(&[n as u8]),
+                sum: PartSum::Sha256(Checksum::of(&[n as u8])),
             })
             .collect();
         let listed = |n: u32, etag: &str, size: u64, sha: Option<u8>| StoredPart {
@@ -246,6 +248,7 @@ mod tests {
             etag: ETag(etag.into()),
             size,
             sha256: sha.map(|b| Checksum::of(&[b])),
+            crc64nvme: None,
         };
         let kept = |parts: Vec<StoredPart>, recorded: &[RecordedPart]| -> Vec<u32> {
             keepable_parts(&plan, recorded, parts)
@@ -325,9 +328,39 @@ mod tests {
         r.record_part(RecordedPart {
             part_number: PartNumber(2),
             etag: ETag("\"b\"".into()),
-            sha256: Checksum::of(b"2"),
+            sum: PartSum::Sha256(Checksum::of(b"2")),
         });
         r
+    }
+
+    #[test]
+    fn crc_parts_are_kept_only_when_storage_lists_the_same_crc() {
+        use crate::core::crc64::Crc64;
+        let plan = Plan::with_part_size(20 * MIB, 8 * MIB).unwrap();
+        let recorded = [RecordedPart {
+            part_number: PartNumber(1),
+            etag: ETag("e1".into()),
+            sum: PartSum::Crc64nvme(Crc64(7)),
+        }];
+        let listed = |crc: u64| StoredPart {
+            part_number: PartNumber(1),
+            etag: ETag("e1".into()),
+            size: 8 * MIB,
+            sha256: None,
+            crc64nvme: Some(Crc64(crc)),
+        };
+        assert_eq!(keepable_parts(&plan, &recorded, vec![listed(7)]).len(), 1);
+        assert!(keepable_parts(&plan, &recorded, vec![listed(8)]).is_empty());
+    }
+
+    #[test]
+    fn records_of_sha256_parts_read_as_before() {
+        // The layout records had before the CRC mode existed.
+        let part: RecordedPart = serde_json::from_str(
+            r#"{"part_number":2,"etag":"\"b\"","sha256":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}"#,
+        )
+        .unwrap();
+        assert_eq!(part.sum, PartSum::Sha256(Checksum::of(b"")));
     }
 
     #[test]
@@ -342,7 +375,7 @@ mod tests {
         r.record_part(RecordedPart {
             part_number: PartNumber(2),
             etag: ETag("\"c\"".into()),
-            sha256: Checksum::of(b"2"),
+            sum: PartSum::Sha256(Checksum::of(b"2")),
         });
         assert_eq!(r.parts.len(), 1);
         assert_eq!(r.parts[0].etag, ETag("\"c\"".into()));

@@ -4,7 +4,9 @@
 //! field names are snake_case. README.md's "HTTP API" section documents each call.
 
 use crate::core::checksum::Checksum;
+use crate::core::crc64::Crc64;
 use crate::core::ids::{ETag, FileId, PartNumber, SignedUrl, UploadId};
+use crate::core::part_sum::{ChecksumMode, PartSum};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -26,15 +28,21 @@ pub struct CreateUploadRequest {
     /// Checksums of the first parts, so their URLs come back in the same answer.
     #[serde(default)]
     pub parts: Vec<PartChecksum>,
+    /// How storage checks the bytes. When absent: the mode of `parts`, else the
+    /// server's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<ChecksumMode>,
 }
 
-/// One part's SHA-256, to be signed into its URL.
+/// One part's checksum, to be signed into its URL: `{"part_number": 1, "sha256": …}`
+/// or `{"part_number": 1, "crc64nvme": …}`, base64, in the upload's mode.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartChecksum {
     /// Which part.
     pub part_number: PartNumber,
-    /// SHA-256 of the part's bytes, base64.
-    pub sha256: Checksum,
+    /// The checksum of the part's bytes.
+    #[serde(flatten)]
+    pub sum: PartSum,
 }
 
 /// The answer to `POST /api/uploads`.
@@ -48,6 +56,9 @@ pub struct CreateUploadResponse {
     pub part_count: u32,
     /// Signed URLs for the parts whose checksums came with the request.
     pub parts: Vec<SignedPart>,
+    /// The upload's checksum mode: every part's checksum must be of this kind.
+    #[serde(default)]
+    pub checksum: ChecksumMode,
 }
 
 /// `POST /api/uploads/{id}/parts`: parts to sign.
@@ -85,6 +96,10 @@ pub struct SignedPart {
 pub struct CompleteUploadRequest {
     /// Every part with the ETag storage answered, in part order.
     pub parts: Vec<CompletedPart>,
+    /// In CRC-64/NVME mode, the whole file's CRC as the client combined it from the
+    /// parts': storage checks the joined object against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc64nvme: Option<Crc64>,
 }
 
 /// A part storage confirmed.
@@ -120,6 +135,9 @@ pub struct UploadStatus {
     pub part_count: u32,
     /// The parts storage holds.
     pub parts: Vec<StoredPart>,
+    /// The upload's checksum mode: the parts still to send are summed this way.
+    #[serde(default)]
+    pub checksum: ChecksumMode,
 }
 
 /// Where an upload stands.
@@ -149,6 +167,19 @@ pub struct StoredPart {
     /// client compares with the checksum it recorded for the part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<Checksum>,
+    /// Its CRC-64/NVME as storage computed it, in that mode, when storage keeps one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc64nvme: Option<Crc64>,
+}
+
+impl StoredPart {
+    /// Storage's checksum of the part in `mode`, when it lists one.
+    pub fn sum(&self, mode: ChecksumMode) -> Option<PartSum> {
+        match mode {
+            ChecksumMode::Sha256 => self.sha256.map(PartSum::Sha256),
+            ChecksumMode::Crc64nvme => self.crc64nvme.map(PartSum::Crc64nvme),
+        }
+    }
 }
 
 /// A stored file, as `GET /api/files` lists it.
@@ -164,10 +195,14 @@ pub struct FileInfo {
     pub content_type: String,
     /// SHA-256 of the whole file, hex, when known.
     pub sha256: Option<String>,
-    /// Storage's own checksum of the object, as it reports it (S3 with per-part
-    /// SHA-256: the composite `<base64>-<parts>`), when it has one.
+    /// Storage's own checksum of the object, as it reports it, when it has one: with
+    /// per-part SHA-256 on S3 the composite `<base64>-<parts>`; in CRC-64/NVME mode the
+    /// whole object's CRC, base64.
     #[serde(default)]
     pub checksum: Option<String>,
+    /// How storage checked the bytes: the kind of `checksum`.
+    #[serde(default)]
+    pub checksum_mode: ChecksumMode,
     /// When the upload completed, seconds since the Unix epoch.
     pub created_at: i64,
 }
@@ -340,6 +375,25 @@ mod tests {
         let req: CreateUploadRequest =
             serde_json::from_str(r#"{"name":"a.txt","size":3,"part_size":3}"#).unwrap();
         assert_eq!((req.content_type.as_str(), req.parts.len()), ("", 0));
+        assert_eq!(req.checksum, None);
+    }
+
+    #[test]
+    fn part_checksums_are_fields_beside_the_part_number() {
+        let sha: PartChecksum = serde_json::from_str(
+            r#"{"part_number":2,"sha256":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}"#,
+        )
+        .unwrap();
+        assert_eq!(sha.sum, PartSum::Sha256(Checksum::of(b"")));
+        let crc = PartChecksum {
+            part_number: PartNumber(1),
+            sum: PartSum::Crc64nvme(Crc64::of(b"123456789")),
+        };
+        assert_eq!(
+            serde_json::to_string(&crc).unwrap(),
+            r#"{"part_number":1,"crc64nvme":"rosUhgp5mIg="}"#
+        );
+        assert!(serde_json::from_str::<PartChecksum>(r#"{"part_number":1}"#).is_err());
     }
 
     #[test]

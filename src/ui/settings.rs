@@ -4,6 +4,7 @@
 use crate::browser::token::{Offer, Tokens};
 use crate::browser::uploader::UploaderConfig;
 use crate::core::restrict::{parse_size, Restrictions};
+use crate::core::ChecksumMode;
 use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::HtmlElement;
@@ -93,8 +94,9 @@ pub fn uploader_config(host: &HtmlElement, tokens: Tokens) -> UploaderConfig {
         }
     }
     if let Some(value) = attr(host, "checksum") {
-        if value != "sha256" {
-            warn("checksum", &value);
+        match ChecksumMode::parse(&value) {
+            Some(mode) => config.checksum = mode,
+            None => warn("checksum", &value),
         }
     }
     config

@@ -16,7 +16,7 @@ use partway::core::wire::{
     CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, CreateUploadResponse,
     PartChecksum, SignPartsRequest, SignPartsResponse, SignedPart, UploadState, UploadStatus,
 };
-use partway::core::{FileId, Plan, UploadId};
+use partway::core::{ChecksumMode, FileId, Plan, UploadId};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -42,7 +42,12 @@ async fn create(
     policy::check_type(&content_type, &state.config)?;
     let plan = Plan::with_part_size(req.size, req.part_size)
         .map_err(|e| ApiError::invalid(format!("The upload plan was refused: {e}.")))?;
-    check_parts(&plan, &req.parts)?;
+    // Named, else that of the parts sent, else the server's.
+    let mode = req
+        .checksum
+        .or(req.parts.first().map(|p| p.sum.mode()))
+        .unwrap_or(state.config.checksum);
+    check_parts(&plan, &req.parts, mode)?;
     // Refused early, before storage is asked for anything; checked again, under the
     // user's lock, when the upload is recorded.
     let limits = Limits::of(&state.db.user_limits(&user).await?, &state.config);
@@ -53,7 +58,7 @@ async fn create(
     let key = uuid::Uuid::new_v4().simple().to_string();
     let storage_upload_id = state
         .storage
-        .create_upload(&key, &content_type, plan.part_count)
+        .create_upload(&key, &content_type, plan.part_count, mode)
         .await?;
     let now = crate::unix_now_i64();
     let row = UploadRow {
@@ -68,6 +73,7 @@ async fn create(
         storage_key: key,
         storage_upload_id,
         state: UploadState::Active,
+        checksum_mode: mode,
         parts: Vec::new(),
         expected_checksum: None,
         file_id: None,
@@ -97,6 +103,7 @@ async fn create(
         part_size: plan.part_size,
         part_count: plan.part_count,
         parts,
+        checksum: mode,
     };
     Ok((StatusCode::CREATED, Json(response)))
 }
@@ -111,7 +118,7 @@ async fn sign(
     let upload = find_upload(&state, &id, &user).await?;
     require_active(&upload)?;
     let plan = plan_of(&upload)?;
-    check_parts(&plan, &req.parts)?;
+    check_parts(&plan, &req.parts, upload.checksum_mode)?;
     let parts = sign_parts(&state, &upload, &plan, &req.parts).await?;
     // Signing is activity: the sweep of abandoned uploads measures idleness from here.
     state
@@ -145,6 +152,7 @@ async fn status(
         part_size: upload.part_size,
         part_count: upload.part_count,
         parts,
+        checksum: upload.checksum_mode,
     }))
 }
 
@@ -175,11 +183,19 @@ async fn complete(
             .list_parts(&upload.storage_key, &upload.storage_upload_id)
             .await
         {
-            Ok(stored) => crate::complete::check_parts(&plan, &req.parts, &stored).map(|()| {
-                state
-                    .storage
-                    .expected_checksum(&upload.storage_upload_id, &stored)
-            }),
+            Ok(stored) => {
+                crate::complete::check_parts(&plan, &req.parts, &stored).and_then(|()| match upload
+                    .checksum_mode
+                {
+                    ChecksumMode::Sha256 => Ok(state
+                        .storage
+                        .expected_checksum(&upload.storage_upload_id, &stored)),
+                    ChecksumMode::Crc64nvme => {
+                        crate::complete::whole_crc(&plan, &stored, req.crc64nvme)
+                            .map(|crc| Some(crc.to_base64()))
+                    }
+                })
+            }
             Err(e) => Err(e.into()),
         };
         let expected_checksum = match checked {
@@ -324,11 +340,18 @@ fn plan_of(upload: &UploadRow) -> Result<Plan, ApiError> {
     Plan::with_part_size(upload.size, upload.part_size).map_err(ApiError::internal)
 }
 
-/// Part numbers must be in the plan, each at most once.
-fn check_parts(plan: &Plan, parts: &[PartChecksum]) -> Result<(), ApiError> {
+/// Part numbers must be in the plan, each at most once, each with a checksum of the
+/// upload's mode.
+fn check_parts(plan: &Plan, parts: &[PartChecksum], mode: ChecksumMode) -> Result<(), ApiError> {
     let mut seen = HashSet::new();
     for p in parts {
         let n = p.part_number;
+        if p.sum.mode() != mode {
+            return Err(ApiError::invalid(format!(
+                "Part {n} carries a {} checksum, but this upload's parts carry {mode}.",
+                p.sum.mode()
+            )));
+        }
         if n.0 == 0 || n.0 > plan.part_count {
             return Err(ApiError::invalid(format!(
                 "Part {n} is not in this upload, which has parts 1 to {}.",
@@ -362,7 +385,7 @@ async fn sign_parts(
                         content_type: &upload.content_type,
                         part: p.part_number,
                         len,
-                        checksum: Some(p.sha256),
+                        checksum: Some(p.sum),
                     },
                     ttl,
                 )

@@ -11,7 +11,7 @@ pub mod s3;
 use axum::Router;
 pub use error::StorageError;
 use partway::core::wire::{CompletedPart, SignedPart, StoredPart};
-use partway::core::{Checksum, PartNumber};
+use partway::core::{ChecksumMode, Crc64, PartNumber, PartSum};
 use std::time::Duration;
 
 /// What completing an upload produced.
@@ -21,8 +21,9 @@ pub struct Assembled {
     pub size: u64,
     /// SHA-256 of the whole object, lower-case hex, when the backend computed it.
     pub sha256: Option<String>,
-    /// Storage's own checksum of the object as it reports it (for S3 with per-part
-    /// SHA-256, the composite `<base64>-<parts>`), when it has one.
+    /// Storage's own checksum of the object as it reports it, in the upload's mode (for
+    /// S3 with per-part SHA-256 the composite `<base64>-<parts>`; in CRC-64/NVME mode
+    /// the whole object's CRC, base64), when it has one.
     pub checksum: Option<String>,
 }
 
@@ -41,8 +42,8 @@ pub struct PartToSign<'a> {
     pub part: PartNumber,
     /// Its exact length in bytes.
     pub len: u64,
-    /// Its SHA-256, which storage then requires of the bytes.
-    pub checksum: Option<Checksum>,
+    /// Its checksum, in the upload's mode, which storage then requires of the bytes.
+    pub checksum: Option<PartSum>,
 }
 
 /// An object store that takes multipart uploads through presigned part URLs.
@@ -51,13 +52,14 @@ pub struct PartToSign<'a> {
 /// a broken disk or an unreachable service is a failure for the log.
 #[async_trait::async_trait]
 pub trait Storage: Send + Sync + 'static {
-    /// Starts a multipart upload of `part_count` parts to `key`; returns storage's id
-    /// for it.
+    /// Starts a multipart upload of `part_count` parts to `key` whose parts carry
+    /// checksums of `mode`; returns storage's id for it.
     async fn create_upload(
         &self,
         key: &str,
         content_type: &str,
         part_count: u32,
+        mode: ChecksumMode,
     ) -> Result<String, StorageError>;
 
     /// A URL that accepts one PUT of exactly `part.len` bytes as that part, until `ttl`
@@ -74,12 +76,15 @@ pub trait Storage: Send + Sync + 'static {
         -> Result<Vec<StoredPart>, StorageError>;
 
     /// Joins the parts into the object. `parts` must be exactly 1..=n in order, each
-    /// with the ETag storage gave it; otherwise `part_mismatch` and nothing changes.
+    /// with the ETag storage gave it; otherwise `part_mismatch` and nothing changes. In
+    /// CRC-64/NVME mode, `full_object` is the whole object's CRC: storage refuses to
+    /// join parts whose bytes do not have it (`checksum_mismatch`).
     async fn complete(
         &self,
         key: &str,
         upload_id: &str,
         parts: &[CompletedPart],
+        full_object: Option<Crc64>,
     ) -> Result<Assembled, StorageError>;
 
     /// The checksum `complete` must report for an object joined from `stored` (storage's
@@ -89,9 +94,14 @@ pub trait Storage: Send + Sync + 'static {
         None
     }
 
-    /// The object at `key` as storage holds it, if it exists: what makes completing
-    /// idempotent (an object already joined by an earlier, interrupted run is the result).
-    async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, StorageError>;
+    /// The object at `key` as storage holds it, with its checksum of `mode`, if it
+    /// exists: what makes completing idempotent (an object already joined by an
+    /// earlier, interrupted run is the result).
+    async fn stat_object(
+        &self,
+        key: &str,
+        mode: ChecksumMode,
+    ) -> Result<Option<Assembled>, StorageError>;
 
     /// Cancels an upload and frees its parts. Aborting twice is not an error.
     async fn abort(&self, key: &str, upload_id: &str) -> Result<(), StorageError>;

@@ -9,7 +9,7 @@ use partway::core::wire::{
     CompleteUploadRequest, CompletedPart, CreateUploadRequest, CreateUploadResponse, PartChecksum,
     SignedPart, UploadStatus,
 };
-use partway::core::{Checksum, ETag, PartNumber};
+use partway::core::{Checksum, ChecksumMode, Crc64, ETag, PartNumber, PartSum};
 use partway_server::config::Config;
 use partway_server::{app, build_state, AppState};
 use serde_json::Value;
@@ -160,13 +160,27 @@ impl TestServer {
         data: &[u8],
         part_size: u64,
     ) -> CreateUploadResponse {
+        self.create_in(ChecksumMode::Sha256, token, name, data, part_size)
+            .await
+    }
+
+    /// [`TestApp::create`] with parts summed in `mode`.
+    pub async fn create_in(
+        &self,
+        mode: ChecksumMode,
+        token: &str,
+        name: &str,
+        data: &[u8],
+        part_size: u64,
+    ) -> CreateUploadResponse {
         let req = CreateUploadRequest {
             name: name.into(),
             size: data.len() as u64,
             content_type: "application/octet-stream".into(),
             last_modified: Some(1_700_000_000_000),
             part_size,
-            parts: checksums(data, part_size),
+            parts: checksums_in(mode, data, part_size),
+            checksum: Some(mode),
         };
         let answer = self
             .api(
@@ -229,7 +243,18 @@ impl TestServer {
         upload_id: &str,
         parts: Vec<CompletedPart>,
     ) -> Answer {
-        let body = serde_json::to_value(CompleteUploadRequest { parts }).expect("json");
+        self.complete_with(token, upload_id, parts, None).await
+    }
+
+    /// `complete`, claiming the whole file's CRC-64/NVME.
+    pub async fn complete_with(
+        &self,
+        token: &str,
+        upload_id: &str,
+        parts: Vec<CompletedPart>,
+        crc64nvme: Option<Crc64>,
+    ) -> Answer {
+        let body = serde_json::to_value(CompleteUploadRequest { parts, crc64nvme }).expect("json");
         self.api(
             Method::POST,
             &format!("/api/uploads/{upload_id}/complete"),
@@ -289,13 +314,22 @@ pub fn part_bytes(data: &[u8], part_size: u64, part: PartNumber) -> &[u8] {
 }
 
 pub fn checksums(data: &[u8], part_size: u64) -> Vec<PartChecksum> {
+    checksums_in(ChecksumMode::Sha256, data, part_size)
+}
+
+/// Every part's checksum in `mode`.
+pub fn checksums_in(mode: ChecksumMode, data: &[u8], part_size: u64) -> Vec<PartChecksum> {
     let count = data.len().div_ceil(part_size as usize).max(1);
     (0..count)
         .map(|i| {
             let n = PartNumber::from_index(i);
+            let bytes = part_bytes(data, part_size, n);
             PartChecksum {
                 part_number: n,
-                sha256: Checksum::of(part_bytes(data, part_size, n)),
+                sum: match mode {
+                    ChecksumMode::Sha256 => PartSum::Sha256(Checksum::of(bytes)),
+                    ChecksumMode::Crc64nvme => PartSum::Crc64nvme(Crc64::of(bytes)),
+                },
             }
         })
         .collect()

@@ -2,9 +2,10 @@
 //! asks of it ([`Command`], [`ResumeUpdate`]), and where a session stands ([`Phase`],
 //! [`Hold`]).
 
-use crate::core::checksum::Checksum;
+use crate::core::crc64::Crc64;
 use crate::core::fail::{FailCode, FailReason};
 use crate::core::ids::{ByteRange, ETag, PartNumber, SignedUrl, UploadId};
+use crate::core::part_sum::PartSum;
 use crate::core::retry::Failure;
 use crate::core::wire::{CompletedPart, PartChecksum, SignedPart};
 use serde::Serialize;
@@ -18,7 +19,8 @@ pub struct CallId(pub u64);
 /// What the driver must do next.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
-    /// Compute the SHA-256 of this byte range, then send [`Event::Hashed`].
+    /// Compute the checksum of this byte range (in the upload's mode), then send
+    /// [`Event::Hashed`].
     Hash { part: PartNumber, range: ByteRange },
     /// `POST /api/uploads`, signing these first parts; then [`Event::Created`].
     Create {
@@ -46,6 +48,8 @@ pub enum Command {
         call: CallId,
         upload_id: UploadId,
         parts: Vec<CompletedPart>,
+        /// The whole file's CRC-64/NVME, in that mode.
+        crc64nvme: Option<Crc64>,
     },
     /// `DELETE /api/uploads/{id}`, so storage frees the parts. Fire and forget.
     Abort { upload_id: UploadId },
@@ -62,7 +66,7 @@ pub enum ResumeUpdate {
     PartStored {
         part: PartNumber,
         etag: ETag,
-        sha256: Checksum,
+        sum: PartSum,
     },
     /// Completed or cancelled: nothing to resume any more.
     Forget,
@@ -72,10 +76,7 @@ pub enum ResumeUpdate {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// A part's checksum is ready.
-    Hashed {
-        part: PartNumber,
-        checksum: Checksum,
-    },
+    Hashed { part: PartNumber, checksum: PartSum },
     /// The file could not be read (it changed or vanished on disk).
     HashFailed { message: String },
     /// The server created the upload.

@@ -1,7 +1,7 @@
 //! The state of one part inside a session, and the API call a session waits on.
 
-use crate::core::checksum::Checksum;
 use crate::core::ids::{ByteRange, ETag, PartNumber, SignedUrl};
+use crate::core::part_sum::PartSum;
 use crate::core::time::Instant;
 use std::collections::BTreeMap;
 
@@ -30,7 +30,7 @@ pub(super) struct Url {
 pub(super) struct Part {
     pub(super) range: ByteRange,
     pub(super) state: PartState,
-    pub(super) checksum: Option<Checksum>,
+    pub(super) checksum: Option<PartSum>,
     pub(super) url: Option<Url>,
     pub(super) failures: u32,
     /// Re-signs after PUTs failed on expired URLs: free, but bounded, in case clocks

@@ -34,11 +34,11 @@ impl Session {
         };
         if let PartState::InFlight { sent } = p.state {
             self.progress.on_confirmed(p.range.len(), sent, now);
-            if let Some(sha256) = p.checksum {
+            if let Some(sum) = p.checksum {
                 let update = ResumeUpdate::PartStored {
                     part,
                     etag: etag.clone(),
-                    sha256,
+                    sum,
                 };
                 self.commands.push_back(Command::Persist(update));
             }

@@ -3,6 +3,7 @@
 
 use super::puts::expired_too_often;
 use super::{ApiCall, Command, FailCode, PartState, Phase, Session, MAX_RESIGNS};
+use crate::core::crc64::Crc64;
 use crate::core::ids::PartNumber;
 use crate::core::time::Instant;
 use crate::core::wire::{CompletedPart, PartChecksum};
@@ -124,11 +125,11 @@ impl Session {
             if out.len() == at_most {
                 break;
             }
-            if let (PartState::Hashed, Some(sha256)) = (&p.state, p.checksum) {
+            if let (PartState::Hashed, Some(sum)) = (&p.state, p.checksum) {
                 p.state = PartState::Signing;
                 out.push(PartChecksum {
                     part_number: PartNumber::from_index(i),
-                    sha256,
+                    sum,
                 });
             }
         }
@@ -151,11 +152,21 @@ impl Session {
                 _ => None,
             })
             .collect();
+        // In CRC-64/NVME mode the whole file's CRC follows from the parts' and their
+        // lengths: nothing is read again, and storage checks the joined object with it.
+        let crc64nvme = Crc64::of_parts(
+            self.parts
+                .iter()
+                .map(|p| Some((p.checksum?.crc64()?, p.range.len())))
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default(),
+        );
         let call = self.begin_call(ApiCall::Complete);
         self.commands.push_back(Command::Complete {
             call,
             upload_id,
             parts,
+            crc64nvme,
         });
     }
 

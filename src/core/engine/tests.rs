@@ -3,8 +3,11 @@
 
 use super::*;
 use crate::core::checksum::Checksum;
+use crate::core::crc64::Crc64;
 use crate::core::ids::{ETag, SignedUrl};
+use crate::core::part_sum::PartSum;
 use crate::core::plan::{PlanConfig, MIB};
+use crate::core::resume::RecordedPart;
 use crate::core::retry::RetryConfig;
 use crate::core::wire::ErrorCode;
 use crate::core::wire::{PartChecksum, SignedPart};
@@ -38,6 +41,10 @@ struct Sim {
     min_time_left: Duration,
     /// API calls (by number) that never get an answer.
     silent_calls: Vec<u32>,
+    /// When set, parts are summed in CRC-64/NVME mode over these bytes (the file).
+    crc_of: Option<Vec<u8>>,
+    /// The whole-file CRC the complete call carried.
+    completed_crc: Option<Crc64>,
 }
 
 fn ok_puts() -> PutScript {
@@ -77,6 +84,8 @@ impl Sim {
             persisted: Vec::new(),
             min_time_left: Duration::MAX,
             silent_calls: Vec::new(),
+            crc_of: None,
+            completed_crc: None,
         }
     }
 
@@ -91,7 +100,7 @@ impl Sim {
                 SignedPart {
                     part_number: p.part_number,
                     url: SignedUrl::new(format!("http://s/{}?sig", p.part_number)),
-                    headers: [("x-amz-checksum-sha256".into(), p.sha256.to_base64())].into(),
+                    headers: [(p.sum.mode().header().into(), p.sum.to_base64())].into(),
                     expires_in: self.url_ttl,
                 }
             })
@@ -112,7 +121,12 @@ impl Sim {
         while let Some(cmd) = self.session.poll_command() {
             match cmd {
                 Command::Hash { part, range } => {
-                    let checksum = Checksum::of(&range.start.to_le_bytes());
+                    let checksum = match &self.crc_of {
+                        Some(file) => PartSum::Crc64nvme(Crc64::of(
+                            &file[range.start as usize..range.end as usize],
+                        )),
+                        None => PartSum::Sha256(Checksum::of(&range.start.to_le_bytes())),
+                    };
                     self.events.push_back(Event::Hashed { part, checksum });
                 }
                 Command::Create { call, parts } => match self.api() {
@@ -153,10 +167,16 @@ impl Sim {
                     self.in_flight.remove(&part);
                     self.cancelled.push(part);
                 }
-                Command::Complete { call, parts, .. } => match self.api() {
+                Command::Complete {
+                    call,
+                    parts,
+                    crc64nvme,
+                    ..
+                } => match self.api() {
                     None => {}
                     Some(Ok(())) => {
                         self.completed = Some(parts);
+                        self.completed_crc = crc64nvme;
                         self.events.push_back(Event::Completed { call });
                     }
                     Some(Err(failure)) => self.events.push_back(Event::ApiFailed { call, failure }),
@@ -742,6 +762,7 @@ fn a_resumed_session_sends_only_the_missing_parts() {
         sim.now,
         UploadId("u1".into()),
         &stored,
+        &[],
     );
     assert_eq!(sim.session.snapshot(sim.now).progress.shown, 32 * MIB);
     sim.run(1000);
@@ -914,4 +935,71 @@ fn a_late_answer_to_a_call_given_up_on_is_ignored() {
     sim.run(5000);
     assert_completed_in_order(&sim, 8);
     assert_eq!(sim.session.upload_id(), Some(&UploadId("u1".into())));
+}
+
+/// A file of `len` bytes that differ from part to part.
+fn file_bytes(len: u64) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
+#[test]
+fn in_crc_mode_complete_carries_the_whole_files_crc() {
+    let size = 21 * MIB + 123;
+    let file = file_bytes(size);
+    let mut sim = Sim::new(size, EngineConfig::default(), ok_puts(), ok_api());
+    sim.crc_of = Some(file.clone());
+    sim.run(1000);
+    assert_completed_in_order(&sim, sim.session.plan().part_count);
+    assert_eq!(sim.completed_crc, Some(Crc64::of(&file)));
+}
+
+#[test]
+fn a_resumed_crc_upload_combines_recorded_and_new_parts() {
+    let size = 21 * MIB + 123;
+    let file = file_bytes(size);
+    let plan = Plan::for_file(size, &PlanConfig::default()).unwrap();
+    let kept = [1u32, 3];
+    let stored: Vec<CompletedPart> = kept
+        .iter()
+        .map(|&n| CompletedPart {
+            part_number: PartNumber(n),
+            etag: ETag(format!("{n}")),
+        })
+        .collect();
+    let recorded: Vec<RecordedPart> = kept
+        .iter()
+        .map(|&n| {
+            let range = plan.range(PartNumber(n));
+            RecordedPart {
+                part_number: PartNumber(n),
+                etag: ETag(format!("{n}")),
+                sum: PartSum::Crc64nvme(Crc64::of(&file[range.start as usize..range.end as usize])),
+            }
+        })
+        .collect();
+    let mut sim = Sim::new(size, EngineConfig::default(), ok_puts(), ok_api());
+    sim.crc_of = Some(file.clone());
+    sim.session = Session::resume(
+        plan,
+        EngineConfig::default(),
+        1,
+        sim.now,
+        UploadId("u1".into()),
+        &stored,
+        &recorded,
+    );
+    sim.run(1000);
+    assert_completed_in_order(&sim, plan.part_count);
+    assert!(sim.puts.iter().all(|(p, _)| !kept.contains(&p.0)));
+    assert_eq!(sim.completed_crc, Some(Crc64::of(&file)));
+}
+
+#[test]
+fn in_sha256_mode_complete_carries_no_crc() {
+    let mut sim = Sim::new(21 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.run(1000);
+    assert!(sim.completed.is_some());
+    assert_eq!(sim.completed_crc, None);
 }

@@ -7,6 +7,7 @@
 use super::{TempFile, COMPLETING_MARKER};
 use crate::storage::{same_etag, Assembled, StorageError};
 use partway::core::wire::CompletedPart;
+use partway::core::{ChecksumMode, Crc64};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -24,6 +25,15 @@ pub(super) struct Job {
     pub tmp_dir: PathBuf,
     /// The parts, already checked to be 1..=n in order.
     pub parts: Vec<CompletedPart>,
+    /// In CRC-64/NVME mode, the CRC the whole object must have.
+    pub full_object: Option<Crc64>,
+}
+
+/// What joining the parts produced.
+struct Joined {
+    size: u64,
+    sha256: String,
+    crc: Option<Crc64>,
 }
 
 impl Job {
@@ -43,10 +53,20 @@ impl Job {
         let joined = self.check_parts().and_then(|()| {
             let tmp = TempFile::new(self.tmp_dir.join(uuid::Uuid::new_v4().simple().to_string()));
             let joined = self.copy_parts(tmp.path())?;
+            if let Some(want) = self.full_object.filter(|want| joined.crc != Some(*want)) {
+                // As S3 does: parts that do not add up to the client's file are not
+                // joined, and stay for the client to send again.
+                return Err(StorageError::ChecksumMismatch(format!(
+                    "The file's CRC-64/NVME is {}, not the {} the client computed; \
+                     send its parts again.",
+                    joined.crc.map(Crc64::to_base64).unwrap_or_default(),
+                    want.to_base64()
+                )));
+            }
             tmp.persist(&self.object)?;
             Ok(joined)
         });
-        let (size, sha256) = match joined {
+        let joined = match joined {
             Ok(joined) => joined,
             Err(e) => {
                 let _ = fs::remove_file(&marker);
@@ -55,9 +75,9 @@ impl Job {
         };
         fs::remove_dir_all(&self.upload_dir)?;
         Ok(Assembled {
-            size,
-            sha256: Some(sha256),
-            checksum: None,
+            size: joined.size,
+            sha256: Some(joined.sha256),
+            checksum: joined.crc.map(Crc64::to_base64),
         })
     }
 
@@ -100,9 +120,10 @@ impl Job {
         Ok(())
     }
 
-    fn copy_parts(&self, to: &Path) -> Result<(u64, String), StorageError> {
+    fn copy_parts(&self, to: &Path) -> Result<Joined, StorageError> {
         let mut out = File::create(to)?;
         let mut hasher = Sha256::new();
+        let mut crc = self.full_object.map(|_| Crc64::hasher());
         let mut buf = vec![0u8; COPY_BUFFER];
         let mut size = 0u64;
         for part in &self.parts {
@@ -117,6 +138,9 @@ impl Job {
                     break;
                 }
                 hasher.update(&buf[..read]);
+                if let Some(crc) = &mut crc {
+                    crc.update(&buf[..read]);
+                }
                 part_hasher.update(&buf[..read]);
                 out.write_all(&buf[..read])?;
                 size += read as u64;
@@ -134,19 +158,27 @@ impl Job {
         // The parts are deleted next: the object must be on disk first.
         out.sync_all()?;
         let digest: [u8; 32] = hasher.finalize().into();
-        Ok((size, partway::core::Checksum::from_bytes(digest).to_hex()))
+        Ok(Joined {
+            size,
+            sha256: partway::core::Checksum::from_bytes(digest).to_hex(),
+            crc: crc.map(|c| c.finish()),
+        })
     }
 }
 
-/// The object at `path`, hashed, if it exists (rare: only a complete interrupted after
-/// storage's step reads it back).
-pub(super) fn hash_object(path: &Path) -> Result<Option<Assembled>, StorageError> {
+/// The object at `path`, hashed (and its CRC taken in that mode), if it exists (rare:
+/// only a complete interrupted after storage's step reads it back).
+pub(super) fn hash_object(
+    path: &Path,
+    mode: ChecksumMode,
+) -> Result<Option<Assembled>, StorageError> {
     let mut input = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
     let mut hasher = Sha256::new();
+    let mut crc = (mode == ChecksumMode::Crc64nvme).then(Crc64::hasher);
     let mut buf = vec![0u8; COPY_BUFFER];
     let mut size = 0u64;
     loop {
@@ -155,12 +187,15 @@ pub(super) fn hash_object(path: &Path) -> Result<Option<Assembled>, StorageError
             break;
         }
         hasher.update(&buf[..n]);
+        if let Some(crc) = &mut crc {
+            crc.update(&buf[..n]);
+        }
         size += n as u64;
     }
     let digest: [u8; 32] = hasher.finalize().into();
     Ok(Some(Assembled {
         size,
         sha256: Some(partway::core::Checksum::from_bytes(digest).to_hex()),
-        checksum: None,
+        checksum: crc.map(|c| c.finish().to_base64()),
     }))
 }

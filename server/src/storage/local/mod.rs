@@ -4,7 +4,8 @@
 //!
 //! Layout under the root (`<data-dir>/storage`):
 //! - `uploads/<upload id>/` — one multipart upload: `part_count`, and per part
-//!   `<n>.part` (the bytes) and `<n>.etag`;
+//!   `<n>.part` (the bytes), `<n>.etag`, and its checksums `<n>.sha256` and, in
+//!   CRC-64/NVME mode, `<n>.crc64nvme`;
 //! - `objects/<key>` — completed objects;
 //! - `tmp/` — objects being assembled, renamed into `objects/` when whole.
 
@@ -16,7 +17,7 @@ use crate::stats::PutStats;
 use crate::storage::{check_part_order, Assembled, PartToSign, Storage, StorageError};
 use axum::Router;
 use partway::core::wire::{CompletedPart, SignedPart, StoredPart};
-use partway::core::{Checksum, ETag, PartNumber, SignedUrl};
+use partway::core::{Checksum, ChecksumMode, Crc64, ETag, PartNumber, PartSum, SignedUrl};
 use signer::UrlSigner;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -24,9 +25,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The header that carries a part's SHA-256, as S3 names it.
-pub const CHECKSUM_HEADER: &str = "x-amz-checksum-sha256";
 
 /// Objects on local disk. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -103,16 +101,22 @@ impl LocalStorage {
         upload_id: &str,
         part: PartNumber,
         len: u64,
-        checksum: Option<Checksum>,
+        checksum: Option<PartSum>,
         expires: u64,
     ) -> Result<SignedPart, StorageError> {
         checked_name(upload_id)?;
-        let hex = checksum.map(|c| c.to_hex());
-        let canonical = signer::part_canonical(upload_id, part, len, hex.as_deref(), expires);
+        let signed = checksum.map(|c| (c.mode().as_str(), sum_hex(&c)));
+        let canonical = signer::part_canonical(
+            upload_id,
+            part,
+            len,
+            signed.as_ref().map(|(name, hex)| (*name, hex.as_str())),
+            expires,
+        );
         let sig = self.inner.signer.sign(&canonical);
         let mut query = vec![("len", len.to_string())];
-        if let Some(hex) = hex {
-            query.push(("sha256", hex));
+        if let Some((name, hex)) = signed {
+            query.push((name, hex));
         }
         query.push(("expires", expires.to_string()));
         query.push(("sig", sig));
@@ -123,7 +127,7 @@ impl LocalStorage {
             encode_query(&query)?
         );
         let headers: BTreeMap<String, String> = checksum
-            .map(|c| (CHECKSUM_HEADER.to_string(), c.to_base64()))
+            .map(|c| (c.mode().header().to_string(), c.to_base64()))
             .into_iter()
             .collect();
         Ok(SignedPart {
@@ -154,6 +158,7 @@ impl Storage for LocalStorage {
         _key: &str,
         _ct: &str,
         part_count: u32,
+        _mode: ChecksumMode,
     ) -> Result<String, StorageError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let dir = self.upload_dir(&id)?;
@@ -197,6 +202,7 @@ impl Storage for LocalStorage {
         key: &str,
         upload_id: &str,
         parts: &[CompletedPart],
+        full_object: Option<Crc64>,
     ) -> Result<Assembled, StorageError> {
         check_part_order(parts)?;
         let job = assemble::Job {
@@ -204,6 +210,7 @@ impl Storage for LocalStorage {
             object: self.object_path(key)?,
             tmp_dir: self.tmp_dir(),
             parts: parts.to_vec(),
+            full_object,
         };
         tokio::task::spawn_blocking(move || job.run())
             .await
@@ -242,9 +249,13 @@ impl Storage for LocalStorage {
         ))
     }
 
-    async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, StorageError> {
+    async fn stat_object(
+        &self,
+        key: &str,
+        mode: ChecksumMode,
+    ) -> Result<Option<Assembled>, StorageError> {
         let path = self.object_path(key)?;
-        tokio::task::spawn_blocking(move || assemble::hash_object(&path))
+        tokio::task::spawn_blocking(move || assemble::hash_object(&path, mode))
             .await
             .map_err(StorageError::failed)?
     }
@@ -285,11 +296,15 @@ fn list_parts_in(dir: &Path) -> Result<Vec<StoredPart>, StorageError> {
         let sha256 = std::fs::read_to_string(dir.join(format!("{n}.sha256")))
             .ok()
             .and_then(|s| Checksum::from_base64(s.trim()).ok());
+        let crc64nvme = std::fs::read_to_string(dir.join(format!("{n}.crc64nvme")))
+            .ok()
+            .and_then(|s| Crc64::from_base64(s.trim()).ok());
         parts.push(StoredPart {
             part_number: PartNumber(n),
             etag: ETag(etag),
             size,
             sha256,
+            crc64nvme,
         });
     }
     parts.sort_by_key(|p| p.part_number);
@@ -314,6 +329,14 @@ fn checked_name(name: &str) -> Result<&str, StorageError> {
 
 fn encode_query(pairs: &[(&str, String)]) -> Result<String, StorageError> {
     serde_urlencoded::to_string(pairs).map_err(StorageError::failed)
+}
+
+/// A part checksum as the signed query carries it: lower-case hex.
+fn sum_hex(sum: &PartSum) -> String {
+    match sum {
+        PartSum::Sha256(c) => c.to_hex(),
+        PartSum::Crc64nvme(c) => format!("{:016x}", c.0),
+    }
 }
 
 /// The ETag of a part: the first half of its SHA-256 in hex, quoted like S3's.

@@ -2,7 +2,7 @@
 //! URLs, answered the way S3 answers them (ETag header, checksum checks, CORS).
 
 use super::signer::{download_canonical, part_canonical};
-use super::{etag_for, LocalStorage, TempFile, CHECKSUM_HEADER, COMPLETING_MARKER};
+use super::{etag_for, LocalStorage, TempFile, COMPLETING_MARKER};
 use crate::error::ApiError;
 use crate::path::Path;
 use axum::body::Body;
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Router;
 use futures_util::StreamExt;
-use partway::core::{Checksum, PartNumber};
+use partway::core::{Checksum, ChecksumMode, Crc64, PartNumber, PartSum};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -22,17 +22,24 @@ use tower_http::services::ServeFile;
 
 /// `PUT /storage/parts/{upload id}/{part}` and `GET /storage/objects/{key}`, with CORS.
 pub(super) fn router(storage: LocalStorage) -> Router {
-    let checksum = HeaderName::from_static(CHECKSUM_HEADER);
+    let sha256 = HeaderName::from_static(ChecksumMode::Sha256.header());
+    let crc64nvme = HeaderName::from_static(ChecksumMode::Crc64nvme.header());
     // Browsers PUT parts cross-origin (the page and the API may live elsewhere), and
     // the widget must read the ETag. CorsLayer also decorates error answers, so the
     // widget can read those too.
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::PUT, Method::GET, Method::HEAD, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, checksum.clone(), header::RANGE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            sha256.clone(),
+            crc64nvme.clone(),
+            header::RANGE,
+        ])
         .expose_headers([
             header::ETAG,
-            checksum,
+            sha256,
+            crc64nvme,
             header::CONTENT_LENGTH,
             header::CONTENT_RANGE,
             header::CONTENT_DISPOSITION,
@@ -69,14 +76,19 @@ async fn put_part(
         .ok_or_else(bad_sig)?;
     let q = SignedQuery::parse(query.as_deref())?;
     let (len, expires, sig) = (q.number("len")?, q.number("expires")?, q.required("sig")?);
-    let signed_hex = q.optional("sha256")?;
-    let canonical = part_canonical(&upload_id, part, len, signed_hex, expires);
+    let signed_sum = match (q.optional("sha256")?, q.optional("crc64nvme")?) {
+        (None, None) => None,
+        (Some(hex), None) => Some(("sha256", hex)),
+        (None, Some(hex)) => Some(("crc64nvme", hex)),
+        (Some(_), Some(_)) => return Err(bad_sig()),
+    };
+    let canonical = part_canonical(&upload_id, part, len, signed_sum, expires);
     storage.signer().verify(&canonical, sig)?;
     if crate::unix_now() > expires {
         return Err(ApiError::UrlExpired);
     }
-    let signed = signed_hex
-        .map(|h| checksum_from_hex(h).ok_or_else(bad_sig))
+    let signed = signed_sum
+        .map(|(name, hex)| sum_from_hex(name, hex).ok_or_else(bad_sig))
         .transpose()?;
     let expected = expected_checksum(signed, &headers)?;
     if let Some(declared) = content_length(&headers) {
@@ -89,21 +101,28 @@ async fn put_part(
     let dir = storage.upload_dir(&upload_id)?;
     still_open(&dir).await?;
     let tmp = TempFile::new(dir.join(format!(".{part}.{}.tmp", uuid::Uuid::new_v4().simple())));
-    let digest = match receive(body, tmp.path(), part, len, storage.body_idle()).await {
-        // The directory went away under the part: completed or cancelled meanwhile.
-        Err(ApiError::Internal(_)) if !tokio::fs::try_exists(&dir).await.unwrap_or(true) => {
-            return Err(gone())
-        }
-        other => other?,
+    let with_crc = expected.is_some_and(|e| e.mode() == ChecksumMode::Crc64nvme);
+    let (digest, crc) =
+        match receive(body, tmp.path(), part, len, with_crc, storage.body_idle()).await {
+            // The directory went away under the part: completed or cancelled meanwhile.
+            Err(ApiError::Internal(_)) if !tokio::fs::try_exists(&dir).await.unwrap_or(true) => {
+                return Err(gone())
+            }
+            other => other?,
+        };
+    let received = match expected {
+        Some(PartSum::Crc64nvme(_)) => crc.map(PartSum::Crc64nvme),
+        _ => Some(PartSum::Sha256(digest)),
     };
-    if expected.is_some_and(|e| e != digest) {
+    if let Some(want) = expected.filter(|want| Some(*want) != received) {
         return Err(ApiError::ChecksumMismatch(format!(
-            "Part {part} does not match its SHA-256 checksum, so it was not stored; send it again."
+            "Part {part} does not match its {} checksum, so it was not stored; send it again.",
+            algorithm(want.mode())
         )));
     }
     let etag = etag_for(&digest);
     still_open(&dir).await?;
-    store(&dir, part, tmp, &etag.0, &digest)
+    store(&dir, part, tmp, &etag.0, &digest, crc)
         .await
         .map_err(|e| match e {
             ApiError::Internal(_) if !dir.exists() => gone(),
@@ -115,10 +134,12 @@ async fn put_part(
         header::ETAG,
         HeaderValue::from_str(&etag.0).map_err(ApiError::internal)?,
     );
-    h.insert(
-        CHECKSUM_HEADER,
-        HeaderValue::from_str(&digest.to_base64()).map_err(ApiError::internal)?,
-    );
+    if let Some(sum) = received {
+        h.insert(
+            sum.mode().header(),
+            HeaderValue::from_str(&sum.to_base64()).map_err(ApiError::internal)?,
+        );
+    }
     Ok(response)
 }
 
@@ -140,46 +161,70 @@ fn gone() -> ApiError {
     ApiError::NotFound("This upload does not exist, or was completed or cancelled.".into())
 }
 
-/// The checksum the body must have: the signed one (whose header must then be sent, and
-/// equal), or one the client sent unsigned.
-fn expected_checksum(
-    signed: Option<Checksum>,
-    headers: &HeaderMap,
-) -> Result<Option<Checksum>, ApiError> {
-    let sent = match headers.get(CHECKSUM_HEADER) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .and_then(|v| Checksum::from_base64(v.trim()).ok())
-                .ok_or_else(|| {
-                    ApiError::invalid(format!(
-                        "The {CHECKSUM_HEADER} header is not a base64 SHA-256."
-                    ))
-                })?,
-        ),
-    };
-    match (signed, sent) {
-        (Some(_), None) => Err(ApiError::invalid(format!(
-            "This part's URL was signed with a checksum: send it in the {CHECKSUM_HEADER} header."
-        ))),
-        (Some(s), Some(h)) if s != h => Err(ApiError::SignatureInvalid(format!(
-            "The {CHECKSUM_HEADER} header differs from the checksum this URL was signed with."
-        ))),
-        (signed, sent) => Ok(signed.or(sent)),
+/// The algorithm's name, for messages.
+fn algorithm(mode: ChecksumMode) -> &'static str {
+    match mode {
+        ChecksumMode::Sha256 => "SHA-256",
+        ChecksumMode::Crc64nvme => "CRC-64/NVME",
     }
 }
 
-/// Streams the body into `to`, hashing it; exactly `len` bytes must arrive.
+/// The checksum of `mode` the client sent in its header, if it sent one.
+fn sent_checksum(mode: ChecksumMode, headers: &HeaderMap) -> Result<Option<PartSum>, ApiError> {
+    let Some(value) = headers.get(mode.header()) else {
+        return Ok(None);
+    };
+    let value = value.to_str().unwrap_or_default().trim();
+    let sum = match mode {
+        ChecksumMode::Sha256 => Checksum::from_base64(value).ok().map(PartSum::Sha256),
+        ChecksumMode::Crc64nvme => Crc64::from_base64(value).ok().map(PartSum::Crc64nvme),
+    };
+    sum.map(Some).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "The {} header is not a base64 {}.",
+            mode.header(),
+            algorithm(mode)
+        ))
+    })
+}
+
+/// The checksum the body must have: the signed one (whose header must then be sent, and
+/// equal), or one the client sent unsigned.
+fn expected_checksum(
+    signed: Option<PartSum>,
+    headers: &HeaderMap,
+) -> Result<Option<PartSum>, ApiError> {
+    let Some(signed) = signed else {
+        return match sent_checksum(ChecksumMode::Sha256, headers)? {
+            Some(sum) => Ok(Some(sum)),
+            None => sent_checksum(ChecksumMode::Crc64nvme, headers),
+        };
+    };
+    let header = signed.mode().header();
+    match sent_checksum(signed.mode(), headers)? {
+        None => Err(ApiError::invalid(format!(
+            "This part's URL was signed with a checksum: send it in the {header} header."
+        ))),
+        Some(sent) if sent != signed => Err(ApiError::SignatureInvalid(format!(
+            "The {header} header differs from the checksum this URL was signed with."
+        ))),
+        Some(_) => Ok(Some(signed)),
+    }
+}
+
+/// Streams the body into `to`, hashing it (and taking its CRC-64/NVME if `with_crc`);
+/// exactly `len` bytes must arrive.
 async fn receive(
     body: Body,
     to: &std::path::Path,
     part: PartNumber,
     len: u64,
+    with_crc: bool,
     idle: std::time::Duration,
-) -> Result<Checksum, ApiError> {
+) -> Result<(Checksum, Option<Crc64>), ApiError> {
     let mut file = tokio::fs::File::create(to).await?;
     let mut hasher = Sha256::new();
+    let mut crc = with_crc.then(Crc64::hasher);
     let mut received = 0u64;
     let mut stream = body.into_data_stream();
     loop {
@@ -199,6 +244,9 @@ async fn receive(
             )));
         }
         hasher.update(&chunk);
+        if let Some(crc) = &mut crc {
+            crc.update(&chunk);
+        }
         file.write_all(&chunk).await?;
     }
     if received < len {
@@ -207,7 +255,8 @@ async fn receive(
         )));
     }
     file.flush().await?;
-    Ok(Checksum::from_bytes(hasher.finalize().into()))
+    let digest = Checksum::from_bytes(hasher.finalize().into());
+    Ok((digest, crc.map(|c| c.finish())))
 }
 
 /// Moves a received part into place, replacing an earlier copy. The old ETag goes
@@ -218,6 +267,7 @@ async fn store(
     tmp: TempFile,
     etag: &str,
     sha256: &Checksum,
+    crc: Option<Crc64>,
 ) -> Result<(), ApiError> {
     let etag_path = dir.join(format!("{part}.etag"));
     match tokio::fs::remove_file(&etag_path).await {
@@ -238,6 +288,24 @@ async fn store(
     tokio::task::spawn_blocking(move || sum_tmp.persist(&sum_path))
         .await
         .map_err(ApiError::internal)??;
+    let crc_path = dir.join(format!("{part}.crc64nvme"));
+    match crc {
+        Some(crc) => {
+            let crc_tmp = TempFile::new(dir.join(format!(
+                ".{part}.{}.crc64nvme.tmp",
+                uuid::Uuid::new_v4().simple()
+            )));
+            tokio::fs::write(crc_tmp.path(), crc.to_base64()).await?;
+            tokio::task::spawn_blocking(move || crc_tmp.persist(&crc_path))
+                .await
+                .map_err(ApiError::internal)??;
+        }
+        // An earlier copy's CRC must not outlive it.
+        None => match tokio::fs::remove_file(&crc_path).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        },
+    }
     let etag_tmp = TempFile::new(dir.join(format!(
         ".{part}.{}.etag.tmp",
         uuid::Uuid::new_v4().simple()
@@ -300,6 +368,17 @@ fn bad_sig() -> ApiError {
     ApiError::SignatureInvalid("This link's signature is not valid.".into())
 }
 
+/// A signed checksum parameter: `sha256` (64 hex digits) or `crc64nvme` (16).
+fn sum_from_hex(name: &str, hex: &str) -> Option<PartSum> {
+    match name {
+        "sha256" => checksum_from_hex(hex).map(PartSum::Sha256),
+        "crc64nvme" if hex.len() == 16 => u64::from_str_radix(hex, 16)
+            .ok()
+            .map(|n| PartSum::Crc64nvme(Crc64(n))),
+        _ => None,
+    }
+}
+
 fn checksum_from_hex(hex: &str) -> Option<Checksum> {
     if hex.len() != 64 {
         return None;
@@ -360,5 +439,13 @@ mod tests {
         let c = Checksum::of(b"x");
         assert_eq!(checksum_from_hex(&c.to_hex()), Some(c));
         assert_eq!(checksum_from_hex("zz"), None);
+        let crc = Crc64::of(b"x");
+        let hex = format!("{:016x}", crc.0);
+        assert_eq!(
+            sum_from_hex("crc64nvme", &hex),
+            Some(PartSum::Crc64nvme(crc))
+        );
+        assert_eq!(sum_from_hex("crc64nvme", "+1"), None);
+        assert_eq!(sum_from_hex("md5", &hex), None);
     }
 }

@@ -64,18 +64,24 @@ pub fn object_path(key: &str) -> String {
     format!("/storage/objects/{key}")
 }
 
-/// What a part URL's signature covers. `sha256` is the lower-case hex digest, if signed.
+/// What a part URL's signature covers. `checksum` is the query's checksum parameter,
+/// if signed: `("sha256", hex)` or `("crc64nvme", hex)`.
 pub fn part_canonical(
     upload_id: &str,
     part: PartNumber,
     len: u64,
-    sha256: Option<&str>,
+    checksum: Option<(&str, &str)>,
     expires: u64,
 ) -> String {
+    let sum = match checksum {
+        // The SHA-256 form is the one URLs had before there was a choice.
+        None => "sha256=".to_string(),
+        Some(("sha256", hex)) => format!("sha256={hex}"),
+        Some((name, hex)) => format!("{name}={hex}"),
+    };
     format!(
-        "PUT\n{}\nlen={len}\nsha256={}\nexpires={expires}",
+        "PUT\n{}\nlen={len}\n{sum}\nexpires={expires}",
         part_path(upload_id, part),
-        sha256.unwrap_or("")
     )
 }
 

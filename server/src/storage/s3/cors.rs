@@ -1,7 +1,7 @@
 //! The bucket's CORS rules: browsers on the site's origins must be allowed to PUT parts
 //! and read their ETags.
 
-use super::{xml, S3Storage, CHECKSUM_HEADER, SERVER_CALL_TTL};
+use super::{xml, S3Storage, SERVER_CALL_TTL};
 use crate::storage::StorageError;
 use reqwest::Method;
 
@@ -47,7 +47,10 @@ impl S3Storage {
             .request(Method::OPTIONS, url)
             .header("origin", origin)
             .header("access-control-request-method", "PUT")
-            .header("access-control-request-headers", CHECKSUM_HEADER)
+            .header(
+                "access-control-request-headers",
+                "x-amz-checksum-sha256,x-amz-checksum-crc64nvme",
+            )
             .send()
             .await
             .map_err(|e| format!("storage unreachable: {}", e.without_url()))?;

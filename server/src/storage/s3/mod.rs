@@ -20,13 +20,13 @@ mod xml;
 use crate::config::S3Config;
 use crate::storage::{Assembled, PartToSign, Storage, StorageError};
 use partway::core::wire::{CompletedPart, SignedPart, StoredPart};
+use partway::core::{ChecksumMode, Crc64};
 use rusty_s3::{Bucket, Credentials, UrlStyle};
 use std::time::Duration;
 use upload::Upload;
 use url::Url;
 /// Lifetime of the URLs the server signs for its own calls.
 const SERVER_CALL_TTL: Duration = Duration::from_secs(60);
-const CHECKSUM_HEADER: &str = "x-amz-checksum-sha256";
 
 /// Why the S3 backend could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -105,8 +105,9 @@ impl Storage for S3Storage {
         key: &str,
         content_type: &str,
         _part_count: u32,
+        mode: ChecksumMode,
     ) -> Result<String, StorageError> {
-        self.create_multipart_upload(key, content_type).await
+        self.create_multipart_upload(key, content_type, mode).await
     }
 
     async fn sign_part(
@@ -130,8 +131,9 @@ impl Storage for S3Storage {
         key: &str,
         upload_id: &str,
         parts: &[CompletedPart],
+        full_object: Option<Crc64>,
     ) -> Result<Assembled, StorageError> {
-        self.complete_multipart_upload(key, Upload::from_id(upload_id), parts)
+        self.complete_multipart_upload(key, Upload::from_id(upload_id), parts, full_object)
             .await
     }
 
@@ -139,9 +141,13 @@ impl Storage for S3Storage {
         upload::expected_checksum(Upload::from_id(upload_id), stored)
     }
 
-    async fn stat_object(&self, key: &str) -> Result<Option<Assembled>, StorageError> {
+    async fn stat_object(
+        &self,
+        key: &str,
+        mode: ChecksumMode,
+    ) -> Result<Option<Assembled>, StorageError> {
         Ok(self
-            .head_object(&self.key(key))
+            .head_object(&self.key(key), mode)
             .await?
             .map(object::Head::assembled))
     }

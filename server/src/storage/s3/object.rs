@@ -1,9 +1,9 @@
 //! Whole objects: HEAD (size, ETag, checksum), download URLs, deletion, and the listing
 //! an audit reads.
 
-use super::{call::refusal, S3Storage, CHECKSUM_HEADER, SERVER_CALL_TTL};
+use super::{call::refusal, S3Storage, SERVER_CALL_TTL};
 use crate::storage::{attachment_disposition, Assembled, StorageError};
-use partway::core::Checksum;
+use partway::core::{Checksum, ChecksumMode};
 use reqwest::{Method, StatusCode};
 use rusty_s3::S3Action;
 use std::time::Duration;
@@ -12,8 +12,9 @@ use std::time::Duration;
 pub(super) struct Head {
     pub size: u64,
     pub etag: String,
-    /// The `x-amz-checksum-sha256` storage keeps for the object: the whole object's
-    /// SHA-256 for a single PUT, the composite `<base64>-<parts>` for a multipart one.
+    /// The checksum storage keeps for the object, in the mode asked for: with SHA-256
+    /// the whole object's for a single PUT, the composite `<base64>-<parts>` for a
+    /// multipart one; with CRC-64/NVME the whole object's.
     pub checksum: Option<String>,
 }
 
@@ -36,8 +37,13 @@ impl Head {
 }
 
 impl S3Storage {
-    /// The object at the full `key` (prefix included), if it exists.
-    pub(super) async fn head_object(&self, key: &str) -> Result<Option<Head>, StorageError> {
+    /// The object at the full `key` (prefix included), with its checksum of `mode`, if
+    /// it exists.
+    pub(super) async fn head_object(
+        &self,
+        key: &str,
+        mode: ChecksumMode,
+    ) -> Result<Option<Head>, StorageError> {
         let mut action = self.bucket.head_object(Some(&self.credentials), key);
         action
             .headers_mut()
@@ -69,7 +75,7 @@ impl S3Storage {
         Ok(Some(Head {
             size,
             etag: header("etag").unwrap_or_default(),
-            checksum: header(CHECKSUM_HEADER),
+            checksum: header(mode.header()),
         }))
     }
 

@@ -5,10 +5,10 @@
 //! handed out can store anything the database does not know of. Uploads recorded by
 //! earlier versions as one plain PutObject ([`Upload::Single`]) still finish.
 
-use super::{call::refusal, xml, S3Storage, CHECKSUM_HEADER, SERVER_CALL_TTL};
+use super::{call::refusal, xml, S3Storage, SERVER_CALL_TTL};
 use crate::storage::{check_part_order, same_etag, Assembled, PartToSign, StorageError};
 use partway::core::wire::{CompletedPart, SignedPart, StoredPart};
-use partway::core::{Checksum, ETag, PartNumber, SignedUrl};
+use partway::core::{Checksum, ChecksumMode, Crc64, ETag, PartNumber, SignedUrl};
 use reqwest::Method;
 use rusty_s3::actions::CreateMultipartUpload;
 use rusty_s3::S3Action;
@@ -49,13 +49,14 @@ impl<'a> Upload<'a> {
 }
 
 impl S3Storage {
-    /// Starts the upload to `key` with SHA-256 checksums, whatever its part count: a
+    /// Starts the upload to `key` with checksums of `mode`, whatever its part count: a
     /// single PutObject URL would stay good for its whole lifetime, even after a cancel
     /// or after the file was deleted.
     pub(super) async fn create_multipart_upload(
         &self,
         key: &str,
         content_type: &str,
+        mode: ChecksumMode,
     ) -> Result<String, StorageError> {
         let key = self.key(key);
         let mut action = self
@@ -63,13 +64,20 @@ impl S3Storage {
             .create_multipart_upload(Some(&self.credentials), &key);
         let content_type = object_type(content_type);
         action.headers_mut().insert("content-type", content_type);
-        action
-            .headers_mut()
-            .insert("x-amz-checksum-algorithm", "SHA256");
-        let headers = [
-            ("content-type", content_type),
-            ("x-amz-checksum-algorithm", "SHA256"),
-        ];
+        // SHA-256 parts join into a composite checksum; a CRC-64/NVME is checked over
+        // the full object, combined from the parts'.
+        let checksum: &[(&str, &str)] = match mode {
+            ChecksumMode::Sha256 => &[("x-amz-checksum-algorithm", "SHA256")],
+            ChecksumMode::Crc64nvme => &[
+                ("x-amz-checksum-algorithm", "CRC64NVME"),
+                ("x-amz-checksum-type", "FULL_OBJECT"),
+            ],
+        };
+        let mut headers = vec![("content-type", content_type)];
+        headers.extend_from_slice(checksum);
+        for (name, value) in checksum {
+            action.headers_mut().insert(*name, *value);
+        }
         let answer = self
             .call(Method::POST, action.sign(SERVER_CALL_TTL), &headers, None)
             .await?;
@@ -88,7 +96,7 @@ impl S3Storage {
         let len = part.len.to_string();
         let mut headers = BTreeMap::new();
         if let Some(sum) = part.checksum {
-            headers.insert(CHECKSUM_HEADER.to_string(), sum.to_base64());
+            headers.insert(sum.mode().header().to_string(), sum.to_base64());
         }
         let url = match Upload::from_id(part.upload_id) {
             Upload::Single => {
@@ -130,7 +138,7 @@ impl S3Storage {
         let key = self.key(key);
         let id = match upload {
             Upload::Single => {
-                let stored = self.head_object(&key).await?;
+                let stored = self.head_object(&key, ChecksumMode::Sha256).await?;
                 return Ok(stored
                     .map(|head| {
                         vec![StoredPart {
@@ -138,6 +146,7 @@ impl S3Storage {
                             etag: ETag(head.etag),
                             size: head.size,
                             sha256: head.checksum.and_then(|c| Checksum::from_base64(&c).ok()),
+                            crc64nvme: None,
                         }]
                     })
                     .unwrap_or_default());
@@ -154,6 +163,9 @@ impl S3Storage {
                 sha256: p
                     .checksum_sha256
                     .and_then(|c| Checksum::from_base64(&c).ok()),
+                crc64nvme: p
+                    .checksum_crc64nvme
+                    .and_then(|c| Crc64::from_base64(&c).ok()),
             })
             .collect())
     }
@@ -188,18 +200,19 @@ impl S3Storage {
     }
 
     /// Joins the parts into the object (a single PUT is joined already: its ETag is
-    /// checked).
+    /// checked). With `full_object`, storage checks the whole object's CRC-64/NVME.
     pub(super) async fn complete_multipart_upload(
         &self,
         key: &str,
         upload: Upload<'_>,
         parts: &[CompletedPart],
+        full_object: Option<Crc64>,
     ) -> Result<Assembled, StorageError> {
         check_part_order(parts)?;
         let key = self.key(key);
         let upload_id = match upload {
             Upload::Single => {
-                let Some(head) = self.head_object(&key).await? else {
+                let Some(head) = self.head_object(&key, ChecksumMode::Sha256).await? else {
                     return Err(StorageError::PartMismatch(
                         "The file has not been stored.".into(),
                     ));
@@ -232,17 +245,24 @@ impl S3Storage {
             }
         }
         let etags: Vec<&str> = listed.iter().map(|p| p.etag.as_str()).collect();
-        let action = self.bucket.complete_multipart_upload(
+        let mut action = self.bucket.complete_multipart_upload(
             Some(&self.credentials),
             &key,
             upload_id,
             etags.into_iter(),
         );
+        let whole = full_object.map(Crc64::to_base64);
+        let mut headers = Vec::new();
+        if let Some(crc) = &whole {
+            let header = ChecksumMode::Crc64nvme.header();
+            action.headers_mut().insert(header, crc.as_str());
+            headers.push((header, crc.as_str()));
+        }
         let answer = self
             .call(
                 Method::POST,
                 action.sign(SERVER_CALL_TTL),
-                &[],
+                &headers,
                 Some(xml::complete_body(&listed)),
             )
             .await?;
@@ -250,8 +270,12 @@ impl S3Storage {
         if xml::parse_error(&answer.body).is_some() {
             return Err(refusal(answer.status, &answer.body));
         }
+        let mode = match full_object {
+            Some(_) => ChecksumMode::Crc64nvme,
+            None => ChecksumMode::Sha256,
+        };
         let head = self
-            .head_object(&key)
+            .head_object(&key, mode)
             .await?
             .ok_or_else(|| StorageError::failed("completed object is missing"))?;
         // A composite checksum is no file's SHA-256, but a one-part file's is its part's.
@@ -390,6 +414,7 @@ mod tests {
             etag: ETag(String::new()),
             size: bytes.len() as u64,
             sha256: Some(Checksum::of(bytes)),
+            crc64nvme: None,
         };
         let stored = [part(1, b"one"), part(2, b"two")];
         let mut both = Checksum::of(b"one").as_bytes().to_vec();

@@ -33,6 +33,9 @@ pub struct ListedPart {
     /// Its SHA-256, base64, when the upload was created with that algorithm.
     #[serde(rename = "ChecksumSHA256")]
     pub checksum_sha256: Option<String>,
+    /// Its CRC-64/NVME, base64, when the upload was created with that algorithm.
+    #[serde(rename = "ChecksumCRC64NVME")]
+    pub checksum_crc64nvme: Option<String>,
 }
 
 /// One page of `ListMultipartUploads`.
@@ -133,7 +136,12 @@ pub fn cors_body(origins: &[String]) -> String {
     for method in ["PUT", "GET", "HEAD"] {
         body.push_str(&format!("<AllowedMethod>{method}</AllowedMethod>"));
     }
-    for header in ["content-type", "x-amz-checksum-sha256", "range"] {
+    for header in [
+        "content-type",
+        "x-amz-checksum-sha256",
+        "x-amz-checksum-crc64nvme",
+        "range",
+    ] {
         body.push_str(&format!("<AllowedHeader>{header}</AllowedHeader>"));
     }
     body.push_str("<ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds>");
@@ -184,12 +192,14 @@ mod tests {
                 etag: "\"a\"".into(),
                 size: 1,
                 checksum_sha256: Some("x".into()),
+                checksum_crc64nvme: None,
             },
             ListedPart {
                 part_number: 2,
                 etag: "\"b\"".into(),
                 size: 1,
                 checksum_sha256: None,
+                checksum_crc64nvme: None,
             },
         ];
         let body = complete_body(&parts);
