@@ -2,11 +2,12 @@
 // against the same store, by each uploader a developer could pick, rounds interleaved:
 //
 //   partway  the demo page (<partway-upload>) at its defaults: SHA-256 per part
+//   partway-crc  the same with checksum="crc64nvme": CRC-64/NVME per part and whole file
 //   raw      a plain loop of N parallel XHR PUTs to URLs hashed and signed beforehand: the ceiling
 //   uppy5    Uppy 5 (@uppy/core 5.2.0 + @uppy/aws-s3 5.1.0) at its defaults, no checksums
 //   uppy6    Uppy 6 (@uppy/core 6.3.1 + @uppy/aws-s3 6.3.1) at its defaults, no checksums
 //
-//   node bench/upload.mjs [--size-mib 1024] [--rounds 3] [--garage] [--modes partway,raw,uppy5,uppy6]
+//   node bench/upload.mjs [--size-mib 1024] [--rounds 3] [--garage] [--modes partway,partway-crc,raw,uppy5,uppy6]
 //                         [--raw-parallel 6] [--partway-query 'parallel=6&part_mib=16']
 //
 // With --garage (source tests/services/garage.sh first) everything stores into that Garage;
@@ -40,7 +41,7 @@ const size = Number(values['size-mib']) * MiB;
 const rounds = Number(values.rounds);
 const rawParallel = Number(values['raw-parallel']);
 const rawPartSize = 8 * MiB;
-const modes = (values.modes ?? (values.garage ? 'partway,raw,uppy5,uppy6' : 'partway,raw')).split(',');
+const modes = (values.modes ?? (values.garage ? 'partway,partway-crc,raw,uppy5,uppy6' : 'partway,partway-crc,raw')).split(',');
 if (!values.garage && modes.some((m) => m.startsWith('uppy'))) throw new Error('the Uppy modes need --garage');
 
 for (const dir of [HERE, join(HERE, 'uppy5'), join(HERE, 'uppy6')]) {
@@ -150,9 +151,9 @@ async function rawLoop({ partSize, parallel }) {
 }
 
 /** Partway, timed in the page from `partway-add` to `partway-complete`. */
-async function partwayRun(page, file) {
+async function partwayRun(page, file, query = '') {
   const widget = new WidgetPage(page);
-  await widget.open(`${server.page}/?user=bench${values['partway-query'] ? `&${values['partway-query']}` : ''}`);
+  await widget.open(`${server.page}/?user=bench${values['partway-query'] ? `&${values['partway-query']}` : ''}${query}`);
   await page.evaluate(() => {
     const el = document.querySelector('partway-upload');
     window.benchDone = new Promise((resolve, reject) => {
@@ -193,6 +194,7 @@ async function inputWith(page, file) {
 
 const RUN = {
   partway: partwayRun,
+  'partway-crc': (page, file) => partwayRun(page, file, '&checksum=crc64nvme'),
   async raw(page, file) {
     await blank(page);
     await inputWith(page, file);
@@ -254,7 +256,7 @@ try {
       await page.close();
       results[mode].push(r);
       const tasks = r.longTasks;
-      console.log(`round ${round} ${mode.padEnd(7)} ${(size / 1e6 / r.seconds).toFixed(1).padStart(6)} MB/s` +
+      console.log(`round ${round} ${mode.padEnd(11)} ${(size / 1e6 / r.seconds).toFixed(1).padStart(6)} MB/s` +
         `  ${tasks.length} long tasks${tasks.length ? ` (max ${Math.round(Math.max(...tasks))} ms)` : ''}`);
     }
   }
@@ -262,6 +264,7 @@ try {
   const mbps = (m) => size / 1e6 / median(results[m].map((r) => r.seconds));
   const what = {
     partway: `Partway, defaults${values['partway-query'] ? ` + ${values['partway-query']}` : ''}, SHA-256 per part, pick to done`,
+    'partway-crc': `Partway, checksum=crc64nvme${values['partway-query'] ? ` + ${values['partway-query']}` : ''}, CRC per part and whole file, pick to done`,
     raw: `raw loop, ${rawParallel} XHR PUTs in flight, ${rawPartSize / MiB} MiB parts, PUTs alone`,
     uppy5: 'Uppy 5.2 + @uppy/aws-s3 5.1, defaults, no checksums, add to done',
     uppy6: 'Uppy 6.3.1 + @uppy/aws-s3 6.3.1, defaults, no checksums, add to done',

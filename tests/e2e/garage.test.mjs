@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startBalancer } from './balancer.mjs';
 import {
-  freePort, garageArgs, launchBrowser, makeFile, ROOT, serviceEnv, setupCors, sha256OfUrl, startServer, tempDir, WidgetPage,
+  crc64nvmeOfFile, freePort, garageArgs, launchBrowser, makeFile, ROOT, serviceEnv, setupCors, sha256OfUrl, startServer,
+  tempDir, WidgetPage,
 } from './harness.mjs';
 
 const MiB = 1024 * 1024;
@@ -94,5 +95,32 @@ test('256 MiB through two server instances into Garage, read back intact', async
     await lb.close();
     await a.stop();
     await b.stop();
+  }
+});
+
+test('in CRC-64/NVME mode Garage checks the whole file, and the file records the mode and its CRC', async () => {
+  const prefix = `e2e-crc-${randomUUID()}/`;
+  const port = await freePort();
+  const bin = process.env.PARTWAY_SERVER_BIN ?? join(ROOT, 'target', 'debug', 'partway-server');
+  assert.match(setupCors(bin, prefix, `http://localhost:${port}`), /CORS set/);
+  const server = await startServer({ port, args: garageArgs(prefix) });
+  const page = await browser.newPage();
+  try {
+    const file = await makeFile(dir, 'garage-crc.bin', 40 * MiB + 3);
+    const widget = new WidgetPage(page);
+    await widget.open(`${server.page}/?user=crc&checksum=crc64nvme`);
+    await widget.pick([file.path]);
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 120_000), 'done',
+      await widget.row(file.name).innerText());
+    const token = await server.token('crc');
+    const info = (await server.get('/api/files', token)).body.files.find((f) => f.name === file.name);
+    assert.equal(info.checksum_mode, 'crc64nvme');
+    // Storage's own CRC of the object it joined, against one taken of the file on disk.
+    assert.equal(info.checksum, await crc64nvmeOfFile(file.path));
+    const href = await widget.row(file.name).locator('[data-testid=file-link]').getAttribute('href');
+    assert.equal(await sha256OfUrl(href), file.sha256, 'Garage holds different bytes');
+  } finally {
+    await page.close();
+    await server.stop();
   }
 });

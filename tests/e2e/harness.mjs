@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
+import { crc64nvme } from '../../src/browser/hash_worker.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -136,6 +137,16 @@ export async function sha256OfFile(path) {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk);
   return hash.digest('hex');
+}
+
+/**
+ * The CRC-64/NVME of a file, base64 as `x-amz-checksum-crc64nvme` carries it (by the
+ * widget's own function; storage computes its value independently).
+ */
+export async function crc64nvmeOfFile(path) {
+  const bytes = await readFile(path);
+  const view = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+  return Buffer.from(crc64nvme(view)).toString('base64');
 }
 
 /** SHA-256 of what a URL serves, streamed. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { startFaultProxy } from './fault-proxy.mjs';
 import {
-  freePort, launchBrowser, makeFile, resumeRecords, sha256OfUrl, startServer, tempDir, throttle,
+  crc64nvmeOfFile, freePort, launchBrowser, makeFile, resumeRecords, sha256OfUrl, startServer, tempDir, throttle,
   waitForPercent, WidgetPage, writeResumeRecord,
 } from './harness.mjs';
 
@@ -348,5 +348,29 @@ test('with 2-second URLs a 64 MiB upload completes, signing parts again as neede
     await page.close();
   } finally {
     await server.stop();
+  }
+});
+
+test('in CRC-64/NVME mode a reloaded upload combines the recorded and new parts into the whole CRC', async () => {
+  const { server, stop } = await serverBehindProxy({ rate: 0 });
+  try {
+    const file = await makeFile(dir, 'reload-crc.bin', 96 * MiB + 5);
+    const query = '&checksum=crc64nvme';
+    const { page, widget } = await begin(server, 'crc', file, { upload: 24 * MiB, until: 50, query });
+    const uploadId = await widget.row(file.name).getAttribute('data-upload-id');
+    await page.reload();
+    await widget.open(`${server.page}/?user=crc${query}`);
+    await widget.pick([file.path]);
+    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 180_000), 'done',
+      await widget.row(file.name).innerText());
+    assert.equal(await widget.row(file.name).getAttribute('data-upload-id'), uploadId, 'a new upload was started');
+    const token = await server.token('crc');
+    const info = (await server.get('/api/files', token)).body.files.find((f) => f.name === file.name);
+    assert.equal(info.checksum_mode, 'crc64nvme');
+    assert.equal(info.checksum, await crc64nvmeOfFile(file.path));
+    await downloadMatches(widget, file);
+    await page.close();
+  } finally {
+    await stop();
   }
 });

@@ -9,11 +9,22 @@ export interface PartwayFileInfo {
   content_type: string;
   /** The whole file's SHA-256, hex, when the server computed it. */
   sha256: string | null;
-  /** Storage's own checksum of the object (S3: composite `<base64>-<parts>`). */
+  /**
+   * Storage's own checksum of the object: with `sha256` the composite
+   * `<base64>-<parts>` (S3), with `crc64nvme` the whole object's CRC, base64.
+   */
   checksum?: string | null;
+  /** How storage checked the bytes. */
+  checksum_mode?: PartwayChecksum;
   /** Seconds since 1970. */
   created_at: number;
 }
+
+/**
+ * `sha256`: each part's SHA-256, and the composite at complete. `crc64nvme`: each
+ * part's CRC-64/NVME, and the whole file's, checked by storage over the joined object.
+ */
+export type PartwayChecksum = 'sha256' | 'crc64nvme';
 
 /** A row's status, as its `data-status` attribute spells it. */
 export type PartwayStatus =
@@ -191,7 +202,8 @@ export interface PartwayOptions {
   /** Seconds before an unanswered API call is made again (default 30). */
   apiTimeout?: number;
   partSize?: PartwaySize;
-  checksum?: 'sha256';
+  /** How storage checks the bytes (default `sha256`). */
+  checksum?: PartwayChecksum;
   /** BCP 47; default the page's language. */
   locale?: string;
   disabled?: boolean;
