@@ -6,6 +6,8 @@
 //   raw      a plain loop of N parallel XHR PUTs to URLs hashed and signed beforehand: the ceiling
 //   uppy5    Uppy 5 (@uppy/core 5.2.0 + @uppy/aws-s3 5.1.0) at its defaults, no checksums
 //   uppy6    Uppy 6 (@uppy/core 6.3.1 + @uppy/aws-s3 6.3.1) at its defaults, no checksums
+//   read, read-sha256  no upload: the file's 8 MiB parts read into a Worker (and SHA-256'd
+//            there), one after another: what checksumming costs any uploader, on its own
 //
 //   node bench/upload.mjs [--size-mib 1024] [--rounds 3] [--garage] [--modes partway,partway-crc,raw,uppy5,uppy6]
 //                         [--raw-parallel 6] [--partway-query 'parallel=6&part_mib=16']
@@ -150,6 +152,28 @@ async function rawLoop({ partSize, parallel }) {
   return { seconds, longTasks: window.benchLongTasks() };
 }
 
+/** Reads every part into a Worker, summing it with `algo` ('sha256' or none). */
+async function readLoop({ partSize, algo }) {
+  const file = document.getElementById('bench-input').files[0];
+  const code = `self.onmessage = async (e) => {
+    const buf = await e.data.arrayBuffer();
+    if (${JSON.stringify(algo)} === 'sha256') await crypto.subtle.digest('SHA-256', buf);
+    self.postMessage(buf.byteLength);
+  };`;
+  const worker = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+  window.benchLongTasks();
+  const t0 = performance.now();
+  for (let start = 0; start < file.size; start += partSize) {
+    await new Promise((resolve) => {
+      worker.onmessage = resolve;
+      worker.postMessage(file.slice(start, start + partSize));
+    });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  worker.terminate();
+  return { seconds, longTasks: window.benchLongTasks() };
+}
+
 /** Partway, timed in the page from `partway-add` to `partway-complete`. */
 async function partwayRun(page, file, query = '') {
   const widget = new WidgetPage(page);
@@ -199,6 +223,16 @@ const RUN = {
     await blank(page);
     await inputWith(page, file);
     return page.evaluate(rawLoop, { partSize: rawPartSize, parallel: rawParallel });
+  },
+  async read(page, file) {
+    await blank(page);
+    await inputWith(page, file);
+    return page.evaluate(readLoop, { partSize: rawPartSize, algo: '' });
+  },
+  async 'read-sha256'(page, file) {
+    await blank(page);
+    await inputWith(page, file);
+    return page.evaluate(readLoop, { partSize: rawPartSize, algo: 'sha256' });
   },
   async uppy5(page, file) { return uppy(page, file, 'uppy5'); },
   async uppy6(page, file) { return uppy(page, file, 'uppy6'); },
@@ -266,6 +300,8 @@ try {
     partway: `Partway, defaults${values['partway-query'] ? ` + ${values['partway-query']}` : ''}, SHA-256 per part, pick to done`,
     'partway-crc': `Partway, checksum=crc64nvme${values['partway-query'] ? ` + ${values['partway-query']}` : ''}, CRC per part and whole file, pick to done`,
     raw: `raw loop, ${rawParallel} XHR PUTs in flight, ${rawPartSize / MiB} MiB parts, PUTs alone`,
+    read: `no upload: ${rawPartSize / MiB} MiB parts read into a Worker, one at a time`,
+    'read-sha256': `no upload: ${rawPartSize / MiB} MiB parts read into a Worker and SHA-256'd`,
     uppy5: 'Uppy 5.2 + @uppy/aws-s3 5.1, defaults, no checksums, add to done',
     uppy6: 'Uppy 6.3.1 + @uppy/aws-s3 6.3.1, defaults, no checksums, add to done',
   };
