@@ -12,6 +12,7 @@ pub mod error;
 pub mod json;
 pub mod jwks;
 pub mod metrics;
+pub mod openapi;
 pub mod path;
 pub mod policy;
 pub mod quota;

@@ -84,6 +84,15 @@ impl Metrics {
 }
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format.", body = String, content_type = "text/plain")
+    )
+)]
 pub async fn serve(State(state): State<AppState>) -> Response {
     (
         [(CONTENT_TYPE, prometheus::TEXT_FORMAT)],

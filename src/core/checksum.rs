@@ -59,6 +59,19 @@ impl fmt::Debug for Checksum {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Checksum {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::core::part_sum::base64_schema(
+            "A SHA-256 digest, standard base64 (44 characters).",
+            44,
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Checksum {}
+
 impl Serialize for Checksum {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_base64())

@@ -72,6 +72,19 @@ impl Crc64Hasher {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Crc64 {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::core::part_sum::base64_schema(
+            "A CRC-64/NVME, standard base64 of its 8 big-endian bytes (12 characters).",
+            12,
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Crc64 {}
+
 impl Serialize for Crc64 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_base64())

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// How storage checks an upload's bytes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChecksumMode {
@@ -54,6 +55,7 @@ impl fmt::Display for ChecksumMode {
 
 /// One part's checksum. On the wire it is a field named for its algorithm
 /// (`"sha256": "<base64>"` or `"crc64nvme": "<base64>"`), beside the part's number.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PartSum {
@@ -87,6 +89,22 @@ impl PartSum {
             PartSum::Sha256(_) => None,
         }
     }
+}
+
+/// The OpenAPI schema of a checksum on the wire: a base64 string of a fixed length.
+#[cfg(feature = "openapi")]
+pub(crate) fn base64_schema(
+    description: &str,
+    len: usize,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Byte)))
+        .min_length(Some(len))
+        .max_length(Some(len))
+        .description(Some(description))
+        .into()
 }
 
 #[cfg(test)]

@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// `POST /api/uploads`: what the client knows of the file, and the plan it proposes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CreateUploadRequest {
     /// The file's name as the person's system gave it; only shown, never a storage key.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub name: String,
     /// Size in bytes.
     pub size: u64,
@@ -36,6 +38,7 @@ pub struct CreateUploadRequest {
 
 /// One part's checksum, to be signed into its URL: `{"part_number": 1, "sha256": …}`
 /// or `{"part_number": 1, "crc64nvme": …}`, base64, in the upload's mode.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartChecksum {
     /// Which part.
@@ -46,6 +49,7 @@ pub struct PartChecksum {
 }
 
 /// The answer to `POST /api/uploads`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CreateUploadResponse {
     /// The upload's id, for the calls that follow.
@@ -62,6 +66,7 @@ pub struct CreateUploadResponse {
 }
 
 /// `POST /api/uploads/{id}/parts`: parts to sign.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignPartsRequest {
     /// The parts, each with its checksum.
@@ -69,6 +74,7 @@ pub struct SignPartsRequest {
 }
 
 /// The answer to `POST /api/uploads/{id}/parts`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SignPartsResponse {
     /// One signed URL per requested part.
@@ -76,6 +82,7 @@ pub struct SignPartsResponse {
 }
 
 /// Where and how to PUT one part.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SignedPart {
     /// Which part.
@@ -92,6 +99,7 @@ pub struct SignedPart {
 }
 
 /// `POST /api/uploads/{id}/complete`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompleteUploadRequest {
     /// Every part with the ETag storage answered, in part order.
@@ -103,6 +111,7 @@ pub struct CompleteUploadRequest {
 }
 
 /// A part storage confirmed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompletedPart {
     /// Which part.
@@ -112,6 +121,7 @@ pub struct CompletedPart {
 }
 
 /// The answer to `POST /api/uploads/{id}/complete`, and to a repeat of it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CompleteUploadResponse {
     /// The stored file.
@@ -123,6 +133,7 @@ pub struct CompleteUploadResponse {
 }
 
 /// `GET /api/uploads/{id}`: what storage holds of an upload, for resuming.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UploadStatus {
     /// The upload's id.
@@ -141,6 +152,7 @@ pub struct UploadStatus {
 }
 
 /// Where an upload stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UploadState {
@@ -155,6 +167,7 @@ pub enum UploadState {
 }
 
 /// A part that storage holds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredPart {
     /// Which part.
@@ -183,6 +196,7 @@ impl StoredPart {
 }
 
 /// A stored file, as `GET /api/files` lists it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileInfo {
     /// The file's id.
@@ -208,6 +222,7 @@ pub struct FileInfo {
 }
 
 /// `GET /api/usage`: what the caller stores and is uploading, against their quota.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     /// Bytes of the caller's stored files.
@@ -225,6 +240,7 @@ pub struct Usage {
 }
 
 /// `GET /api/files`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileList {
     /// The caller's files, newest first.
@@ -232,6 +248,7 @@ pub struct FileList {
 }
 
 /// `GET /api/files/{id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileDownload {
     /// The file.
@@ -243,13 +260,16 @@ pub struct FileDownload {
 }
 
 /// `POST /api/dev/token` (dev mode only).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevTokenRequest {
     /// The user to act as.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._-]{1,64}$"))]
     pub user: String,
 }
 
 /// A bearer token, for the `Authorization` header.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// The token.
@@ -257,6 +277,7 @@ pub struct TokenResponse {
 }
 
 /// Every error answer: `{"error": {"code": "...", "message": "..."}}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// The error.
@@ -264,6 +285,7 @@ pub struct ErrorBody {
 }
 
 /// A machine-readable code and a message for the person.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// Stable code that clients may match on.
@@ -273,6 +295,7 @@ pub struct ErrorDetail {
 }
 
 /// The stable error codes of the API.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use partway::core::wire::ErrorBody;
 use partway::core::wire::{DevTokenRequest, TokenResponse};
 
 /// The dev routes, relative to `/api`.
@@ -21,7 +22,20 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `POST /api/dev/token` `{"user": "alice"}` → `{"token": "..."}`.
-async fn token(
+#[utoipa::path(
+    post,
+    path = "/api/dev/token",
+    operation_id = "devToken",
+    tag = "dev",
+    request_body = DevTokenRequest,
+    responses(
+        (status = 200, description = "A token for the user (dev mode only).", body = TokenResponse),
+        (status = 400, description = "A malformed or inconsistent request: `invalid_request`.", body = ErrorBody),
+        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
+        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn token(
     State(state): State<AppState>,
     Json(req): Json<DevTokenRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use partway::core::wire::ErrorBody;
 use partway::core::wire::{FileDownload, FileList};
 use partway::core::{Checksum, FileId};
 use std::time::Duration;
@@ -25,7 +26,23 @@ pub fn router() -> Router<AppState> {
 /// `GET /api/files`: the caller's files, newest first. The answer has an `ETag` (a hash
 /// of the list), and a caller that sends it back in `If-None-Match` gets 304 while the
 /// list is unchanged: a page polling its list costs no body.
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/api/files",
+    operation_id = "listFiles",
+    tag = "files",
+    params(("If-None-Match" = Option<String>, Header, description = "The ETag of a list already held.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's files, newest first, with an `ETag`.", body = FileList),
+        (status = 304, description = "Unchanged since the list whose `ETag` was sent."),
+        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
+        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
+        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
+        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     headers: HeaderMap,
@@ -64,7 +81,23 @@ async fn list(
 }
 
 /// `GET /api/files/{id}`: one file, with a freshly signed download URL.
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/api/files/{id}",
+    operation_id = "getFile",
+    tag = "files",
+    params(("id" = String, Path, description = "The file's id.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The file and a signed download URL.", body = FileDownload),
+        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
+        (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
+        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
+        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
+        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn show(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
@@ -87,7 +120,23 @@ async fn show(
 }
 
 /// `DELETE /api/files/{id}`: forgets the file and deletes its object.
-async fn delete(
+#[utoipa::path(
+    delete,
+    path = "/api/files/{id}",
+    operation_id = "deleteFile",
+    tag = "files",
+    params(("id" = String, Path, description = "The file's id.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted, from the database and from storage."),
+        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
+        (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
+        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
+        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
+        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,

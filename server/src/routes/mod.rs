@@ -14,7 +14,13 @@ use axum::Router;
 /// Everything under `/api` (to be nested there). Unknown paths and methods answer in
 /// the API's JSON error shape; the dev routes exist only in dev mode.
 pub fn api(dev: bool) -> Router<AppState> {
+    // Built once: it depends only on the mode.
+    let doc = std::sync::Arc::new(crate::openapi::document(dev));
     let mut api = Router::new()
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }),
+        )
         .merge(uploads::router())
         .merge(files::router())
         .merge(usage::router());

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use partway::core::wire::ErrorBody;
 use partway::core::wire::{
     CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, CreateUploadResponse,
     PartChecksum, SignPartsRequest, SignPartsResponse, SignedPart, UploadState, UploadStatus,
@@ -31,7 +32,26 @@ pub fn router() -> Router<AppState> {
 
 /// `POST /api/uploads`: checks the file and its plan, starts the multipart upload and
 /// signs the parts whose checksums came along.
-async fn create(
+#[utoipa::path(
+    post,
+    path = "/api/uploads",
+    operation_id = "createUpload",
+    tag = "uploads",
+    request_body = CreateUploadRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The upload, with the first parts' signed URLs.", body = CreateUploadResponse),
+        (status = 400, description = "A malformed or inconsistent request: `invalid_request`.", body = ErrorBody),
+        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
+        (status = 403, description = "Over the user's quota: `quota_exceeded`.", body = ErrorBody),
+        (status = 413, description = "Larger than the server allows: `file_too_large`.", body = ErrorBody),
+        (status = 415, description = "A type the server does not accept: `type_not_allowed`.", body = ErrorBody),
+        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
+        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
+        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Json(req): Json<CreateUploadRequest>,
@@ -109,7 +129,26 @@ async fn create(
 }
 
 /// `POST /api/uploads/{id}/parts`: signs a batch of parts of an active upload.
-async fn sign(
+#[utoipa::path(
+    post,
+    path = "/api/uploads/{id}/parts",
+    operation_id = "signParts",
+    tag = "uploads",
+    params(("id" = String, Path, description = "The upload's id.")),
+    request_body = SignPartsRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One signed URL per part asked for.", body = SignPartsResponse),
+        (status = 400, description = "A malformed or inconsistent request: `invalid_request`.", body = ErrorBody),
+        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
+        (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
+        (status = 409, description = "The upload is completed or cancelled: `upload_not_active`.", body = ErrorBody),
+        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
+        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
+        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn sign(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
@@ -130,7 +169,23 @@ async fn sign(
 
 /// `GET /api/uploads/{id}`: where the upload stands and, while active, the parts
 /// storage holds (asked of storage, which is the truth for resuming).
-async fn status(
+#[utoipa::path(
+    get,
+    path = "/api/uploads/{id}",
+    operation_id = "uploadStatus",
+    tag = "uploads",
+    params(("id" = String, Path, description = "The upload's id.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Where the upload stands, and the parts storage holds.", body = UploadStatus),
+        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
+        (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
+        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
+        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
+        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn status(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
@@ -159,7 +214,26 @@ async fn status(
 /// `POST /api/uploads/{id}/complete`: joins the parts and records the file, as the
 /// saga of `crate::complete`. A repeat, or a race, answers with the same file, so a
 /// client that lost the first answer can ask again.
-async fn complete(
+#[utoipa::path(
+    post,
+    path = "/api/uploads/{id}/complete",
+    operation_id = "completeUpload",
+    tag = "uploads",
+    params(("id" = String, Path, description = "The upload's id.")),
+    request_body = CompleteUploadRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The stored file and a download URL; the same for a repeat.", body = CompleteUploadResponse),
+        (status = 400, description = "A malformed request, parts that do not match storage (`part_mismatch`) or a whole-file checksum that differs (`checksum_mismatch`).", body = ErrorBody),
+        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
+        (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
+        (status = 409, description = "The upload is completed or cancelled: `upload_not_active`.", body = ErrorBody),
+        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
+        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
+        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn complete(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
@@ -271,7 +345,24 @@ fn busy() -> ApiError {
 
 /// `DELETE /api/uploads/{id}`: aborts; storage frees the parts. Aborting twice is fine;
 /// a completed upload, or one being completed, is not undone (delete the file instead).
-async fn abort(
+#[utoipa::path(
+    delete,
+    path = "/api/uploads/{id}",
+    operation_id = "abortUpload",
+    tag = "uploads",
+    params(("id" = String, Path, description = "The upload's id.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Cancelled; storage freed the parts. Cancelling twice is fine."),
+        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
+        (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
+        (status = 409, description = "The upload is completed or cancelled: `upload_not_active`.", body = ErrorBody),
+        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
+        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
+        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn abort(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
