@@ -4,6 +4,7 @@
 
 use crate::metrics;
 use crate::routes::{dev, files, health, uploads, usage};
+use partway::core::wire::ErrorBody;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -47,6 +48,26 @@ impl Modify for BearerAuth {
         http.bearer_format = Some("JWT".into());
         components.add_security_scheme("bearer", SecurityScheme::Http(http));
     }
+}
+
+/// The refusals any authenticated call may answer with, beside its own.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // described in the document, never built
+pub(crate) enum Refusals {
+    /// A missing, forged or expired token: `unauthorized`.
+    #[response(status = 401)]
+    Unauthorized(#[to_schema] ErrorBody),
+    /// Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`;
+    /// see `Retry-After`.
+    #[response(status = 429)]
+    TooMany(#[to_schema] ErrorBody),
+    /// Something broke on the server: `internal`; details are in its log.
+    #[response(status = 500)]
+    Internal(#[to_schema] ErrorBody),
+    /// Busy (an upload being completed, a token provider unreachable): ask again after
+    /// `Retry-After`.
+    #[response(status = 503)]
+    Busy(#[to_schema] ErrorBody),
 }
 
 /// Where an answer's ids lead: what a client (or a fuzzer) calls next with them.

@@ -3,6 +3,7 @@
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::openapi::Refusals;
 use crate::path::Path;
 use crate::AppState;
 use axum::extract::State;
@@ -36,10 +37,7 @@ pub fn router() -> Router<AppState> {
     responses(
         (status = 200, description = "The caller's files, newest first, with an `ETag`.", body = FileList),
         (status = 304, description = "Unchanged since the list whose `ETag` was sent."),
-        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
-        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
-        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
-        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+        Refusals,
     )
 )]
 pub(crate) async fn list(
@@ -90,11 +88,8 @@ pub(crate) async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The file and a signed download URL.", body = FileDownload),
-        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
         (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
-        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
-        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
-        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+        Refusals,
     )
 )]
 pub(crate) async fn show(
@@ -129,11 +124,8 @@ pub(crate) async fn show(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted, from the database and from storage."),
-        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
         (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
-        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
-        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
-        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+        Refusals,
     )
 )]
 pub(crate) async fn delete(

@@ -4,6 +4,7 @@ use crate::auth::AuthUser;
 use crate::db::{FileRow, UploadRow};
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::openapi::Refusals;
 use crate::path::Path;
 use crate::quota::Limits;
 use crate::storage::PartToSign;
@@ -42,13 +43,10 @@ pub fn router() -> Router<AppState> {
     responses(
         (status = 201, description = "The upload, with the first parts' signed URLs.", body = CreateUploadResponse),
         (status = 400, description = "A malformed or inconsistent request: `invalid_request`.", body = ErrorBody),
-        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
         (status = 403, description = "Over the user's quota: `quota_exceeded`.", body = ErrorBody),
         (status = 413, description = "Larger than the server allows: `file_too_large`.", body = ErrorBody),
         (status = 415, description = "A type the server does not accept: `type_not_allowed`.", body = ErrorBody),
-        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
-        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
-        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+        Refusals,
     )
 )]
 pub(crate) async fn create(
@@ -140,12 +138,9 @@ pub(crate) async fn create(
     responses(
         (status = 200, description = "One signed URL per part asked for.", body = SignPartsResponse),
         (status = 400, description = "A malformed or inconsistent request: `invalid_request`.", body = ErrorBody),
-        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
         (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
         (status = 409, description = "The upload is completed or cancelled: `upload_not_active`.", body = ErrorBody),
-        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
-        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
-        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+        Refusals,
     )
 )]
 pub(crate) async fn sign(
@@ -178,11 +173,8 @@ pub(crate) async fn sign(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Where the upload stands, and the parts storage holds.", body = UploadStatus),
-        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
         (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
-        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
-        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
-        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+        Refusals,
     )
 )]
 pub(crate) async fn status(
@@ -225,12 +217,9 @@ pub(crate) async fn status(
     responses(
         (status = 200, description = "The stored file and a download URL; the same for a repeat.", body = CompleteUploadResponse),
         (status = 400, description = "A malformed request, parts that do not match storage (`part_mismatch`) or a whole-file checksum that differs (`checksum_mismatch`).", body = ErrorBody),
-        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
         (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
         (status = 409, description = "The upload is completed or cancelled: `upload_not_active`.", body = ErrorBody),
-        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
-        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
-        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+        Refusals,
     )
 )]
 pub(crate) async fn complete(
@@ -354,12 +343,9 @@ fn busy() -> ApiError {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Cancelled; storage freed the parts. Cancelling twice is fine."),
-        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
         (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
         (status = 409, description = "The upload is completed or cancelled: `upload_not_active`.", body = ErrorBody),
-        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
-        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
-        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+        Refusals,
     )
 )]
 pub(crate) async fn abort(

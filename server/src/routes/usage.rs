@@ -3,12 +3,12 @@
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::openapi::Refusals;
 use crate::quota::Limits;
 use crate::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use partway::core::wire::ErrorBody;
 use partway::core::wire::Usage;
 
 /// The usage route, relative to `/api`.
@@ -25,10 +25,7 @@ pub fn router() -> Router<AppState> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "What the caller stores and is uploading, against their quota.", body = Usage),
-        (status = 401, description = "A missing, forged or expired token: `unauthorized`.", body = ErrorBody),
-        (status = 429, description = "Too many requests, or uploads in progress: `rate_limited` or `too_many_uploads`; see `Retry-After`.", body = ErrorBody),
-        (status = 500, description = "Something broke on the server: `internal`; details are in its log.", body = ErrorBody),
-        (status = 503, description = "Busy (an upload being completed, a token provider unreachable): ask again after `Retry-After`.", body = ErrorBody),
+        Refusals,
     )
 )]
 pub(crate) async fn usage(
