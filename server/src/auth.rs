@@ -48,6 +48,11 @@ pub struct AuthKeys {
     /// Dev mode's key, derived from the secret: dev tokens (anyone may ask for one) stop
     /// working as soon as the server runs without `--dev`.
     dev: Option<Key>,
+    /// Event-stream tickets' key, derived from the secret: a ticket opens a stream and
+    /// nothing else, and no bearer token opens a stream through the ticket parameter.
+    tickets: Key,
+    /// Tickets are made and checked here, by one clock: no leeway.
+    ticket_validation: Validation,
     /// An external identity provider's keys, with `--jwks-url`.
     jwks: Option<std::sync::Arc<Jwks>>,
     validation: Validation,
@@ -70,8 +75,13 @@ impl AuthKeys {
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
         let dev_key = crate::secret::derive_key(secret, "partway dev tokens v1");
+        let ticket_key = crate::secret::derive_key(secret, "partway event tickets v1");
+        let mut ticket_validation = validation.clone();
+        ticket_validation.leeway = 0;
         Ok(AuthKeys {
+            ticket_validation,
             site: Key::new(secret)?,
+            tickets: Key::new(&ticket_key)?,
             dev: dev.then(|| Key::new(&dev_key)).transpose()?,
             jwks: None,
             validation,
@@ -104,6 +114,28 @@ impl AuthKeys {
     pub fn issue_dev(&self, user: &str) -> Option<Result<String, ApiError>> {
         let exp = crate::unix_now().saturating_add(self.token_ttl);
         self.dev.as_ref().map(|key| sign(key, user, exp))
+    }
+
+    /// A ticket that opens `user`'s event stream for the next `ttl` seconds.
+    pub fn issue_ticket(&self, user: &str, ttl: u64) -> Result<String, ApiError> {
+        sign(&self.tickets, user, crate::unix_now().saturating_add(ttl))
+    }
+
+    /// The user an event-stream ticket names, if it is genuine and current.
+    pub fn verify_ticket(&self, ticket: &str) -> Result<String, ApiError> {
+        match jsonwebtoken::decode::<Claims>(
+            ticket,
+            &self.tickets.decoding,
+            &self.ticket_validation,
+        ) {
+            Ok(data) if is_valid_user_id(&data.claims.sub) => Ok(data.claims.sub),
+            Err(e) if *e.kind() == ErrorKind::ExpiredSignature => Err(ApiError::Unauthorized(
+                "This event-stream ticket has expired; ask for another.".into(),
+            )),
+            _ => Err(ApiError::Unauthorized(
+                "This event-stream ticket is not valid.".into(),
+            )),
+        }
     }
 
     /// The user a token names, if the token is genuine and current.

@@ -110,6 +110,8 @@ pub async fn run(mut config: Config) -> Result<(), SetupError> {
     if config.sweep_interval > 0 {
         tokio::spawn(sweep::run(state.clone()));
     }
+    state.db.spawn_listener(&config.database_url());
+    let closing = state.closing_sender();
     println!("partway-server listening on http://{addr}");
     // The peer's address, for the per-address rate limit.
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -121,7 +123,11 @@ pub async fn run(mut config: Config) -> Result<(), SetupError> {
         }
     });
     axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Event streams never end by themselves: they are told to.
+            let _ = closing.send(true);
+        })
         .await
         .map_err(io_context("serving"))
 }

@@ -13,7 +13,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use partway::core::wire::ErrorCode;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 use std::time::Instant;
 
@@ -29,6 +30,8 @@ pub struct Metrics {
     pub files_completed: IntCounter,
     /// Bytes of the files completed.
     pub bytes_completed: IntCounter,
+    /// Event streams (`GET /api/events`) open now.
+    pub event_streams: IntGauge,
 }
 
 /// The error code an answer carries, left on the response for the metrics layer.
@@ -63,6 +66,8 @@ impl Metrics {
         registry.register(Box::new(parts_signed.clone()))?;
         registry.register(Box::new(files_completed.clone()))?;
         registry.register(Box::new(bytes_completed.clone()))?;
+        let event_streams = IntGauge::new("event_streams", "Event streams open now")?;
+        registry.register(Box::new(event_streams.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -71,6 +76,7 @@ impl Metrics {
             parts_signed,
             files_completed,
             bytes_completed,
+            event_streams,
         })
     }
 

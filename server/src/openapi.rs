@@ -3,7 +3,7 @@
 //! that other clients, backends and API fuzzers can work from it.
 
 use crate::metrics;
-use crate::routes::{dev, files, health, uploads, usage};
+use crate::routes::{dev, events, files, health, uploads, usage};
 use partway::core::wire::ErrorBody;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::HttpMethod;
@@ -29,6 +29,8 @@ use utoipa::{Modify, OpenApi};
         files::show,
         files::delete,
         usage::usage,
+        events::ticket,
+        events::stream,
         dev::token,
         health::health,
         metrics::serve,

@@ -32,6 +32,16 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// What `/metrics` shows.
     pub metrics: Arc<Metrics>,
+    /// Turns true when the server shuts down: long-lived answers (event streams) end.
+    pub closing: tokio::sync::watch::Receiver<bool>,
+    closing_tx: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl AppState {
+    /// What tells the long-lived answers that the server is shutting down.
+    pub fn closing_sender(&self) -> Arc<tokio::sync::watch::Sender<bool>> {
+        self.closing_tx.clone()
+    }
 }
 
 /// Why the server could not start.
@@ -82,7 +92,10 @@ pub async fn build_state(config: &Config) -> Result<AppState, SetupError> {
         ),
         StorageKind::S3 => Arc::new(S3Storage::new(&config.s3)?),
     };
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
     Ok(AppState {
+        closing,
+        closing_tx: Arc::new(closing_tx),
         db,
         storage,
         config: Arc::new(config.clone()),

@@ -14,10 +14,17 @@ use std::time::Duration;
 /// Uploads handled per round, so one sweep stays short even after a long outage.
 const BATCH: i64 = 100;
 
+/// How long events are kept for replay: a device away longer reloads its list instead.
+pub const EVENT_RETENTION_SECS: i64 = 7 * 24 * 3600;
+
 /// Finishes stale completes, then aborts every upload idle since before
 /// `now - abandon_after`; returns how many uploads it settled.
 pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, ApiError> {
     let mut swept = finish_stale_completes(state, now).await?;
+    state
+        .db
+        .prune_events(now.saturating_sub(EVENT_RETENTION_SECS))
+        .await?;
     let before = now.saturating_sub(i64::try_from(state.config.abandon_after).unwrap_or(i64::MAX));
     // Bounded: at most 100 batches a sweep; the next sweep takes the rest.
     for _ in 0..100 {
@@ -29,7 +36,7 @@ pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, ApiError> {
         for upload in &idle {
             // The row first, conditionally: an upload claimed or signed since the
             // listing is left alone, and storage is only touched for one that is ours.
-            if !state.db.abort_idle_upload(&upload.id, before, now).await? {
+            if !state.db.abort_idle_upload(upload, before, now).await? {
                 continue;
             }
             let aborted = state

@@ -5,7 +5,8 @@ use crate::browser::token::Tokens;
 use crate::core::wire::ErrorCode;
 use crate::core::wire::{
     CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, CreateUploadResponse,
-    DevTokenRequest, ErrorBody, SignPartsRequest, SignPartsResponse, TokenResponse, UploadStatus,
+    DevTokenRequest, ErrorBody, EventTicket, SignPartsRequest, SignPartsResponse, TokenResponse,
+    UploadStatus,
 };
 use crate::core::{Failure, UploadId};
 use serde::de::DeserializeOwned;
@@ -67,6 +68,21 @@ impl Api {
             .json(Method::Post, "/api/dev/token", Some(&body))
             .await?;
         Ok(res.token)
+    }
+
+    /// `POST /api/events/ticket`: what opens the event stream.
+    pub async fn event_ticket(&self) -> Result<EventTicket, Failure> {
+        self.json(Method::Post, "/api/events/ticket", None::<&()>)
+            .await
+    }
+
+    /// The URL of the event stream, opened with `ticket`, replaying after `last`.
+    pub fn events_url(&self, ticket: &str, last: Option<u64>) -> String {
+        let mut url = format!("{}/api/events?ticket={}", self.base, encode(ticket));
+        if let Some(last) = last {
+            url.push_str(&format!("&last_event_id={last}"));
+        }
+        url
     }
 
     /// `POST /api/uploads`.
@@ -248,4 +264,9 @@ fn bad_answer(detail: &str) -> Failure {
         message: Some(format!("The server's answer was not understood: {detail}")),
         code: None,
     }
+}
+
+/// `s` as a URL query value (tickets are base64url and dots, but nothing is assumed).
+fn encode(s: &str) -> String {
+    String::from(js_sys::encode_uri_component(s))
 }

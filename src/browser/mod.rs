@@ -8,6 +8,7 @@ pub mod fingerprint;
 pub mod folder;
 pub mod hash;
 pub mod json;
+pub mod live;
 pub mod network;
 pub mod resume;
 pub mod resume_store;

@@ -259,6 +259,82 @@ pub struct FileDownload {
     pub expires_in: u64,
 }
 
+/// A change to the caller's files, as `GET /api/events` sends it: the server-sent
+/// event's `id` is `id`, its `event` is `type`, and its `data` is this, as JSON.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RemoteEvent {
+    /// Its number in the caller's stream, which `Last-Event-ID` resumes after.
+    pub id: u64,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    /// The file, for `file.created` and `file.deleted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileInfo>,
+    /// The upload, for `upload.created` and `upload.aborted`; for `file.created`, the
+    /// upload that stored the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadSummary>,
+}
+
+/// What a [`RemoteEvent`] tells of.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventKind {
+    /// A file was stored (an upload completed).
+    #[serde(rename = "file.created")]
+    FileCreated,
+    /// A file was deleted.
+    #[serde(rename = "file.deleted")]
+    FileDeleted,
+    /// An upload started.
+    #[serde(rename = "upload.created")]
+    UploadCreated,
+    /// An upload was cancelled, or given up as abandoned.
+    #[serde(rename = "upload.aborted")]
+    UploadAborted,
+    /// A kind this client does not know yet (a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+impl EventKind {
+    /// The type as the stream spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::FileCreated => "file.created",
+            EventKind::FileDeleted => "file.deleted",
+            EventKind::UploadCreated => "upload.created",
+            EventKind::UploadAborted => "upload.aborted",
+            EventKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// An upload, as an event tells of it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadSummary {
+    /// The upload's id.
+    pub id: UploadId,
+    /// The file's name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// `POST /api/events/ticket`: what opens the event stream from a browser, whose
+/// `EventSource` cannot send an `Authorization` header.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTicket {
+    /// Goes in `GET /api/events?ticket=…`; good for opening a stream only.
+    pub ticket: String,
+    /// Seconds until it can no longer open one (a stream already open stays open).
+    pub expires_in: u64,
+}
+
 /// `POST /api/dev/token` (dev mode only).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

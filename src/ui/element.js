@@ -10,7 +10,7 @@ export function defineElement(tag, connect) {
   if (existing) return existing;
 
   class PartwayUpload extends HTMLElement {
-    static observedAttributes = ['locale', 'disabled', 'accept', 'multiple'];
+    static observedAttributes = ['locale', 'disabled', 'accept', 'multiple', 'live'];
     #host = null;
     #messages = {};
 

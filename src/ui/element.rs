@@ -2,10 +2,13 @@
 //! widget. `element.js` is the class shell; [`Host`] is one connected element: its
 //! shadow root, its uploads and its events.
 
+use crate::browser::api::Api;
+use crate::browser::live::LiveFeed;
 use crate::browser::token::Tokens;
 use crate::browser::uploader::Uploader;
 use crate::core::i18n::Messages;
 use crate::core::restrict::{Held, Rejection, Restrictions};
+use crate::core::wire::{EventKind, RemoteEvent};
 use crate::core::{FailCode, FailReason, FileStatus, FileView};
 use crate::ui::drop_zone::Picked;
 use crate::ui::events::{Added, Emitter, Rejected, RowEvents};
@@ -75,6 +78,8 @@ struct Core {
     pending: RefCell<VecDeque<(File, Option<String>)>>,
     /// Whether a task is handing `pending` over.
     adding: Cell<bool>,
+    /// The live feed, while the `live` attribute is on.
+    live: RefCell<Option<LiveFeed>>,
 }
 
 /// Files handed over per task: reading a picked file's size is a synchronous call into
@@ -112,7 +117,9 @@ impl Host {
             owner,
             pending: RefCell::new(VecDeque::new()),
             adding: Cell::new(false),
+            live: RefCell::new(None),
         });
+        core.attribute_changed("live");
         core.attribute_changed("disabled");
         core.attribute_changed("accept");
         core.attribute_changed("multiple");
@@ -260,8 +267,31 @@ impl Core {
                 .state
                 .accept
                 .set(settings::attr(host, "accept").unwrap_or_default()),
+            "live" => {
+                let on = settings::flag(host, "live", false);
+                let mut live = self.live.borrow_mut();
+                if on != live.is_some() {
+                    *live = on.then(|| self.live_feed());
+                }
+            }
             _ => {}
         }
+    }
+
+    /// A feed that announces, as `partway-remote`, the user's changes made elsewhere
+    /// (another tab, device or app): changes of this element's own rows are left out.
+    fn live_feed(&self) -> LiveFeed {
+        let endpoint = settings::attr(&self.host, "endpoint").unwrap_or_default();
+        let api = Api::new(endpoint, self.tokens.clone());
+        let (state, emitter) = (self.state, self.emitter.clone());
+        LiveFeed::start(
+            api,
+            Rc::new(move |event: RemoteEvent| {
+                if !made_here(&state, &event) {
+                    emitter.emit("partway-remote", &event);
+                }
+            }),
+        )
     }
 
     /// Takes a pick: its files are handed over in chunks, one task each, in order, after
@@ -488,6 +518,23 @@ fn announce_end(state: &WidgetState, name: &str, view: &FileView) {
 }
 
 /// The element's words: its locale, under its `messages` overrides.
+/// Whether this element made the change: an upload of one of its rows started, was
+/// cancelled or stored its file. (It never deletes files, so a deletion is news.)
+fn made_here(state: &WidgetState, event: &RemoteEvent) -> bool {
+    if event.kind == EventKind::FileDeleted {
+        return false;
+    }
+    let Some(upload) = event.upload.as_ref().map(|u| &u.id.0) else {
+        return false;
+    };
+    state.files.with_untracked(|rows| {
+        rows.iter().any(|row| {
+            row.view
+                .with_untracked(|v| v.upload_id.as_ref() == Some(upload))
+        })
+    })
+}
+
 fn messages_of(host: &HtmlElement) -> Messages {
     let overrides = js_sys::Reflect::get(host, &JsValue::from_str("messages"))
         .ok()

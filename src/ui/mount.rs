@@ -42,6 +42,7 @@ struct MountOptions {
     checksum: Option<String>,
     locale: Option<String>,
     disabled: Option<bool>,
+    live: Option<bool>,
     #[serde(with = "serde_wasm_bindgen::preserve")]
     get_token: JsValue,
     #[serde(with = "serde_wasm_bindgen::preserve")]
@@ -98,6 +99,9 @@ pub fn mount_element(target: &web_sys::Element, options: JsValue) -> Result<Html
     set("locale", options.locale);
     if options.disabled == Some(true) {
         set("disabled", Some(String::new()));
+    }
+    if options.live == Some(true) {
+        set("live", Some(String::new()));
     }
     for (name, value) in [
         ("getToken", &options.get_token),

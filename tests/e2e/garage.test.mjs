@@ -3,13 +3,12 @@
 // upload is created on one, signed by both, completed on the other, and both list it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startBalancer } from './balancer.mjs';
 import {
-  crc64nvmeOfFile, freePort, garageArgs, launchBrowser, makeFile, ROOT, serviceEnv, setupCors, sha256OfUrl, startServer,
+  crc64nvmeOfFile, freePort, freshDatabase, garageArgs, launchBrowser, makeFile, ROOT, serviceEnv, setupCors, sha256OfUrl, startServer,
   tempDir, WidgetPage,
 } from './harness.mjs';
 
@@ -26,14 +25,6 @@ after(async () => {
   await browser?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-/** A fresh database on the test PostgreSQL server. */
-function freshDatabase() {
-  const admin = serviceEnv('PARTWAY_TEST_POSTGRES_URL');
-  const name = `partway_e2e_${randomUUID().replaceAll('-', '')}`;
-  execFileSync('psql', [admin, '-q', '-c', `CREATE DATABASE ${name}`]);
-  return `${admin.slice(0, admin.lastIndexOf('/'))}/${name}`;
-}
 
 test('256 MiB through two server instances into Garage, read back intact', async () => {
   const database = freshDatabase();

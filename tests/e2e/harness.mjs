@@ -1,7 +1,7 @@
 // Shared by the end-to-end tests and the benchmark: a real partway-server on 127.0.0.1,
 // the real built demo page (dist/), and headless Chromium driven by playwright-core.
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -274,6 +274,14 @@ export function serviceEnv(name) {
   return value;
 }
 
+/** A fresh database on the test PostgreSQL server (tests/services/postgres.sh); its URL. */
+export function freshDatabase(prefix = 'partway_e2e') {
+  const admin = serviceEnv('PARTWAY_TEST_POSTGRES_URL');
+  const name = `${prefix}_${randomUUID().replaceAll('-', '')}`;
+  execFileSync('psql', [admin, '-q', '-c', `CREATE DATABASE ${name}`]);
+  return `${admin.slice(0, admin.lastIndexOf('/'))}/${name}`;
+}
+
 /** partway-server flags for the Garage that tests/services/garage.sh started. */
 export function garageArgs(prefix) {
   return [
@@ -333,7 +341,7 @@ export function packedTarball() {
 export async function recordEvents(page) {
   await page.addInitScript(() => {
     window.partwayEvents = [];
-    for (const type of ['add', 'reject', 'progress', 'complete', 'error', 'cancel', 'idle']) {
+    for (const type of ['add', 'reject', 'progress', 'complete', 'error', 'cancel', 'idle', 'remote']) {
       document.addEventListener(`partway-${type}`, (e) => {
         window.partwayEvents.push({ type, detail: e.detail, composed: e.composed, bubbles: e.bubbles });
       });

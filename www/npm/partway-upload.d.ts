@@ -93,6 +93,26 @@ export interface PartwayIdleDetail {
   cancelled: number;
 }
 
+/** An upload, as a change made elsewhere tells of it. */
+export interface PartwayUploadSummary {
+  id: string;
+  name: string;
+  size: number;
+}
+
+/**
+ * A change to the user's files made elsewhere (another tab, device or app), with the
+ * `live` attribute. `id` numbers the user's changes.
+ */
+export interface PartwayRemoteDetail {
+  id: number;
+  type: 'file.created' | 'file.deleted' | 'upload.created' | 'upload.aborted';
+  /** For `file.*`. */
+  file?: PartwayFileInfo;
+  /** For `upload.*`; for `file.created`, the upload that stored it. */
+  upload?: PartwayUploadSummary;
+}
+
 /** The element's events; all bubble and cross shadow roots. */
 export interface PartwayEventMap {
   'partway-add': CustomEvent<PartwayAddDetail>;
@@ -102,6 +122,7 @@ export interface PartwayEventMap {
   'partway-error': CustomEvent<PartwayErrorDetail>;
   'partway-cancel': CustomEvent<PartwayCancelDetail>;
   'partway-idle': CustomEvent<PartwayIdleDetail>;
+  'partway-remote': CustomEvent<PartwayRemoteDetail>;
 }
 
 /** One row of the `files` snapshot. */
@@ -207,6 +228,8 @@ export interface PartwayOptions {
   /** BCP 47; default the page's language. */
   locale?: string;
   disabled?: boolean;
+  /** Subscribe to the user's file changes made elsewhere (`partway-remote`). */
+  live?: boolean;
   messages?: PartwayMessages;
   /** Where the wasm is served, when not next to the module (a CDN). */
   wasmUrl?: string | URL;

@@ -137,7 +137,7 @@ pub(crate) async fn delete(
     let file = state.db.file(&id, &user).await?.ok_or_else(no_such_file)?;
     // The row goes first: a file the database forgot is invisible, whereas an object
     // deleted under a live row would be a broken link.
-    if state.db.delete_file(&id, &user).await? {
+    if state.db.delete_file(&file.info, &user).await? {
         state.storage.delete_object(&file.storage_key).await?;
     }
     Ok(StatusCode::NO_CONTENT)

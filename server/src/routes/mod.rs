@@ -2,6 +2,7 @@
 
 pub mod cors;
 pub mod dev;
+pub mod events;
 pub mod files;
 pub mod health;
 pub mod uploads;
@@ -22,6 +23,7 @@ pub fn api(dev: bool) -> Router<AppState> {
             axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }),
         )
         .merge(uploads::router())
+        .merge(events::router())
         .merge(files::router())
         .merge(usage::router());
     if dev {

@@ -361,11 +361,7 @@ pub(crate) async fn abort(
             // Only the request that moves it out of `active` touches storage: an abort
             // racing a complete must not free the parts, or the object, under it.
             let now = crate::unix_now_i64();
-            if state
-                .db
-                .abort_upload(&UploadId(upload.id.clone()), now)
-                .await?
-            {
+            if state.db.abort_upload(&upload, now).await? {
                 let freed = state
                     .storage
                     .abort(&upload.storage_key, &upload.storage_upload_id)

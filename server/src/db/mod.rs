@@ -5,8 +5,14 @@
 //! avoid engine-specific syntax, use `$n` placeholders (which SQLite also reads), and
 //! store every number as BIGINT.
 
+mod events;
+
+pub use events::CHANNEL;
+
 use crate::error::ApiError;
-use partway::core::wire::{CompletedPart, FileInfo, UploadState};
+use partway::core::wire::{
+    CompletedPart, EventKind, FileInfo, RemoteEvent, UploadState, UploadSummary,
+};
 use partway::core::{ChecksumMode, FileId, UploadId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
@@ -16,6 +22,10 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
+    /// Whether it is PostgreSQL (which announces events to other instances).
+    postgres: bool,
+    /// Wakes the event streams of this instance: the user with news, `None` for all.
+    wake: tokio::sync::broadcast::Sender<Option<String>>,
 }
 
 /// One row of `uploads`.
@@ -118,7 +128,12 @@ impl Db {
             .connect(&url)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            postgres: !sqlite,
+            // Only a nudge to look: a stream that lags behind checks the database anyway.
+            wake: tokio::sync::broadcast::channel(256).0,
+        })
     }
 
     /// Whether the database answers.
@@ -160,7 +175,11 @@ impl Db {
         let holding = holding_in(&mut *tx, &u.owner, counts_stored(&limits)).await?;
         allowed(&holding, &limits)?;
         insert_upload_in(&mut *tx, u).await?;
+        let event = upload_event(EventKind::UploadCreated, u);
+        self.record_event(&mut tx, &u.owner, event, u.created_at)
+            .await?;
         tx.commit().await?;
+        self.wake(Some(&u.owner));
         Ok(())
     }
 
@@ -210,9 +229,40 @@ impl Db {
         row.map(|r| upload_from_row(&r)).transpose()
     }
 
-    /// Marks an active upload aborted; false if it was not active.
-    pub async fn abort_upload(&self, id: &UploadId, now: i64) -> Result<bool, ApiError> {
-        self.move_state(&id.0, "active", "aborted", now).await
+    /// Marks an active upload aborted, and tells the user's devices; false if it was
+    /// not active.
+    pub async fn abort_upload(&self, upload: &UploadRow, now: i64) -> Result<bool, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE uploads SET state = 'aborted', updated_at = $2
+             WHERE id = $1 AND state = 'active'",
+        )
+        .bind(&upload.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        self.commit_with_event(tx, done.rows_affected() == 1, upload, now)
+            .await
+    }
+
+    /// Commits `tx`, with an `upload.aborted` event for `upload` if `aborted`.
+    async fn commit_with_event(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        aborted: bool,
+        upload: &UploadRow,
+        now: i64,
+    ) -> Result<bool, ApiError> {
+        if !aborted {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let event = upload_event(EventKind::UploadAborted, upload);
+        self.record_event(&mut tx, &upload.owner, event, now)
+            .await?;
+        tx.commit().await?;
+        self.wake(Some(&upload.owner));
+        Ok(true)
     }
 
     /// Claims an active upload for completing with `parts`; false (and nothing changed)
@@ -239,24 +289,27 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Marks an active upload aborted if it is still idle since before `before`; false
-    /// if it moved meanwhile (a complete claimed it, a part was signed).
+    /// Marks an active upload aborted if it is still idle since before `before`, and
+    /// tells the user's devices; false if it moved meanwhile (a complete claimed it, a
+    /// part was signed).
     pub async fn abort_idle_upload(
         &self,
-        id: &str,
+        upload: &UploadRow,
         before: i64,
         now: i64,
     ) -> Result<bool, ApiError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE uploads SET state = 'aborted', updated_at = $3
              WHERE id = $1 AND state = 'active' AND updated_at < $2",
         )
-        .bind(id)
+        .bind(&upload.id)
         .bind(before)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        self.commit_with_event(tx, done.rows_affected() == 1, upload, now)
+            .await
     }
 
     /// Reopens an upload whose abort storage refused, so that it is tried again (the
@@ -366,7 +419,15 @@ impl Db {
         .bind(f.checksum_mode.as_str())
         .execute(&mut *tx)
         .await?;
+        let event = RemoteEvent {
+            // The upload too: the device that sent it knows the file by its upload.
+            upload: upload_event(EventKind::FileCreated, upload).upload,
+            ..file_event(EventKind::FileCreated, f.clone())
+        };
+        self.record_event(&mut tx, &upload.owner, event, f.created_at)
+            .await?;
         tx.commit().await?;
+        self.wake(Some(&upload.owner));
         Ok(true)
     }
 
@@ -440,14 +501,24 @@ impl Db {
         rows.iter().map(file_from_row).collect()
     }
 
-    /// Deletes the file `id` of `owner`; false if there was none.
-    pub async fn delete_file(&self, id: &FileId, owner: &str) -> Result<bool, ApiError> {
+    /// Deletes `owner`'s file, and tells their devices; false if it was gone already.
+    pub async fn delete_file(&self, file: &FileInfo, owner: &str) -> Result<bool, ApiError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM files WHERE id = $1 AND owner = $2")
-            .bind(&id.0)
+            .bind(&file.id.0)
             .bind(owner)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let event = file_event(EventKind::FileDeleted, file.clone());
+        self.record_event(&mut tx, owner, event, crate::unix_now_i64())
+            .await?;
+        tx.commit().await?;
+        self.wake(Some(owner));
+        Ok(true)
     }
 }
 
@@ -560,6 +631,30 @@ fn file_from_row(r: &AnyRow) -> Result<FileRow, ApiError> {
         },
         storage_key: r.try_get("storage_key")?,
     })
+}
+
+/// An event about an upload (numbered when written).
+fn upload_event(kind: EventKind, u: &UploadRow) -> RemoteEvent {
+    RemoteEvent {
+        id: 0,
+        kind,
+        file: None,
+        upload: Some(UploadSummary {
+            id: UploadId(u.id.clone()),
+            name: u.name.clone(),
+            size: u.size,
+        }),
+    }
+}
+
+/// An event about a file (numbered when written).
+fn file_event(kind: EventKind, file: FileInfo) -> RemoteEvent {
+    RemoteEvent {
+        id: 0,
+        kind,
+        file: Some(file),
+        upload: None,
+    }
 }
 
 fn parse_mode(s: &str) -> Result<ChecksumMode, ApiError> {
