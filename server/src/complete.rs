@@ -11,7 +11,7 @@ use crate::db::{FileRow, UploadRow};
 use crate::error::ApiError;
 use crate::storage::StorageError;
 use crate::AppState;
-use partway::core::wire::{CompletedPart, FileInfo, StoredPart};
+use partway::core::wire::{CompletedPart, FileInfo, Processing, StoredPart};
 use partway::core::{ChecksumMode, Crc64, FileId, Plan};
 
 /// A claim older than this (seconds) belongs to a claimant that died. Generous: the local
@@ -194,6 +194,10 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
             sha256: joined.sha256,
             checksum: joined.checksum,
             checksum_mode: mode,
+            // The jobs after upload (verifying, sniffing the type) run next.
+            processing: Processing::Pending,
+            detected_type: None,
+            processing_note: None,
             created_at: now,
         },
         storage_key: upload.storage_key.clone(),

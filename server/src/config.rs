@@ -32,6 +32,8 @@ pub const DEFAULT_JWKS_MIN_REFETCH: u64 = 30;
 pub const DEFAULT_ABANDON_AFTER: u64 = 7 * 86_400;
 /// Default time between two sweeps for abandoned uploads: 1 hour.
 pub const DEFAULT_SWEEP_INTERVAL: u64 = 3600;
+/// Default lease of a claimed job, in seconds: a worker that died frees it after this.
+pub const DEFAULT_JOB_LEASE: u64 = 300;
 
 /// Where file bytes are kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -317,6 +319,11 @@ pub struct Config {
     #[arg(long, env = "PARTWAY_SWEEP_INTERVAL", default_value_t = DEFAULT_SWEEP_INTERVAL)]
     pub sweep_interval: u64,
 
+    /// Seconds a worker holds a claimed job (the checks after upload): if its server
+    /// dies, another instance, or this one restarted, takes the job after this.
+    #[arg(long, env = "PARTWAY_JOB_LEASE", default_value_t = DEFAULT_JOB_LEASE)]
+    pub job_lease: u64,
+
     /// Most uploads one user may have in progress at once; a create past it answers
     /// 429 `too_many_uploads`.
     #[arg(long, env = "PARTWAY_MAX_ACTIVE_UPLOADS", default_value_t = DEFAULT_MAX_ACTIVE_UPLOADS)]
@@ -395,6 +402,7 @@ impl Default for Config {
             s3: S3Config::default(),
             abandon_after: DEFAULT_ABANDON_AFTER,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            job_lease: DEFAULT_JOB_LEASE,
             body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
             max_active_uploads: DEFAULT_MAX_ACTIVE_UPLOADS,
             quota_bytes: 0,

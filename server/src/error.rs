@@ -48,6 +48,9 @@ pub enum ApiError {
     /// The upload is completed or aborted (409).
     #[error("{0}")]
     UploadNotActive(String),
+    /// The file is quarantined (409).
+    #[error("{0}")]
+    Quarantined(String),
     /// The parts named at complete do not match what storage holds (400).
     #[error("{0}")]
     PartMismatch(String),
@@ -91,6 +94,7 @@ impl ApiError {
             ApiError::TypeNotAllowed { .. } => ErrorCode::TypeNotAllowed,
             ApiError::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             ApiError::UploadNotActive(_) => ErrorCode::UploadNotActive,
+            ApiError::Quarantined(_) => ErrorCode::Quarantined,
             ApiError::PartMismatch(_) => ErrorCode::PartMismatch,
             ApiError::ChecksumMismatch(_) => ErrorCode::ChecksumMismatch,
             ApiError::SignatureInvalid(_) => ErrorCode::SignatureInvalid,
@@ -117,7 +121,7 @@ impl ApiError {
             ApiError::QuotaExceeded(_) | ApiError::SignatureInvalid(_) | ApiError::UrlExpired => {
                 StatusCode::FORBIDDEN
             }
-            ApiError::UploadNotActive(_) => StatusCode::CONFLICT,
+            ApiError::UploadNotActive(_) | ApiError::Quarantined(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Stalled(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooManyUploads(_) | ApiError::RateLimited { .. } => {

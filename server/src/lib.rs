@@ -9,6 +9,7 @@ pub mod complete;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod jobs;
 pub mod json;
 pub mod jwks;
 pub mod metrics;
@@ -111,6 +112,7 @@ pub async fn run(mut config: Config) -> Result<(), SetupError> {
         tokio::spawn(sweep::run(state.clone()));
     }
     state.db.spawn_listener(&config.database_url());
+    tokio::spawn(jobs::run(state.clone()));
     let closing = state.closing_sender();
     println!("partway-server listening on http://{addr}");
     // The peer's address, for the per-address rate limit.
@@ -238,6 +240,6 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 /// Seconds since the Unix epoch, as SQL stores them.
-pub(crate) fn unix_now_i64() -> i64 {
+pub fn unix_now_i64() -> i64 {
     i64::try_from(unix_now()).unwrap_or(i64::MAX)
 }

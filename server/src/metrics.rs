@@ -32,6 +32,10 @@ pub struct Metrics {
     pub bytes_completed: IntCounter,
     /// Event streams (`GET /api/events`) open now.
     pub event_streams: IntGauge,
+    /// Jobs ended, by outcome: `done`, `quarantined`, `failed`, `retried`.
+    pub jobs: IntCounterVec,
+    /// Jobs waiting or running.
+    pub job_queue: IntGauge,
 }
 
 /// The error code an answer carries, left on the response for the metrics layer.
@@ -68,6 +72,13 @@ impl Metrics {
         registry.register(Box::new(bytes_completed.clone()))?;
         let event_streams = IntGauge::new("event_streams", "Event streams open now")?;
         registry.register(Box::new(event_streams.clone()))?;
+        let jobs = IntCounterVec::new(
+            Opts::new("jobs_total", "Jobs after upload, by outcome"),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(jobs.clone()))?;
+        let job_queue = IntGauge::new("job_queue_depth", "Jobs waiting or running")?;
+        registry.register(Box::new(job_queue.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -77,6 +88,8 @@ impl Metrics {
             files_completed,
             bytes_completed,
             event_streams,
+            jobs,
+            job_queue,
         })
     }
 

@@ -960,3 +960,71 @@ async fn a_crc_upload_through_the_server_is_checked_whole_by_garage() {
     );
     assert_eq!(Crc64::of(&download(&res.download_url).await), whole);
 }
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn the_checks_after_upload_read_the_first_bytes_from_garage() {
+    use partway::core::wire::Processing;
+    let server = garage_server().await;
+    let token = server.token("alice");
+    let mut outcomes = Vec::new();
+    for (name, bytes) in [
+        (
+            "dot.png",
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01".to_vec(),
+        ),
+        (
+            "fake.png",
+            b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0".to_vec(),
+        ),
+    ] {
+        let size = bytes.len() as u64;
+        let created: CreateUploadResponse = server
+            .api(
+                axum::http::Method::POST,
+                "/api/uploads",
+                Some(&token),
+                Some(serde_json::json!({
+                    "name": name, "size": size, "content_type": "image/png", "part_size": size,
+                    "parts": common::checksums(&bytes, size),
+                })),
+            )
+            .await
+            .parse();
+        let done = vec![put_ok(&created.parts[0], &bytes).await];
+        let res: CompleteUploadResponse = server
+            .complete(&token, &created.upload_id.0, done)
+            .await
+            .parse();
+        outcomes.push(res.file.id);
+    }
+    let ran = partway_server::jobs::run_due(&server.state, partway_server::unix_now_i64())
+        .await
+        .expect("runs");
+    assert_eq!(ran, 2);
+    let processing = |id: &partway::core::FileId| {
+        let (server, id) = (&server, id.clone());
+        async move {
+            server
+                .state
+                .db
+                .file(&id, "alice")
+                .await
+                .expect("db")
+                .expect("file")
+                .info
+        }
+    };
+    let png = processing(&outcomes[0]).await;
+    assert_eq!(
+        (png.processing, png.detected_type.as_deref()),
+        (Processing::Done, Some("image/png"))
+    );
+    let fake = processing(&outcomes[1]).await;
+    assert_eq!(
+        fake.processing,
+        Processing::Quarantined,
+        "{:?}",
+        fake.processing_note
+    );
+}

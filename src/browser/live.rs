@@ -91,6 +91,7 @@ fn listen(inner: &Rc<RefCell<Inner>>, weak: &Weak<RefCell<Inner>>, source: Event
     for kind in [
         EventKind::FileCreated,
         EventKind::FileDeleted,
+        EventKind::FileProcessed,
         EventKind::UploadCreated,
         EventKind::UploadAborted,
     ] {

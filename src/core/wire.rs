@@ -217,8 +217,51 @@ pub struct FileInfo {
     /// How storage checked the bytes: the kind of `checksum`.
     #[serde(default)]
     pub checksum_mode: ChecksumMode,
+    /// Where the checks after upload stand.
+    #[serde(default)]
+    pub processing: Processing,
+    /// The type the file's first bytes show, when they show one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_type: Option<String>,
+    /// Why the file was quarantined, or its processing failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing_note: Option<String>,
     /// When the upload completed, seconds since the Unix epoch.
     pub created_at: i64,
+}
+
+/// Where the checks after upload stand (the server runs them as background jobs:
+/// the object verified in storage, its real type sniffed from its first bytes).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Processing {
+    /// Stored; the checks have not run yet.
+    Pending,
+    /// Checked: the object is whole and its content is what was declared.
+    #[default]
+    Done,
+    /// Its content is not what was declared or allowed, or storage holds other bytes:
+    /// kept for an operator, not served.
+    Quarantined,
+    /// The checks could not run (storage kept failing); the file is served as it is.
+    Failed,
+    /// A state this client does not know yet (a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+impl Processing {
+    /// The state as the JSON and the database spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Processing::Pending => "pending",
+            Processing::Done => "done",
+            Processing::Quarantined => "quarantined",
+            Processing::Failed => "failed",
+            Processing::Unknown => "unknown",
+        }
+    }
 }
 
 /// `GET /api/usage`: what the caller stores and is uploading, against their quota.
@@ -288,6 +331,9 @@ pub enum EventKind {
     /// A file was deleted.
     #[serde(rename = "file.deleted")]
     FileDeleted,
+    /// A file's checks after upload ended (see its `processing`).
+    #[serde(rename = "file.processed")]
+    FileProcessed,
     /// An upload started.
     #[serde(rename = "upload.created")]
     UploadCreated,
@@ -305,6 +351,7 @@ impl EventKind {
         match self {
             EventKind::FileCreated => "file.created",
             EventKind::FileDeleted => "file.deleted",
+            EventKind::FileProcessed => "file.processed",
             EventKind::UploadCreated => "upload.created",
             EventKind::UploadAborted => "upload.aborted",
             EventKind::Unknown => "unknown",
@@ -397,6 +444,8 @@ pub enum ErrorCode {
     SignatureInvalid,
     /// A signed URL past its expiry.
     UrlExpired,
+    /// The file is quarantined: its content is not what was declared or allowed (409).
+    Quarantined,
     /// Something broke on the server; details are in its log.
     Internal,
     /// The server is busy with this upload (being completed): ask again shortly (503).
@@ -425,6 +474,7 @@ impl ErrorCode {
             ErrorCode::ChecksumMismatch => "checksum_mismatch",
             ErrorCode::SignatureInvalid => "signature_invalid",
             ErrorCode::UrlExpired => "url_expired",
+            ErrorCode::Quarantined => "quarantined",
             ErrorCode::Internal => "internal",
             ErrorCode::Busy => "busy",
             ErrorCode::TooManyUploads => "too_many_uploads",

@@ -16,6 +16,15 @@ export interface PartwayFileInfo {
   checksum?: string | null;
   /** How storage checked the bytes. */
   checksum_mode?: PartwayChecksum;
+  /**
+   * The checks after upload: `pending` until they ran; `quarantined` when the content is
+   * not what was declared or allowed (the file is then not served).
+   */
+  processing?: 'pending' | 'done' | 'quarantined' | 'failed';
+  /** The type the file's first bytes show, when they show one. */
+  detected_type?: string;
+  /** Why it was quarantined, or its checks failed. */
+  processing_note?: string;
   /** Seconds since 1970. */
   created_at: number;
 }
@@ -39,7 +48,7 @@ export type PartwayErrorCode =
   | 'network' | 'timeout' | 'url_expired' | 'file_unreadable' | 'http_error'
   | 'invalid_request' | 'unauthorized' | 'not_found' | 'file_too_large'
   | 'type_not_allowed' | 'quota_exceeded' | 'upload_not_active' | 'part_mismatch'
-  | 'checksum_mismatch' | 'signature_invalid' | 'internal' | 'busy' | 'too_many_uploads'
+  | 'checksum_mismatch' | 'signature_invalid' | 'quarantined' | 'internal' | 'busy' | 'too_many_uploads'
   | 'rate_limited' | 'unknown';
 
 export interface PartwayAddDetail {
@@ -106,7 +115,7 @@ export interface PartwayUploadSummary {
  */
 export interface PartwayRemoteDetail {
   id: number;
-  type: 'file.created' | 'file.deleted' | 'upload.created' | 'upload.aborted';
+  type: 'file.created' | 'file.deleted' | 'file.processed' | 'upload.created' | 'upload.aborted';
   /** For `file.*`. */
   file?: PartwayFileInfo;
   /** For `upload.*`; for `file.created`, the upload that stored it. */

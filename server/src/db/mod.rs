@@ -6,12 +6,14 @@
 //! store every number as BIGINT.
 
 mod events;
+mod jobs;
 
 pub use events::CHANNEL;
+pub use jobs::{JobKind, JobRow};
 
 use crate::error::ApiError;
 use partway::core::wire::{
-    CompletedPart, EventKind, FileInfo, RemoteEvent, UploadState, UploadSummary,
+    CompletedPart, EventKind, FileInfo, Processing, RemoteEvent, UploadState, UploadSummary,
 };
 use partway::core::{ChecksumMode, FileId, UploadId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -403,8 +405,8 @@ impl Db {
         let f = &file.info;
         sqlx::query(
             "INSERT INTO files (id, owner, name, storage_key, size, content_type, sha256,
-                upload_id, created_at, checksum, checksum_mode)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                upload_id, created_at, checksum, checksum_mode, processing)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&f.id.0)
         .bind(&upload.owner)
@@ -417,8 +419,20 @@ impl Db {
         .bind(f.created_at)
         .bind(&f.checksum)
         .bind(f.checksum_mode.as_str())
+        .bind(f.processing.as_str())
         .execute(&mut *tx)
         .await?;
+        if f.processing == Processing::Pending {
+            // In the same transaction: a file is never stored without its checks queued.
+            self.enqueue_in(
+                &mut tx,
+                JobKind::ProcessFile,
+                &f.id,
+                &upload.owner,
+                f.created_at,
+            )
+            .await?;
+        }
         let event = RemoteEvent {
             // The upload too: the device that sent it knows the file by its upload.
             upload: upload_event(EventKind::FileCreated, upload).upload,
@@ -627,6 +641,9 @@ fn file_from_row(r: &AnyRow) -> Result<FileRow, ApiError> {
             sha256: r.try_get("sha256")?,
             checksum: r.try_get("checksum")?,
             checksum_mode: parse_mode(&r.try_get::<String, _>("checksum_mode")?)?,
+            processing: parse_processing(&r.try_get::<String, _>("processing")?),
+            detected_type: r.try_get("detected_type")?,
+            processing_note: r.try_get("processing_note")?,
             created_at: r.try_get("created_at")?,
         },
         storage_key: r.try_get("storage_key")?,
@@ -655,6 +672,18 @@ fn file_event(kind: EventKind, file: FileInfo) -> RemoteEvent {
         file: Some(file),
         upload: None,
     }
+}
+
+fn parse_processing(s: &str) -> Processing {
+    [
+        Processing::Pending,
+        Processing::Done,
+        Processing::Quarantined,
+        Processing::Failed,
+    ]
+    .into_iter()
+    .find(|p| p.as_str() == s)
+    .unwrap_or(Processing::Unknown)
 }
 
 fn parse_mode(s: &str) -> Result<ChecksumMode, ApiError> {

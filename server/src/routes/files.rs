@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use partway::core::wire::ErrorBody;
-use partway::core::wire::{FileDownload, FileList};
+use partway::core::wire::{FileDownload, FileList, Processing};
 use partway::core::{Checksum, FileId};
 use std::time::Duration;
 
@@ -89,6 +89,7 @@ pub(crate) async fn list(
     responses(
         (status = 200, description = "The file and a signed download URL.", body = FileDownload),
         (status = 404, description = "No such upload or file for this user: `not_found`.", body = ErrorBody),
+        (status = 409, description = "The file is quarantined: `quarantined`.", body = ErrorBody),
         Refusals,
     )
 )]
@@ -102,6 +103,15 @@ pub(crate) async fn show(
         .file(&FileId(id), &user)
         .await?
         .ok_or_else(no_such_file)?;
+    if file.info.processing == Processing::Quarantined {
+        return Err(ApiError::Quarantined(format!(
+            "This file is quarantined and not served: {}.",
+            file.info
+                .processing_note
+                .as_deref()
+                .unwrap_or("its content is not what was declared")
+        )));
+    }
     let ttl = state.config.download_ttl;
     let download_url = state
         .storage

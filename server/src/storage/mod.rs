@@ -103,6 +103,10 @@ pub trait Storage: Send + Sync + 'static {
         mode: ChecksumMode,
     ) -> Result<Option<Assembled>, StorageError>;
 
+    /// Up to the first `len` bytes of the object at `key` (fewer for a smaller object):
+    /// what sniffing its real type reads, without downloading it whole.
+    async fn read_head(&self, key: &str, len: u64) -> Result<Vec<u8>, StorageError>;
+
     /// Cancels an upload and frees its parts. Aborting twice is not an error.
     async fn abort(&self, key: &str, upload_id: &str) -> Result<(), StorageError>;
 

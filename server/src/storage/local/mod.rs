@@ -260,6 +260,20 @@ impl Storage for LocalStorage {
             .map_err(StorageError::failed)?
     }
 
+    async fn read_head(&self, key: &str, len: u64) -> Result<Vec<u8>, StorageError> {
+        use tokio::io::AsyncReadExt;
+        let file = match tokio::fs::File::open(self.object_path(key)?).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StorageError::NotFound("There is no such object.".into()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut head = Vec::new();
+        file.take(len).read_to_end(&mut head).await?;
+        Ok(head)
+    }
+
     async fn delete_object(&self, key: &str) -> Result<(), StorageError> {
         match tokio::fs::remove_file(self.object_path(key)?).await {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),

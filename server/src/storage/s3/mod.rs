@@ -165,6 +165,10 @@ impl Storage for S3Storage {
         Ok(self.download_url(key, file_name, ttl))
     }
 
+    async fn read_head(&self, key: &str, len: u64) -> Result<Vec<u8>, StorageError> {
+        self.object_head(&self.key(key), len).await
+    }
+
     async fn delete_object(&self, key: &str) -> Result<(), StorageError> {
         self.delete_key(&self.key(key)).await
     }

@@ -79,6 +79,36 @@ impl S3Storage {
         }))
     }
 
+    /// The first `len` bytes of the object at the full `key`, by a ranged GET.
+    pub(super) async fn object_head(&self, key: &str, len: u64) -> Result<Vec<u8>, StorageError> {
+        let url = self
+            .bucket
+            .get_object(Some(&self.credentials), key)
+            .sign(SERVER_CALL_TTL);
+        let range = format!("bytes=0-{}", len.saturating_sub(1));
+        let res = self
+            .http
+            .get(url)
+            .header("range", range)
+            .send()
+            .await
+            .map_err(|e| StorageError::failed(format_args!("GET: {}", e.without_url())))?;
+        let status = res.status();
+        if status == StatusCode::RANGE_NOT_SATISFIABLE {
+            // An empty object has no first byte.
+            return Ok(Vec::new());
+        }
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| StorageError::failed(format_args!("GET: {}", e.without_url())))?;
+        if !status.is_success() {
+            return Err(refusal(status, &String::from_utf8_lossy(&body)));
+        }
+        let keep = usize::try_from(len).unwrap_or(usize::MAX).min(body.len());
+        Ok(body[..keep].to_vec())
+    }
+
     /// A GET URL that downloads `key` as an attachment named `file_name`.
     pub(super) fn download_url(&self, key: &str, file_name: &str, ttl: Duration) -> String {
         let key = self.key(key);

@@ -1,0 +1,131 @@
+//! Post-upload processing: a worker on every instance takes due jobs from the database
+//! queue (`crate::db::JobRow`) and runs them. A job that fails is retried with backoff;
+//! a worker that dies leaves its lease to run out, and the job is taken again.
+//!
+//! The one job today, after every complete: verify the object in storage (its size and
+//! checksum as recorded), then sniff its real type from its first bytes; a file whose
+//! content is not what was declared or allowed is quarantined (kept, not served).
+
+pub mod sniff;
+
+use crate::db::{JobKind, JobRow};
+use crate::error::ApiError;
+use crate::AppState;
+use partway::core::wire::{FileInfo, Processing};
+use std::time::Duration;
+
+/// Claims after which a job that keeps failing is given up (its file marked `failed`).
+const MAX_ATTEMPTS: u32 = 8;
+/// Jobs run per round, so one round stays bounded.
+const ROUND: usize = 100;
+
+/// Runs jobs forever: every due one, then a look again each second.
+pub async fn run(state: AppState) {
+    loop {
+        match run_due(&state, crate::unix_now_i64()).await {
+            Ok(0) => tokio::time::sleep(Duration::from_secs(1)).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("job queue: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        if let Ok(depth) = state.db.job_count().await {
+            state
+                .metrics
+                .job_queue
+                .set(i64::try_from(depth).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+/// Runs the jobs due at `now`, up to a round's worth; returns how many ran.
+pub async fn run_due(state: &AppState, now: i64) -> Result<usize, ApiError> {
+    let lease = i64::try_from(state.config.job_lease).unwrap_or(i64::MAX);
+    let mut ran = 0;
+    while ran < ROUND {
+        let Some(job) = state.db.claim_job(now, lease).await? else {
+            break;
+        };
+        run_job(state, &job, now).await?;
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+async fn run_job(state: &AppState, job: &JobRow, now: i64) -> Result<(), ApiError> {
+    let Some(file) = state.db.file(&job.file_id, &job.owner).await? else {
+        // Deleted while it waited: nothing to check.
+        return state.db.drop_job(job).await;
+    };
+    let outcome = match job.kind {
+        JobKind::ProcessFile => process(state, &file.info, &file.storage_key).await,
+    };
+    let done = match outcome {
+        Ok(done) => done,
+        Err(e) if job.attempts >= MAX_ATTEMPTS => {
+            state.metrics.jobs.with_label_values(&["failed"]).inc();
+            FileInfo {
+                processing: Processing::Failed,
+                processing_note: Some(format!("the checks kept failing: {e}")),
+                ..file.info
+            }
+        }
+        Err(e) => {
+            state.metrics.jobs.with_label_values(&["retried"]).inc();
+            let backoff = 2i64.saturating_pow(job.attempts.min(10)).min(600);
+            tracing::info!(job = %job.id, "job failed, again in {backoff} s: {e}");
+            return state
+                .db
+                .retry_job(job, now.saturating_add(backoff), &e.to_string())
+                .await;
+        }
+    };
+    if done.processing != Processing::Failed {
+        state
+            .metrics
+            .jobs
+            .with_label_values(&[done.processing.as_str()])
+            .inc();
+    }
+    state.db.finish_job(job, &done).await
+}
+
+/// The checks of one stored file; `Err` for a failure worth retrying (storage down).
+async fn process(state: &AppState, file: &FileInfo, key: &str) -> Result<FileInfo, ApiError> {
+    let quarantined = |detected: Option<String>, why: String| FileInfo {
+        processing: Processing::Quarantined,
+        detected_type: detected,
+        processing_note: Some(why),
+        ..file.clone()
+    };
+    let Some(stored) = state.storage.stat_object(key, file.checksum_mode).await? else {
+        return Ok(quarantined(None, "storage no longer holds the file".into()));
+    };
+    let checksum_differs = matches!(
+        (&file.checksum, &stored.checksum),
+        (Some(recorded), Some(now)) if recorded != now
+    );
+    let sha_differs = matches!(
+        (&file.sha256, &stored.sha256),
+        (Some(recorded), Some(now)) if recorded != now
+    );
+    if stored.size != file.size || checksum_differs || sha_differs {
+        return Ok(quarantined(
+            None,
+            "storage holds other bytes than were uploaded".into(),
+        ));
+    }
+    let head = state.storage.read_head(key, sniff::HEAD_LEN).await?;
+    let config = &state.config;
+    let allowed = |t: &str| crate::policy::check_type(t, config).is_ok();
+    Ok(match sniff::judge(&file.content_type, &head, allowed) {
+        sniff::Verdict::Fits { detected } => FileInfo {
+            processing: Processing::Done,
+            detected_type: detected,
+            processing_note: None,
+            ..file.clone()
+        },
+        sniff::Verdict::Misfit { detected, why } => quarantined(detected, why),
+    })
+}
