@@ -240,6 +240,12 @@ pub struct Config {
     #[arg(long, env = "PARTWAY_DATABASE_URL")]
     pub database_url: Option<String>,
 
+    /// A read replica of the database: file listings (`GET /api/files`) are read there,
+    /// everything else from `--database-url`. It may lag: a listing right after an
+    /// upload may not show it yet.
+    #[arg(long, env = "PARTWAY_DATABASE_READ_URL")]
+    pub database_read_url: Option<String>,
+
     /// Base URL that signed local-storage URLs point at, as the browser reaches this
     /// server (or a proxy in front of it). Default: `http://<bind>`.
     #[arg(long, env = "PARTWAY_PUBLIC_URL")]
@@ -387,6 +393,7 @@ impl Default for Config {
             dev_on_public_address: false,
             data_dir: PathBuf::from("./partway-data"),
             database_url: None,
+            database_read_url: None,
             public_url: None,
             secret: None,
             max_file_size: DEFAULT_MAX_FILE_SIZE,

@@ -77,7 +77,10 @@ pub async fn build_state(config: &Config) -> Result<AppState, SetupError> {
     std::fs::create_dir_all(dir).map_err(io_context(format!("creating {}", dir.display())))?;
     let secret = secret::load_or_create(config.secret.as_deref(), dir)
         .map_err(io_context("reading or creating the secret"))?;
-    let db = Db::connect(&config.database_url()).await?;
+    let mut db = Db::connect(&config.database_url()).await?;
+    if let Some(url) = &config.database_read_url {
+        db = db.with_read_replica(url).await?;
+    }
     let stats = Arc::new(PutStats::default());
     let storage: Arc<dyn Storage> = match config.storage {
         StorageKind::Local => Arc::new(

@@ -474,3 +474,34 @@ async fn the_file_list_answers_304_while_it_is_unchanged() {
     assert_ne!(changed.headers[ETAG], etag.as_str());
     assert_eq!(changed.json()["files"][0]["name"], "new.txt");
 }
+
+#[tokio::test]
+async fn file_listings_are_read_from_the_read_replica() {
+    // A "replica" that holds a file the primary does not: the listing shows what the
+    // replica holds, while writes still go to the primary.
+    let replica_dir = tempfile::tempdir().expect("tempdir");
+    let url = format!(
+        "sqlite://{}",
+        replica_dir.path().join("replica.db").display()
+    );
+    partway_server::db::Db::connect(&url)
+        .await
+        .expect("the replica's schema");
+    let replica = sqlx::AnyPool::connect(&url).await.expect("replica");
+    sqlx::query(
+        "INSERT INTO files (id, owner, name, storage_key, size, content_type, created_at)
+         VALUES ('f-replica', 'kim', 'from-replica.txt', 'k', 1, 'text/plain', 1)",
+    )
+    .execute(&replica)
+    .await
+    .expect("insert");
+    let server = common::TestServer::with(|c| c.database_read_url = Some(url.clone())).await;
+    let token = server.token("kim");
+    server.upload(&token, "to-primary.txt", b"hi", 2).await;
+    let listed: partway::core::wire::FileList = server
+        .api(axum::http::Method::GET, "/api/files", Some(&token), None)
+        .await
+        .parse();
+    let names: Vec<&str> = listed.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["from-replica.txt"]);
+}

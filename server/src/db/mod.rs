@@ -24,6 +24,8 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
+    /// Where listings are read: a replica, or the primary itself.
+    read_pool: AnyPool,
     /// Whether it is PostgreSQL (which announces events to other instances).
     postgres: bool,
     /// Wakes the event streams of this instance: the user with news, `None` for all.
@@ -131,11 +133,23 @@ impl Db {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Db {
+            read_pool: pool.clone(),
             pool,
             postgres: !sqlite,
             // Only a nudge to look: a stream that lags behind checks the database anyway.
             wake: tokio::sync::broadcast::channel(256).0,
         })
+    }
+
+    /// The same database, its listings read from the replica at `url` (never migrated:
+    /// a replica follows the primary's schema).
+    pub async fn with_read_replica(self, url: &str) -> Result<Db, sqlx::Error> {
+        let read_pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Db { read_pool, ..self })
     }
 
     /// Whether the database answers.
@@ -510,7 +524,7 @@ impl Db {
         let rows =
             sqlx::query("SELECT * FROM files WHERE owner = $1 ORDER BY created_at DESC, id DESC")
                 .bind(owner)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.read_pool)
                 .await?;
         rows.iter().map(file_from_row).collect()
     }
