@@ -198,9 +198,11 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
             processing: Processing::Pending,
             detected_type: None,
             processing_note: None,
+            has_thumbnail: false,
             created_at: now,
         },
         storage_key: upload.storage_key.clone(),
+        thumbnail_key: None,
     };
     if state.db.commit_completion(&upload, &file).await? {
         state.metrics.files_completed.inc();

@@ -49,6 +49,13 @@ async fn upload(
     done.file
 }
 
+/// `method` on `/api/files/{id}`.
+async fn on_file(server: &TestServer, method: Method, id: &str, token: &str) -> common::Answer {
+    server
+        .api(method, &format!("/api/files/{id}"), Some(token), None)
+        .await
+}
+
 async fn file_now(server: &TestServer, token: &str, id: &str) -> FileInfo {
     let list: FileList = server
         .api(Method::GET, "/api/files", Some(token), None)
@@ -83,14 +90,7 @@ async fn a_file_whose_content_is_what_was_declared_is_processed_and_its_devices_
     let processed = events.last().expect("an event");
     assert_eq!(processed.kind, EventKind::FileProcessed);
     assert_eq!(processed.file.as_ref(), Some(&now));
-    let shown = server
-        .api(
-            Method::GET,
-            &format!("/api/files/{}", file.id),
-            Some(&token),
-            None,
-        )
-        .await;
+    let shown = on_file(&server, Method::GET, &file.id.0, &token).await;
     assert_eq!(shown.status, StatusCode::OK);
     // Nothing is left to do.
     assert_eq!(
@@ -119,13 +119,7 @@ async fn a_program_declared_as_an_image_is_quarantined_and_not_served() {
         .processing_note
         .as_deref()
         .is_some_and(|n| n.contains("declared as image/png")));
-    server
-        .api(
-            Method::GET,
-            &format!("/api/files/{}", file.id),
-            Some(&token),
-            None,
-        )
+    on_file(&server, Method::GET, &file.id.0, &token)
         .await
         .assert_error(409, "quarantined");
 }
@@ -207,14 +201,7 @@ async fn a_file_deleted_before_its_checks_drops_the_job() {
     let server = TestServer::new().await;
     let token = server.token("ivy");
     let file = upload(&server, &token, "dot.png", "image/png", PNG).await;
-    let gone = server
-        .api(
-            Method::DELETE,
-            &format!("/api/files/{}", file.id),
-            Some(&token),
-            None,
-        )
-        .await;
+    let gone = on_file(&server, Method::DELETE, &file.id.0, &token).await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
     assert_eq!(
         jobs::run_due(&server.state, partway_server::unix_now_i64())
@@ -223,4 +210,49 @@ async fn a_file_deleted_before_its_checks_drops_the_job() {
         1
     );
     assert_eq!(server.state.db.job_count().await.expect("db"), 0);
+}
+
+#[tokio::test]
+async fn an_image_gets_a_thumbnail_and_a_broken_one_a_reason() {
+    let server = TestServer::new().await;
+    let token = server.token("jo");
+    let picture = image::RgbImage::from_fn(600, 300, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("encodes");
+    let file = upload(&server, &token, "wide.png", "image/png", png.get_ref()).await;
+    let broken = upload(&server, &token, "broken.png", "image/png", PNG).await;
+    jobs::run_due(&server.state, partway_server::unix_now_i64())
+        .await
+        .expect("runs");
+
+    let shown: partway::core::wire::FileDownload =
+        on_file(&server, Method::GET, &file.id.0, &token)
+            .await
+            .parse();
+    assert!(shown.file.has_thumbnail);
+    let thumb = server
+        .download(shown.thumbnail_url.as_deref().expect("a thumbnail URL"))
+        .await;
+    assert_eq!(thumb.status, StatusCode::OK);
+    let decoded = image::load_from_memory(&thumb.body).expect("a PNG");
+    assert_eq!((decoded.width(), decoded.height()), (256, 128));
+
+    let now = file_now(&server, &token, &broken.id.0).await;
+    assert_eq!(
+        (now.processing, now.has_thumbnail),
+        (Processing::Done, false)
+    );
+    assert!(now
+        .processing_note
+        .as_deref()
+        .is_some_and(|n| n.starts_with("no thumbnail")));
+    // Deleting the file deletes its thumbnail too.
+    let gone = on_file(&server, Method::DELETE, &file.id.0, &token).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let after = server
+        .download(shown.thumbnail_url.as_deref().expect("url"))
+        .await;
+    assert_eq!(after.status, StatusCode::NOT_FOUND);
 }

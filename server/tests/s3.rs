@@ -969,10 +969,15 @@ async fn the_checks_after_upload_read_the_first_bytes_from_garage() {
     let token = server.token("alice");
     let mut outcomes = Vec::new();
     for (name, bytes) in [
-        (
-            "dot.png",
-            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01".to_vec(),
-        ),
+        ("dot.png", {
+            let picture =
+                image::RgbImage::from_fn(64, 32, |x, y| image::Rgb([x as u8, y as u8, 7]));
+            let mut png = std::io::Cursor::new(Vec::new());
+            picture
+                .write_to(&mut png, image::ImageFormat::Png)
+                .expect("encodes");
+            png.into_inner()
+        }),
         (
             "fake.png",
             b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0".to_vec(),
@@ -1017,8 +1022,28 @@ async fn the_checks_after_upload_read_the_first_bytes_from_garage() {
     };
     let png = processing(&outcomes[0]).await;
     assert_eq!(
-        (png.processing, png.detected_type.as_deref()),
-        (Processing::Done, Some("image/png"))
+        (
+            png.processing,
+            png.detected_type.as_deref(),
+            png.has_thumbnail
+        ),
+        (Processing::Done, Some("image/png"), true)
+    );
+    let shown: partway::core::wire::FileDownload = server
+        .api(
+            axum::http::Method::GET,
+            &format!("/api/files/{}", png.id),
+            Some(&token),
+            None,
+        )
+        .await
+        .parse();
+    let thumb = download(shown.thumbnail_url.as_deref().expect("a thumbnail")).await;
+    let decoded = image::load_from_memory(&thumb).expect("a PNG thumbnail from Garage");
+    assert_eq!(
+        (decoded.width(), decoded.height()),
+        (64, 32),
+        "small images stay as they are"
     );
     let fake = processing(&outcomes[1]).await;
     assert_eq!(

@@ -226,6 +226,9 @@ pub struct FileInfo {
     /// Why the file was quarantined, or its processing failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processing_note: Option<String>,
+    /// Whether it has a thumbnail (images; `GET /api/files/{id}` signs its URL).
+    #[serde(default)]
+    pub has_thumbnail: bool,
     /// When the upload completed, seconds since the Unix epoch.
     pub created_at: i64,
 }
@@ -300,6 +303,9 @@ pub struct FileDownload {
     pub download_url: String,
     /// Lifetime of `download_url`, in seconds.
     pub expires_in: u64,
+    /// A signed URL of its thumbnail (PNG, at most 256 pixels a side), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
 }
 
 /// A change to the caller's files, as `GET /api/events` sends it: the server-sent

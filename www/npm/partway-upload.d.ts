@@ -25,6 +25,8 @@ export interface PartwayFileInfo {
   detected_type?: string;
   /** Why it was quarantined, or its checks failed. */
   processing_note?: string;
+  /** Whether the server made a thumbnail (images). */
+  has_thumbnail?: boolean;
   /** Seconds since 1970. */
   created_at: number;
 }

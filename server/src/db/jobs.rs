@@ -95,18 +95,26 @@ impl Db {
         Ok(None)
     }
 
-    /// Ends a job with the file's outcome, and tells the owner's devices: the file
-    /// updated, the job deleted and the event written in one transaction.
-    pub async fn finish_job(&self, job: &JobRow, file: &FileInfo) -> Result<(), ApiError> {
+    /// Ends a job with the file's outcome (and its thumbnail's key, if one was made),
+    /// and tells the owner's devices: the file updated, the job deleted and the event
+    /// written in one transaction.
+    pub async fn finish_job(
+        &self,
+        job: &JobRow,
+        file: &FileInfo,
+        thumbnail_key: Option<&str>,
+    ) -> Result<(), ApiError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE files SET processing = $2, detected_type = $3, processing_note = $4
+            "UPDATE files SET processing = $2, detected_type = $3, processing_note = $4,
+                 thumbnail_key = $5
              WHERE id = $1",
         )
         .bind(&file.id.0)
         .bind(file.processing.as_str())
         .bind(&file.detected_type)
         .bind(&file.processing_note)
+        .bind(thumbnail_key)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM jobs WHERE id = $1")

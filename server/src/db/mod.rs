@@ -101,6 +101,8 @@ pub struct FileRow {
     pub info: FileInfo,
     /// Where storage keeps it.
     pub storage_key: String,
+    /// Where storage keeps its thumbnail, if it has one.
+    pub thumbnail_key: Option<String>,
 }
 
 impl Db {
@@ -646,6 +648,7 @@ fn upload_from_row(r: &AnyRow) -> Result<UploadRow, ApiError> {
 }
 
 fn file_from_row(r: &AnyRow) -> Result<FileRow, ApiError> {
+    let thumbnail_key: Option<String> = r.try_get("thumbnail_key")?;
     Ok(FileRow {
         info: FileInfo {
             id: FileId(r.try_get("id")?),
@@ -658,9 +661,11 @@ fn file_from_row(r: &AnyRow) -> Result<FileRow, ApiError> {
             processing: parse_processing(&r.try_get::<String, _>("processing")?),
             detected_type: r.try_get("detected_type")?,
             processing_note: r.try_get("processing_note")?,
+            has_thumbnail: thumbnail_key.is_some(),
             created_at: r.try_get("created_at")?,
         },
         storage_key: r.try_get("storage_key")?,
+        thumbnail_key,
     })
 }
 

@@ -4,9 +4,11 @@
 //!
 //! The one job today, after every complete: verify the object in storage (its size and
 //! checksum as recorded), then sniff its real type from its first bytes; a file whose
-//! content is not what was declared or allowed is quarantined (kept, not served).
+//! content is not what was declared or allowed is quarantined (kept, not served); an
+//! image gets a thumbnail.
 
 pub mod sniff;
+pub mod thumbnail;
 
 use crate::db::{JobKind, JobRow};
 use crate::error::ApiError;
@@ -61,15 +63,16 @@ async fn run_job(state: &AppState, job: &JobRow, now: i64) -> Result<(), ApiErro
     let outcome = match job.kind {
         JobKind::ProcessFile => process(state, &file.info, &file.storage_key).await,
     };
-    let done = match outcome {
+    let (done, thumbnail_key) = match outcome {
         Ok(done) => done,
         Err(e) if job.attempts >= MAX_ATTEMPTS => {
             state.metrics.jobs.with_label_values(&["failed"]).inc();
-            FileInfo {
+            let failed = FileInfo {
                 processing: Processing::Failed,
                 processing_note: Some(format!("the checks kept failing: {e}")),
                 ..file.info
-            }
+            };
+            (failed, None)
         }
         Err(e) => {
             state.metrics.jobs.with_label_values(&["retried"]).inc();
@@ -88,16 +91,27 @@ async fn run_job(state: &AppState, job: &JobRow, now: i64) -> Result<(), ApiErro
             .with_label_values(&[done.processing.as_str()])
             .inc();
     }
-    state.db.finish_job(job, &done).await
+    state
+        .db
+        .finish_job(job, &done, thumbnail_key.as_deref())
+        .await
 }
 
-/// The checks of one stored file; `Err` for a failure worth retrying (storage down).
-async fn process(state: &AppState, file: &FileInfo, key: &str) -> Result<FileInfo, ApiError> {
-    let quarantined = |detected: Option<String>, why: String| FileInfo {
-        processing: Processing::Quarantined,
-        detected_type: detected,
-        processing_note: Some(why),
-        ..file.clone()
+/// The checks of one stored file, and its thumbnail's key if one was made; `Err` for a
+/// failure worth retrying (storage down).
+async fn process(
+    state: &AppState,
+    file: &FileInfo,
+    key: &str,
+) -> Result<(FileInfo, Option<String>), ApiError> {
+    let quarantined = |detected: Option<String>, why: String| {
+        let file = FileInfo {
+            processing: Processing::Quarantined,
+            detected_type: detected,
+            processing_note: Some(why),
+            ..file.clone()
+        };
+        (file, None)
     };
     let Some(stored) = state.storage.stat_object(key, file.checksum_mode).await? else {
         return Ok(quarantined(None, "storage no longer holds the file".into()));
@@ -119,13 +133,48 @@ async fn process(state: &AppState, file: &FileInfo, key: &str) -> Result<FileInf
     let head = state.storage.read_head(key, sniff::HEAD_LEN).await?;
     let config = &state.config;
     let allowed = |t: &str| crate::policy::check_type(t, config).is_ok();
-    Ok(match sniff::judge(&file.content_type, &head, allowed) {
-        sniff::Verdict::Fits { detected } => FileInfo {
-            processing: Processing::Done,
-            detected_type: detected,
-            processing_note: None,
-            ..file.clone()
-        },
-        sniff::Verdict::Misfit { detected, why } => quarantined(detected, why),
-    })
+    let detected = match sniff::judge(&file.content_type, &head, allowed) {
+        sniff::Verdict::Fits { detected } => detected,
+        sniff::Verdict::Misfit { detected, why } => return Ok(quarantined(detected, why)),
+    };
+    let (thumbnail_key, note) = match detected.as_deref().and_then(thumbnail::format_of) {
+        Some(format) if file.size <= thumbnail::MAX_SOURCE => {
+            make_thumbnail(state, key, file.size, format).await?
+        }
+        _ => (None, None),
+    };
+    let done = FileInfo {
+        processing: Processing::Done,
+        detected_type: detected,
+        processing_note: note,
+        has_thumbnail: thumbnail_key.is_some(),
+        ..file.clone()
+    };
+    Ok((done, thumbnail_key))
+}
+
+/// Stores a thumbnail of the image at `key` beside it; its key, or why none was made.
+async fn make_thumbnail(
+    state: &AppState,
+    key: &str,
+    size: u64,
+    format: image::ImageFormat,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    let bytes = state.storage.read_head(key, size).await?;
+    // Decoding is CPU work: off the async workers.
+    let made = tokio::task::spawn_blocking(move || thumbnail::make(&bytes, format))
+        .await
+        .map_err(ApiError::internal)?;
+    match made {
+        Ok(png) => {
+            let thumb_key = format!("{key}-thumb");
+            state
+                .storage
+                .put_object(&thumb_key, png, "image/png")
+                .await?;
+            Ok((Some(thumb_key), None))
+        }
+        // A broken image is still the file that was uploaded: no thumbnail, and why.
+        Err(why) => Ok((None, Some(format!("no thumbnail: {why}")))),
+    }
 }

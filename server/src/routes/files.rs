@@ -117,10 +117,20 @@ pub(crate) async fn show(
         .storage
         .sign_download(&file.storage_key, &file.info.name, Duration::from_secs(ttl))
         .await?;
+    let thumbnail_url = match &file.thumbnail_key {
+        Some(key) => Some(
+            state
+                .storage
+                .sign_download(key, "thumbnail.png", Duration::from_secs(ttl))
+                .await?,
+        ),
+        None => None,
+    };
     Ok(Json(FileDownload {
         file: file.info,
         download_url,
         expires_in: ttl,
+        thumbnail_url,
     }))
 }
 
@@ -149,6 +159,9 @@ pub(crate) async fn delete(
     // deleted under a live row would be a broken link.
     if state.db.delete_file(&file.info, &user).await? {
         state.storage.delete_object(&file.storage_key).await?;
+        if let Some(thumb) = &file.thumbnail_key {
+            state.storage.delete_object(thumb).await?;
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }

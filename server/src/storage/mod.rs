@@ -107,6 +107,15 @@ pub trait Storage: Send + Sync + 'static {
     /// what sniffing its real type reads, without downloading it whole.
     async fn read_head(&self, key: &str, len: u64) -> Result<Vec<u8>, StorageError>;
 
+    /// Stores `bytes` as the object at `key` (a file derived on the server, such as a
+    /// thumbnail), replacing any earlier one.
+    async fn put_object(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StorageError>;
+
     /// Cancels an upload and frees its parts. Aborting twice is not an error.
     async fn abort(&self, key: &str, upload_id: &str) -> Result<(), StorageError>;
 

@@ -274,6 +274,24 @@ impl Storage for LocalStorage {
         Ok(head)
     }
 
+    async fn put_object(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        _content_type: &str,
+    ) -> Result<(), StorageError> {
+        let path = self.object_path(key)?;
+        let tmp = TempFile::new(
+            self.tmp_dir()
+                .join(uuid::Uuid::new_v4().simple().to_string()),
+        );
+        tokio::fs::write(tmp.path(), bytes).await?;
+        tokio::task::spawn_blocking(move || tmp.persist(&path))
+            .await
+            .map_err(StorageError::failed)??;
+        Ok(())
+    }
+
     async fn delete_object(&self, key: &str) -> Result<(), StorageError> {
         match tokio::fs::remove_file(self.object_path(key)?).await {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),

@@ -169,6 +169,15 @@ impl Storage for S3Storage {
         self.object_head(&self.key(key), len).await
     }
 
+    async fn put_object(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
+        self.put_key(&self.key(key), bytes, content_type).await
+    }
+
     async fn delete_object(&self, key: &str) -> Result<(), StorageError> {
         self.delete_key(&self.key(key)).await
     }

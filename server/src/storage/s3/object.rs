@@ -109,6 +109,31 @@ impl S3Storage {
         Ok(body[..keep].to_vec())
     }
 
+    /// Stores `bytes` at the full `key` with one PutObject.
+    pub(super) async fn put_key(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
+        let mut action = self.bucket.put_object(Some(&self.credentials), key);
+        action.headers_mut().insert("content-type", content_type);
+        let res = self
+            .http
+            .put(action.sign(SERVER_CALL_TTL))
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| StorageError::failed(format_args!("PUT: {}", e.without_url())))?;
+        let status = res.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = res.text().await.unwrap_or_default();
+        Err(refusal(status, &body))
+    }
+
     /// A GET URL that downloads `key` as an attachment named `file_name`.
     pub(super) fn download_url(&self, key: &str, file_name: &str, ttl: Duration) -> String {
         let key = self.key(key);
