@@ -119,6 +119,12 @@ const EN: &[(&str, &str)] = &[
         "errorChecksum",
         "Part of the file arrived damaged and was refused. Retry to send it again.",
     ),
+    ("processingPending", "Checking the file…"),
+    (
+        "processingQuarantined",
+        "The server quarantined this file: {reason}",
+    ),
+    ("processingFailed", "The server could not check this file."),
 ];
 
 const DE: &[(&str, &str)] = &[
@@ -236,6 +242,9 @@ const DE: &[(&str, &str)] = &[
     ("errorHttp", "Das Hochladen wurde abgelehnt (HTTP {status})."),
     ("errorPartGaveUp", "Teil {part} ist {attempts}-mal fehlgeschlagen; zuletzt: {last}"),
     ("errorChecksum", "Ein Teil der Datei kam beschädigt an und wurde abgelehnt. Erneut versuchen, um ihn neu zu senden."),
+    ("processingPending", "Die Datei wird geprüft …"),
+    ("processingQuarantined", "Der Server hat diese Datei unter Quarantäne gestellt: {reason}"),
+    ("processingFailed", "Der Server konnte diese Datei nicht prüfen."),
 ];
 
 const FR: &[(&str, &str)] = &[
@@ -301,6 +310,9 @@ const FR: &[(&str, &str)] = &[
     ("errorHttp", "L’envoi a été refusé (HTTP {status})."),
     ("errorPartGaveUp", "La partie {part} a échoué {attempts} fois ; dernière erreur : {last}"),
     ("errorChecksum", "Une partie du fichier est arrivée abîmée et a été refusée. Réessayez pour la renvoyer."),
+    ("processingPending", "Vérification du fichier…"),
+    ("processingQuarantined", "Le serveur a mis ce fichier en quarantaine : {reason}"),
+    ("processingFailed", "Le serveur n’a pas pu vérifier ce fichier."),
 ];
 
 /// The words of one element: its locale's table under the page's overrides.

@@ -269,6 +269,7 @@ impl Core {
                 .set(settings::attr(host, "accept").unwrap_or_default()),
             "live" => {
                 let on = settings::flag(host, "live", false);
+                self.state.live.set(on);
                 let mut live = self.live.borrow_mut();
                 if on != live.is_some() {
                     *live = on.then(|| self.live_feed());
@@ -287,6 +288,9 @@ impl Core {
         LiveFeed::start(
             api,
             Rc::new(move |event: RemoteEvent| {
+                if event.kind == EventKind::FileProcessed {
+                    show_processed(&state, &event);
+                }
                 if !made_here(&state, &event) {
                     emitter.emit("partway-remote", &event);
                 }
@@ -518,6 +522,21 @@ fn announce_end(state: &WidgetState, name: &str, view: &FileView) {
 }
 
 /// The element's words: its locale, under its `messages` overrides.
+/// The outcome of a file's checks, on its row (if it is one of this element's).
+fn show_processed(state: &WidgetState, event: &RemoteEvent) {
+    let Some(file) = &event.file else { return };
+    state.files.with_untracked(|rows| {
+        for row in rows {
+            let ours = row
+                .view
+                .with_untracked(|v| v.file.as_ref().is_some_and(|f| f.id == file.id));
+            if ours {
+                row.view.update(|v| v.file = Some(file.clone()));
+            }
+        }
+    });
+}
+
 /// Whether this element made the change: an upload of one of its rows started, was
 /// cancelled or stored its file. (It never deletes files, so a deletion is news.)
 fn made_here(state: &WidgetState, event: &RemoteEvent) -> bool {

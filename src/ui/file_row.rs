@@ -1,6 +1,7 @@
 //! One file's row: name, size, bar, speed, time left, status, error and actions.
 
 use crate::browser::uploader::Uploader;
+use crate::core::wire::Processing;
 use crate::core::{FileStatus, Hold};
 use crate::ui::state::{FileItem, SharedUploader, WidgetState};
 use crate::ui::widget::RetryRow;
@@ -80,7 +81,38 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
             )
         })
     };
-    let link = move || view.with(|v| v.download_url.clone());
+    // The checks after upload, as the live feed reports them: "checking" only where the
+    // element will hear the outcome.
+    let processing = move || {
+        view.with(|v| {
+            let file = v.file.as_ref()?;
+            let text = |key: &str, reason: &str| {
+                state
+                    .messages
+                    .with_untracked(|m| m.get(key, &[("reason", reason)]))
+            };
+            let note = file.processing_note.as_deref().unwrap_or_default();
+            match file.processing {
+                Processing::Pending if state.live.get_untracked() => {
+                    Some((false, text("processingPending", "")))
+                }
+                Processing::Quarantined => Some((true, text("processingQuarantined", note))),
+                Processing::Failed => Some((true, text("processingFailed", note))),
+                _ => None,
+            }
+        })
+    };
+    let quarantined = move || {
+        view.with(|v| {
+            v.file
+                .as_ref()
+                .is_some_and(|f| f.processing == Processing::Quarantined)
+        })
+    };
+    let link = move || {
+        view.with(|v| v.download_url.clone())
+            .filter(|_| !quarantined())
+    };
     // Labels follow the row's view, which a locale change notifies (see `attribute_changed`).
     let t = move |key: &'static str| {
         move || {
@@ -147,6 +179,10 @@ pub fn FileRow(item: FileItem) -> impl IntoView {
                     <a data-testid="file-link" href=href download=download_name.clone()>{t("download")}</a>
                 })}
             </div>
+            {move || processing().map(|(bad, message)| view! {
+                <p class=if bad { "partway-error" } else { "partway-note" }
+                    data-testid="file-processing">{message}</p>
+            })}
             {move || note().map(|message| view! {
                 <p class="partway-note" data-testid="file-note">{message}</p>
             })}

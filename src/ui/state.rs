@@ -57,6 +57,8 @@ pub struct WidgetState {
     pub messages: RwSignal<Messages>,
     /// The sentence for the polite live region (completion, failure, refusal).
     pub announcement: RwSignal<String>,
+    /// Whether the element is `live`: it then hears when its files' checks end.
+    pub live: RwSignal<bool>,
     /// Whether the element is `disabled`.
     pub disabled: RwSignal<bool>,
     /// Whether several files may be chosen at once.
@@ -77,6 +79,7 @@ impl WidgetState {
             shown: RwSignal::new(0),
             messages: RwSignal::new(messages),
             announcement: RwSignal::new(String::new()),
+            live: RwSignal::new(false),
             disabled: RwSignal::new(false),
             multiple: RwSignal::new(true),
             accept: RwSignal::new(String::new()),

@@ -55,6 +55,12 @@ test('a file uploaded on one device appears on the other, through another server
     assert.equal(seen.bubbles && seen.composed, true, 'partway-remote bubbles out of the shadow root');
     assert.equal(seen.detail.file.size, first.size);
     await phone.page.locator('[data-testid=your-file]', { hasText: first.name }).waitFor({ timeout: 10_000 });
+    // The "photo" is random bytes: the checks after upload quarantine it, and the row
+    // that sent it says so and offers no download.
+    const checked = laptop.widget.row(first.name).locator('[data-testid=file-processing]');
+    await checked.filter({ hasText: /quarantined/ }).waitFor({ timeout: 20_000 });
+    assert.match(await checked.innerText(), /declared as image\/jpeg/);
+    assert.equal(await laptop.widget.row(first.name).locator('[data-testid=file-link]').count(), 0);
     // The laptop made it: it hears of it as partway-complete, not as a remote change.
     await laptop.page.waitForTimeout(500);
     assert.equal((await laptop.events.all()).filter(remoteFileCreated(first.name)).length, 0,

@@ -163,7 +163,7 @@ export type PartwayMessageKey =
   | 'recordOtherVersion' | 'recordExpired' | 'recordInconsistent' | 'errorNetwork'
   | 'errorTimeout' | 'errorUrlExpired' | 'errorUnreadable' | 'errorTooLarge' | 'errorType'
   | 'errorQuota' | 'errorSignIn' | 'errorChecksum' | 'errorGeneric' | 'errorHttp'
-  | 'errorPartGaveUp';
+  | 'errorPartGaveUp' | 'processingPending' | 'processingQuarantined' | 'processingFailed';
 
 export type PartwayMessages = Partial<Record<PartwayMessageKey, string>>;
 
