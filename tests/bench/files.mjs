@@ -22,6 +22,7 @@ const { values } = parseArgs({
     'size-kib': { type: 'string', default: '4' },
     rounds: { type: 'string', default: '2' },
     'parallel-files': { type: 'string' },
+    query: { type: 'string', default: '' },
     garage: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
   },
@@ -82,7 +83,7 @@ try {
       }).observe({ type: 'longtask', buffered: true });
     });
     const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=files-${round}${values["parallel-files"] ? `&parallel_files=${values["parallel-files"]}` : ""}`);
+    await widget.open(`${server.page}/?user=files-${round}${values["parallel-files"] ? `&parallel_files=${values["parallel-files"]}` : ""}${values.query ? `&${values.query}` : ""}`);
     let cdp;
     if (values.profile) {
       cdp = await page.context().newCDPSession(page);
