@@ -330,6 +330,11 @@ pub struct Config {
     #[arg(long, env = "PARTWAY_JOB_LEASE", default_value_t = DEFAULT_JOB_LEASE)]
     pub job_lease: u64,
 
+    /// Workers running the jobs after upload on this instance (0: none; the instances
+    /// that share its database run them).
+    #[arg(long, env = "PARTWAY_JOB_WORKERS", default_value_t = 1)]
+    pub job_workers: u32,
+
     /// Most uploads one user may have in progress at once; a create past it answers
     /// 429 `too_many_uploads`.
     #[arg(long, env = "PARTWAY_MAX_ACTIVE_UPLOADS", default_value_t = DEFAULT_MAX_ACTIVE_UPLOADS)]
@@ -410,6 +415,7 @@ impl Default for Config {
             abandon_after: DEFAULT_ABANDON_AFTER,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             job_lease: DEFAULT_JOB_LEASE,
+            job_workers: 1,
             body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
             max_active_uploads: DEFAULT_MAX_ACTIVE_UPLOADS,
             quota_bytes: 0,

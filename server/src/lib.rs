@@ -112,7 +112,9 @@ pub async fn run(mut config: Config) -> Result<(), SetupError> {
         tokio::spawn(sweep::run(state.clone()));
     }
     state.db.spawn_listener(&config.database_url());
-    tokio::spawn(jobs::run(state.clone()));
+    for _ in 0..config.job_workers {
+        tokio::spawn(jobs::run(state.clone()));
+    }
     let closing = state.closing_sender();
     println!("partway-server listening on http://{addr}");
     // The peer's address, for the per-address rate limit.

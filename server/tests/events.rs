@@ -48,6 +48,12 @@ impl Stream {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
+                if block
+                    .lines()
+                    .any(|l| l.trim() == "event: ready" || l.trim() == "event:ready")
+                {
+                    continue;
+                }
                 let data: Vec<&str> = block
                     .lines()
                     .filter_map(|l| l.strip_prefix("data:"))

@@ -40,7 +40,7 @@ function crc64nvme(buffer) {
   let i = 0;
   const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
   if (littleEndian && bytes.byteOffset % 4 === 0) {
-    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 3 << 1);
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 8) * 2);
     for (let w = 0; w < words.length; w += 2) {
       const a = l ^ words[w], b = h ^ words[w + 1];
       const i7 = 7 * 256 + (a & 0xff), i6 = 6 * 256 + ((a >>> 8) & 0xff);
@@ -50,7 +50,7 @@ function crc64nvme(buffer) {
       l = TL[i7] ^ TL[i6] ^ TL[i5] ^ TL[i4] ^ TL[i3] ^ TL[i2] ^ TL[i1] ^ TL[i0];
       h = TH[i7] ^ TH[i6] ^ TH[i5] ^ TH[i4] ^ TH[i3] ^ TH[i2] ^ TH[i1] ^ TH[i0];
     }
-    i = words.length << 2;
+    i = words.length * 4;
   }
   for (; i < bytes.length; i++) {
     const j = (l ^ bytes[i]) & 0xff;

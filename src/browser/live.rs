@@ -116,6 +116,20 @@ fn listen(inner: &Rc<RefCell<Inner>>, weak: &Weak<RefCell<Inner>>, source: Event
             .add_event_listener_with_callback(kind.as_str(), handler.as_ref().unchecked_ref());
         handlers.push(handler);
     }
+    // Where the stream starts: replay from there if it drops before any change.
+    let weak_ready = weak.clone();
+    let ready = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+        let id = e
+            .dyn_ref::<MessageEvent>()
+            .and_then(|m| m.last_event_id().parse::<u64>().ok());
+        if let (Some(inner), Some(id)) = (weak_ready.upgrade(), id) {
+            let mut inner = inner.borrow_mut();
+            inner.last = Some(inner.last.map_or(id, |seen| seen.max(id)));
+            inner.retry_ms = FIRST_RETRY_MS;
+        }
+    });
+    let _ = source.add_event_listener_with_callback("ready", ready.as_ref().unchecked_ref());
+    handlers.push(ready);
     let weak_error = weak.clone();
     let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
         // The browser would reconnect by itself, but with the same ticket, which

@@ -283,7 +283,9 @@ impl Core {
     /// (another tab, device or app): changes of this element's own rows are left out.
     fn live_feed(&self) -> LiveFeed {
         let endpoint = settings::attr(&self.host, "endpoint").unwrap_or_default();
-        let api = Api::new(endpoint, self.tokens.clone());
+        // Tokens of its own: the feed connecting first must not decide which token the
+        // uploads start with (they ask `getToken` before their first request).
+        let api = Api::new(endpoint, settings::tokens(&self.host));
         let (state, emitter) = (self.state, self.emitter.clone());
         LiveFeed::start(
             api,
@@ -521,7 +523,6 @@ fn announce_end(state: &WidgetState, name: &str, view: &FileView) {
     }
 }
 
-/// The element's words: its locale, under its `messages` overrides.
 /// The outcome of a file's checks, on its row (if it is one of this element's).
 fn show_processed(state: &WidgetState, event: &RemoteEvent) {
     let Some(file) = &event.file else { return };
@@ -554,6 +555,7 @@ fn made_here(state: &WidgetState, event: &RemoteEvent) -> bool {
     })
 }
 
+/// The element's words: its locale, under its `messages` overrides.
 fn messages_of(host: &HtmlElement) -> Messages {
     let overrides = js_sys::Reflect::get(host, &JsValue::from_str("messages"))
         .ok()

@@ -97,10 +97,14 @@ export async function startServer({ args = [], binary, port, publicUrl } = {}) {
     async stats() {
       return (await fetch(`${api}/api/dev/stats`)).json();
     },
-    /** Kills the process outright (no graceful shutdown) and starts it again on the same port and data. */
-    async restart(downMs = 0) {
+    /**
+     * Kills the process outright (no graceful shutdown) and starts it again on the same
+     * port and data, with `newArgs` in place of its arguments if given.
+     */
+    async restart(downMs = 0, newArgs = undefined) {
       await halt('SIGKILL');
       await new Promise((r) => setTimeout(r, downMs));
+      if (newArgs) args = newArgs;
       await launch();
     },
     async stop() {

@@ -4,7 +4,8 @@
 // other's server is down arrives after it comes back, replayed from the database.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { freshDatabase, launchBrowser, makeFile, recordEvents, startServer, tempDir, WidgetPage } from './harness.mjs';
 
 let browser;
@@ -41,7 +42,9 @@ function remoteFileCreated(name) {
 test('a file uploaded on one device appears on the other, through another server instance, and after a restart', async () => {
   const shared = ['--database-url', freshDatabase('partway_live'), '--secret', 'one-secret-for-both-instances'];
   const a = await startServer({ args: shared });
-  const b = await startServer({ args: shared });
+  // Local storage is each instance's own disk: only A, which holds the bytes, runs the
+  // jobs after upload (B serves the API, as an instance with --job-workers 0 does).
+  const b = await startServer({ args: [...shared, '--job-workers', '0'] });
   try {
     const laptop = await openDevice(a, 'traveller');
     const phone = await openDevice(b, 'traveller');
@@ -49,14 +52,16 @@ test('a file uploaded on one device appears on the other, through another server
     // a moment, as a person would.
     await phone.page.waitForTimeout(1000);
 
-    const first = await makeFile(dir, 'holiday-1.jpg', 200_000);
+    // Words, not a photo (random bytes might start like some image format's signature).
+    const first = { name: 'holiday-1.jpg', path: join(dir, 'holiday-1.jpg'), size: 200_000 };
+    writeFileSync(first.path, 'x'.repeat(first.size));
     await uploadOn(laptop, first);
     const seen = await phone.events.waitFor(remoteFileCreated(first.name), 20_000, 'partway-remote on the phone');
     assert.equal(seen.bubbles && seen.composed, true, 'partway-remote bubbles out of the shadow root');
     assert.equal(seen.detail.file.size, first.size);
     await phone.page.locator('[data-testid=your-file]', { hasText: first.name }).waitFor({ timeout: 10_000 });
-    // The "photo" is random bytes: the checks after upload quarantine it, and the row
-    // that sent it says so and offers no download.
+    // The "photo" is not one: the checks after upload quarantine it, and the row that
+    // sent it says so and offers no download.
     const checked = laptop.widget.row(first.name).locator('[data-testid=file-processing]');
     await checked.filter({ hasText: /quarantined/ }).waitFor({ timeout: 20_000 });
     assert.match(await checked.innerText(), /declared as image\/jpeg/);

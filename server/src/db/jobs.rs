@@ -36,6 +36,9 @@ pub struct JobRow {
     pub owner: String,
     /// Claims so far, this one included.
     pub attempts: u32,
+    /// Until when this claim holds: what finishing, retrying or dropping the job must
+    /// still find, or another worker has taken it since.
+    pub lease: i64,
 }
 
 impl Db {
@@ -80,8 +83,8 @@ impl Db {
             // Conditional: of the workers that saw the job free, one takes it.
             let claimed = sqlx::query(
                 "UPDATE jobs SET locked_until = $2, attempts = attempts + 1
-                 WHERE id = $1 AND (locked_until IS NULL OR locked_until < $3)
-                 RETURNING id, kind, file_id, owner, attempts",
+                 WHERE id = $1 AND run_at <= $3 AND (locked_until IS NULL OR locked_until < $3)
+                 RETURNING id, kind, file_id, owner, attempts, locked_until",
             )
             .bind(&id)
             .bind(now.saturating_add(lease))
@@ -97,15 +100,25 @@ impl Db {
 
     /// Ends a job with the file's outcome (and its thumbnail's key, if one was made),
     /// and tells the owner's devices: the file updated, the job deleted and the event
-    /// written in one transaction.
+    /// written in one transaction. False, and nothing recorded, if the claim was lost
+    /// (its lease ran out and another worker took the job) or the file is gone.
     pub async fn finish_job(
         &self,
         job: &JobRow,
         file: &FileInfo,
         thumbnail_key: Option<&str>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<bool, ApiError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let held = sqlx::query("DELETE FROM jobs WHERE id = $1 AND locked_until = $2")
+            .bind(&job.id)
+            .bind(job.lease)
+            .execute(&mut *tx)
+            .await?;
+        if held.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let updated = sqlx::query(
             "UPDATE files SET processing = $2, detected_type = $3, processing_note = $4,
                  thumbnail_key = $5
              WHERE id = $1",
@@ -117,10 +130,11 @@ impl Db {
         .bind(thumbnail_key)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(&job.id)
-            .execute(&mut *tx)
-            .await?;
+        if updated.rows_affected() != 1 {
+            // Deleted while it was checked: the job ends, and no one is told of it.
+            tx.commit().await?;
+            return Ok(false);
+        }
         let event = RemoteEvent {
             id: 0,
             kind: EventKind::FileProcessed,
@@ -131,13 +145,14 @@ impl Db {
             .await?;
         tx.commit().await?;
         self.wake(Some(&job.owner));
-        Ok(())
+        Ok(true)
     }
 
-    /// Drops a job whose file is gone (deleted while it waited).
+    /// Drops a job whose file is gone (deleted while it waited), if the claim holds.
     pub async fn drop_job(&self, job: &JobRow) -> Result<(), ApiError> {
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
+        sqlx::query("DELETE FROM jobs WHERE id = $1 AND locked_until = $2")
             .bind(&job.id)
+            .bind(job.lease)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -146,11 +161,13 @@ impl Db {
     /// Sets a failed job to run again at `run_at`, noting why it failed.
     pub async fn retry_job(&self, job: &JobRow, run_at: i64, error: &str) -> Result<(), ApiError> {
         sqlx::query(
-            "UPDATE jobs SET run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1",
+            "UPDATE jobs SET run_at = $2, locked_until = NULL, last_error = $3
+             WHERE id = $1 AND locked_until = $4",
         )
         .bind(&job.id)
         .bind(run_at)
         .bind(error)
+        .bind(job.lease)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -182,5 +199,6 @@ fn job_from_row(r: &AnyRow) -> Result<JobRow, ApiError> {
         file_id: FileId(r.try_get("file_id")?),
         owner: r.try_get("owner")?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        lease: r.try_get("locked_until")?,
     })
 }

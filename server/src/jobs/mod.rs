@@ -44,12 +44,15 @@ pub async fn run(state: AppState) {
 /// Runs the jobs due at `now`, up to a round's worth; returns how many ran.
 pub async fn run_due(state: &AppState, now: i64) -> Result<usize, ApiError> {
     let lease = i64::try_from(state.config.job_lease).unwrap_or(i64::MAX);
+    let started = std::time::Instant::now();
     let mut ran = 0;
     while ran < ROUND {
-        let Some(job) = state.db.claim_job(now, lease).await? else {
+        // The clock moves on while jobs run: each claim's lease counts from its own start.
+        let at = now.saturating_add(i64::try_from(started.elapsed().as_secs()).unwrap_or(0));
+        let Some(job) = state.db.claim_job(at, lease).await? else {
             break;
         };
-        run_job(state, &job, now).await?;
+        run_job(state, &job, at).await?;
         ran += 1;
     }
     Ok(ran)
@@ -91,10 +94,18 @@ async fn run_job(state: &AppState, job: &JobRow, now: i64) -> Result<(), ApiErro
             .with_label_values(&[done.processing.as_str()])
             .inc();
     }
-    state
+    let recorded = state
         .db
         .finish_job(job, &done, thumbnail_key.as_deref())
-        .await
+        .await?;
+    if let (false, Some(thumb)) = (recorded, &thumbnail_key) {
+        // A file deleted while it was checked leaves no thumbnail behind. (A claim lost
+        // to another worker leaves it: that worker writes the same key.)
+        if state.db.file(&job.file_id, &job.owner).await?.is_none() {
+            state.storage.delete_object(thumb).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The checks of one stored file, and its thumbnail's key if one was made; `Err` for a
@@ -114,7 +125,9 @@ async fn process(
         (file, None)
     };
     let Some(stored) = state.storage.stat_object(key, file.checksum_mode).await? else {
-        return Ok(quarantined(None, "storage no longer holds the file".into()));
+        // Not the file's fault: storage misconfigured, or (local storage) an instance
+        // that does not hold the bytes took the job. Tried again; `failed` in the end.
+        return Err(ApiError::internal("storage does not hold the file"));
     };
     let checksum_differs = matches!(
         (&file.checksum, &stored.checksum),

@@ -31,7 +31,11 @@ pub fn judge(declared: &str, head: &[u8], allowed: impl Fn(&str) -> bool) -> Ver
     let declared = canonical(declared);
     let detected = infer::get(head).map(|t| canonical(t.mime_type()).to_string());
     let Some(found) = detected.clone() else {
-        if !declared.is_empty() && infer::is_mime_supported(declared) && !head.is_empty() {
+        if !declared.is_empty()
+            && infer::is_mime_supported(declared)
+            && !unreliable(declared)
+            && !head.is_empty()
+        {
             return Verdict::Misfit {
                 detected,
                 why: format!("declared as {declared}, but its first bytes are not a {declared}'s"),
@@ -53,6 +57,15 @@ pub fn judge(declared: &str, head: &[u8], allowed: impl Fn(&str) -> bool) -> Ver
         why: format!("declared as {declared}, but its content is {found}"),
         detected,
     }
+}
+
+/// Types browsers give files that need not have their signature: Windows labels a
+/// `.csv` `application/vnd.ms-excel`, and old Office formats share one container.
+fn unreliable(declared: &str) -> bool {
+    matches!(
+        declared,
+        "application/vnd.ms-excel" | "application/msword" | "application/vnd.ms-powerpoint"
+    )
 }
 
 /// One spelling per type: browsers and systems name some types several ways.
@@ -128,6 +141,11 @@ mod tests {
             Verdict::Fits { detected: None }
         );
         assert!(matches!(judge("image/png", b"", any), Verdict::Fits { .. }));
+        // Windows calls a CSV an Excel file.
+        assert!(matches!(
+            judge("application/vnd.ms-excel", b"a,b\n1,2\n", any),
+            Verdict::Fits { .. }
+        ));
     }
 
     #[test]

@@ -73,8 +73,9 @@ pub(crate) struct StreamQuery {
 }
 
 /// `GET /api/events`: `text/event-stream` of the caller's changes (`file.created`,
-/// `file.deleted`, `upload.created`, `upload.aborted`), each with its number as `id`
-/// and a [`RemoteEvent`] as `data`. Without `Last-Event-ID` it starts with the next
+/// `file.deleted`, `file.processed`, `upload.created`, `upload.aborted`), each with its
+/// number as `id` and a [`RemoteEvent`] as `data`, after a first `ready` event whose
+/// `id` is where the stream starts. Without `Last-Event-ID` it starts with the next
 /// change; with one, it first replays every change after it (kept 7 days).
 #[utoipa::path(
     get,
@@ -117,15 +118,23 @@ pub(crate) async fn stream(
         _open: OpenStream::new(state.metrics.event_streams.clone()),
     };
     let mut closing = state.closing.clone();
-    let events = futures_util::stream::unfold(cursor, |mut c| async move {
-        let event = c.next().await;
-        Some((Ok(event), c))
-    })
-    // A server shutting down ends its streams, or they would hold it up; clients
-    // reconnect (to another instance) and replay what they missed.
-    .take_until(async move {
-        let _ = closing.wait_for(|closing| *closing).await;
-    });
+    // First, where the stream starts: a client that drops before any change still
+    // knows what to replay from when it reconnects.
+    let ready = Event::default()
+        .id(last.to_string())
+        .event("ready")
+        .data(format!("{{\"id\":{last}}}"));
+    let events = futures_util::stream::once(async move { Ok(ready) });
+    let events = events
+        .chain(futures_util::stream::unfold(cursor, |mut c| async move {
+            let event = c.next().await;
+            Some((Ok(event), c))
+        }))
+        // A server shutting down ends its streams, or they would hold it up; clients
+        // reconnect (to another instance) and replay what they missed.
+        .take_until(async move {
+            let _ = closing.wait_for(|closing| *closing).await;
+        });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(RECHECK)))
 }
 

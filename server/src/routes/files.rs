@@ -1,6 +1,7 @@
 //! `/api/files`: the caller's stored files, downloaded through signed URLs.
 
 use crate::auth::AuthUser;
+use crate::db::FileRow;
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::openapi::Refusals;
@@ -103,15 +104,7 @@ pub(crate) async fn show(
         .file(&FileId(id), &user)
         .await?
         .ok_or_else(no_such_file)?;
-    if file.info.processing == Processing::Quarantined {
-        return Err(ApiError::Quarantined(format!(
-            "This file is quarantined and not served: {}.",
-            file.info
-                .processing_note
-                .as_deref()
-                .unwrap_or("its content is not what was declared")
-        )));
-    }
+    refuse_quarantined(&file)?;
     let ttl = state.config.download_ttl;
     let download_url = state
         .storage
@@ -164,6 +157,20 @@ pub(crate) async fn delete(
         }
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A quarantined file is kept for an operator, never served.
+pub(crate) fn refuse_quarantined(file: &FileRow) -> Result<(), ApiError> {
+    if file.info.processing != Processing::Quarantined {
+        return Ok(());
+    }
+    Err(ApiError::Quarantined(format!(
+        "This file is quarantined and not served: {}.",
+        file.info
+            .processing_note
+            .as_deref()
+            .unwrap_or("its content is not what was declared")
+    )))
 }
 
 fn no_such_file() -> ApiError {

@@ -490,6 +490,8 @@ async fn download_answer(
     state: &AppState,
     file: FileRow,
 ) -> Result<Json<CompleteUploadResponse>, ApiError> {
+    // A repeated complete must not sign what the checks after upload quarantined.
+    crate::routes::files::refuse_quarantined(&file)?;
     let ttl = state.config.download_ttl;
     let download_url = state
         .storage

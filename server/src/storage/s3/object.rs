@@ -98,15 +98,24 @@ impl S3Storage {
             // An empty object has no first byte.
             return Ok(Vec::new());
         }
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| StorageError::failed(format_args!("GET: {}", e.without_url())))?;
         if !status.is_success() {
-            return Err(refusal(status, &String::from_utf8_lossy(&body)));
+            let body = res.text().await.unwrap_or_default();
+            return Err(refusal(status, &body));
         }
-        let keep = usize::try_from(len).unwrap_or(usize::MAX).min(body.len());
-        Ok(body[..keep].to_vec())
+        // Read as a stream and stop at `len`: a storage that ignores Range sends the
+        // whole object, which must not end up in memory.
+        let want = usize::try_from(len).unwrap_or(usize::MAX);
+        let mut head = Vec::new();
+        let mut res = res;
+        while head.len() < want {
+            let chunk = res
+                .chunk()
+                .await
+                .map_err(|e| StorageError::failed(format_args!("GET: {}", e.without_url())))?;
+            let Some(chunk) = chunk else { break };
+            head.extend_from_slice(&chunk[..chunk.len().min(want - head.len())]);
+        }
+        Ok(head)
     }
 
     /// Stores `bytes` at the full `key` with one PutObject.
