@@ -29,9 +29,11 @@ pub enum Verdict {
 /// is still an image), and types without signatures (text, JSON, CSV) pass unseen.
 pub fn judge(declared: &str, head: &[u8], allowed: impl Fn(&str) -> bool) -> Verdict {
     let declared = canonical(declared);
+    // "Some bytes": a declaration that promises no format (infer lists it as supported).
+    let generic = declared.is_empty() || declared == "application/octet-stream";
     let detected = infer::get(head).map(|t| canonical(t.mime_type()).to_string());
     let Some(found) = detected.clone() else {
-        if !declared.is_empty()
+        if !generic
             && infer::is_mime_supported(declared)
             && !unreliable(declared)
             && !head.is_empty()
@@ -49,7 +51,6 @@ pub fn judge(declared: &str, head: &[u8], allowed: impl Fn(&str) -> bool) -> Ver
             detected,
         };
     }
-    let generic = declared.is_empty() || declared == "application/octet-stream";
     if generic || declared == found || same_kind(declared, &found) || zipped(declared, &found) {
         return Verdict::Fits { detected };
     }
@@ -141,6 +142,16 @@ mod tests {
             Verdict::Fits { detected: None }
         );
         assert!(matches!(judge("image/png", b"", any), Verdict::Fits { .. }));
+        // Bytes of no known format, declared as just bytes.
+        assert_eq!(
+            judge(
+                "application/octet-stream",
+                b"\x01\x02\x03 no signature",
+                any
+            ),
+            Verdict::Fits { detected: None }
+        );
+        assert!(matches!(judge("", b"\x01\x02", any), Verdict::Fits { .. }));
         // Windows calls a CSV an Excel file.
         assert!(matches!(
             judge("application/vnd.ms-excel", b"a,b\n1,2\n", any),
