@@ -6,11 +6,8 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::TestServer;
-use partway::core::wire::{
-    CompleteUploadResponse, CreateUploadResponse, EventKind, FileInfo, FileList, Processing,
-};
+use partway::core::wire::{CompleteUploadResponse, EventKind, FileInfo, FileList, Processing};
 use partway_server::jobs;
-use serde_json::json;
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
 const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0\0\0\0\0";
@@ -23,19 +20,7 @@ async fn upload(
     content_type: &str,
     data: &[u8],
 ) -> FileInfo {
-    let size = data.len() as u64;
-    let created: CreateUploadResponse = server
-        .api(
-            Method::POST,
-            "/api/uploads",
-            Some(token),
-            Some(json!({
-                "name": name, "size": size, "content_type": content_type, "part_size": size,
-                "parts": common::checksums(data, size),
-            })),
-        )
-        .await
-        .parse();
+    let created = server.create_typed(token, name, content_type, data).await;
     let parts = server.put_all(&created, data).await;
     let done: CompleteUploadResponse = server
         .complete(token, &created.upload_id.0, parts)

@@ -983,19 +983,7 @@ async fn the_checks_after_upload_read_the_first_bytes_from_garage() {
             b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0".to_vec(),
         ),
     ] {
-        let size = bytes.len() as u64;
-        let created: CreateUploadResponse = server
-            .api(
-                axum::http::Method::POST,
-                "/api/uploads",
-                Some(&token),
-                Some(serde_json::json!({
-                    "name": name, "size": size, "content_type": "image/png", "part_size": size,
-                    "parts": common::checksums(&bytes, size),
-                })),
-            )
-            .await
-            .parse();
+        let created = server.create_typed(&token, name, "image/png", &bytes).await;
         let done = vec![put_ok(&created.parts[0], &bytes).await];
         let res: CompleteUploadResponse = server
             .complete(&token, &created.upload_id.0, done)

@@ -182,6 +182,32 @@ impl TestServer {
             parts: checksums_in(mode, data, part_size),
             checksum: Some(mode),
         };
+        self.create_request(token, req).await
+    }
+
+    /// Starts a one-part upload of `data` declared as `content_type`.
+    pub async fn create_typed(
+        &self,
+        token: &str,
+        name: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> CreateUploadResponse {
+        let size = data.len() as u64;
+        let req = CreateUploadRequest {
+            name: name.into(),
+            size,
+            content_type: content_type.into(),
+            last_modified: None,
+            part_size: size,
+            parts: checksums(data, size),
+            checksum: None,
+        };
+        self.create_request(token, req).await
+    }
+
+    /// `POST /api/uploads` with `req`, asserting the 201.
+    async fn create_request(&self, token: &str, req: CreateUploadRequest) -> CreateUploadResponse {
         let answer = self
             .api(
                 Method::POST,
