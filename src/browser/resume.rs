@@ -28,6 +28,11 @@ pub async fn prepare(
         resumable,
         note,
     };
+    // A file of one part keeps no record (see the engine): nothing to look up, and a
+    // pick of many small files is spared two hashes and a database read each.
+    if plan.is_single() {
+        return fresh(file, None, None);
+    }
     let (Some(store), Ok(fp)) = (store, fingerprint(&file).await) else {
         return fresh(file, None, None);
     };

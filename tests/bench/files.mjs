@@ -1,12 +1,16 @@
 // Benchmark (a script, not a test): many small files picked at once through the demo
 // page in headless Chromium. Prints files per second from pick to the last file done,
-// and the long tasks (> 50 ms) on the page's main thread at the pick and in all.
+// the long tasks (> 50 ms) on the page's main thread at the pick and in all, and the CPU
+// seconds each kind of process used (page, browser, server) from the pick to the end.
 //
 //   node bench/files.mjs [--count 1000] [--size-kib 4] [--rounds 2] [--parallel-files N] [--garage]
-//                        [--profile]
+//                        [--profile] [--trace]
 //
 // --profile records a CPU profile of the page from the pick to the last file and prints
-// where its main thread spent the time (self time by function, top 25).
+// where its main thread spent the time (self time by function, top 25). --trace records a
+// Chromium trace instead and prints the main thread's self time by trace event, which
+// also shows the browser's own work (style, layout, paint, requests) that a JavaScript
+// profile lumps together as "(program)".
 //
 // With --garage the server stores into the Garage that tests/services/garage.sh started.
 import { execFileSync } from 'node:child_process';
@@ -14,6 +18,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { cpuSeconds, cpuSince } from './cpu.mjs';
 import { garageArgs, launchBrowser, ROOT, setupCors, startServer, tempDir, WidgetPage } from '../e2e/harness.mjs';
 
 const { values } = parseArgs({
@@ -25,6 +30,7 @@ const { values } = parseArgs({
     query: { type: 'string', default: '' },
     garage: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    trace: { type: 'boolean', default: false },
   },
 });
 const count = Number(values.count);
@@ -91,6 +97,10 @@ try {
       await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
       await cdp.send('Profiler.start');
     }
+    if (values.trace) {
+      await browser.startTracing(page, { categories: ['devtools.timeline', 'blink', 'v8', 'toplevel', 'disabled-by-default-devtools.timeline'] });
+    }
+    const cpuBefore = cpuSeconds();
     const pickAt = await page.evaluate(() => performance.now());
     const t0 = Date.now();
     await widget.pick(paths);
@@ -105,7 +115,9 @@ try {
       await page.waitForTimeout(20);
     }
     const seconds = (Date.now() - t0) / 1000;
+    const cpu = cpuSince(cpuBefore);
     if (cdp) printProfile((await cdp.send('Profiler.stop')).profile);
+    if (values.trace) printTrace(JSON.parse((await browser.stopTracing()).toString()));
     if (process.env.TIMELINE) {
       const entries = await page.evaluate(() => performance.getEntriesByType('resource')
         .filter((e) => /\/api\/uploads|\/storage\//.test(e.name))
@@ -130,7 +142,8 @@ try {
     const longest = Math.max(0, ...tasks.map((t) => t.ms));
     console.log(`round ${round}: ${count} files of ${size} B in ${seconds.toFixed(1)} s = ${(count / seconds).toFixed(0)} files/s; `
       + `long tasks: ${atPick.length} in the 2 s after the pick, ${tasks.length} in all, longest ${longest.toFixed(0)} ms; `
-      + `requests: ${JSON.stringify(kinds)}`);
+      + `requests: ${JSON.stringify(kinds)}; CPU seconds: `
+      + Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', '));
     await page.close();
   }
 } finally {
@@ -154,5 +167,34 @@ function printProfile(profile) {
   console.log(`profile: ${total.toFixed(0)} ms sampled`);
   for (const [name, ms] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
     console.log(`${ms.toFixed(0).padStart(7)} ms ${(100 * ms / total).toFixed(1).padStart(5)}%  ${name}`);
+  }
+}
+
+/**
+ * Where the page's main thread spent its time, from a Chromium trace: the complete events
+ * directly under each task on the renderer's main thread, summed by name (top 25).
+ */
+function printTrace(trace) {
+  const events = trace.traceEvents ?? trace;
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain'
+    && events.some((x) => x.pid === e.pid && x.name === 'TracingStartedInBrowser' || x.pid === e.pid && x.name === 'FunctionCall'));
+  const onMain = events.filter((e) => main && e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && e.dur);
+  // Self time: each event's duration minus that of the events nested directly in it.
+  onMain.sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+  const self = new Map();
+  const stack = [];
+  for (const e of onMain) {
+    while (stack.length && stack.at(-1).ts + stack.at(-1).dur <= e.ts) stack.pop();
+    const parent = stack.at(-1);
+    if (parent) self.set(parent, (self.get(parent) ?? parent.dur) - e.dur);
+    self.set(e, e.dur);
+    stack.push(e);
+  }
+  const byName = new Map();
+  for (const [e, us] of self) byName.set(e.name, (byName.get(e.name) ?? 0) + us);
+  const total = [...byName.values()].reduce((a, b) => a + b, 0);
+  console.log(`trace: main thread busy ${(total / 1000).toFixed(0)} ms (self time by event)`);
+  for (const [name, us] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
   }
 }

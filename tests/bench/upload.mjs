@@ -6,6 +6,10 @@
 //   raw      a plain loop of N parallel XHR PUTs to URLs hashed and signed beforehand: the ceiling
 //   uppy5    Uppy 5 (@uppy/core 5.2.0 + @uppy/aws-s3 5.1.0) at its defaults, no checksums
 //   uppy6    Uppy 6 (@uppy/core 6.3.1 + @uppy/aws-s3 6.3.1) at its defaults, no checksums
+//   raw-hash-blob    the raw loop with each part read and SHA-256'd in a Worker just before
+//            its PUT, which sends the part's Blob: Partway's pipeline without the widget
+//   raw-hash-buffer  the same, but the Worker PUTs the bytes it read (no second read of
+//            the file); measured at a tenth of the speed, so not how Partway sends
 //   read, read-sha256  no upload: the file's 8 MiB parts read into a Worker (and SHA-256'd
 //            there), one after another: what checksumming costs any uploader, on its own
 //
@@ -17,11 +21,12 @@
 // bench's own npm packages (bench/package.json, bench/uppy5, bench/uppy6) are installed
 // on first use. Figures are ratios within one run: the machines are shared and noisy.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import { cpuSeconds, cpuSince } from './cpu.mjs';
 import {
   freePort, garageArgs, launchBrowser, makeFile, ROOT, serviceEnv, setupCors, startServer, tempDir,
   WidgetPage,
@@ -60,35 +65,6 @@ for (const v of ['uppy5', 'uppy6'].filter((m) => modes.includes(m))) {
 execFileSync('cargo', ['build', '--profile', 'server', '-p', 'partway-server'], { cwd: ROOT, stdio: 'inherit' });
 const binary = join(ROOT, 'target', 'server', 'partway-server');
 
-/**
- * CPU seconds used so far by each kind of process on this machine (Linux /proc): the
- * page's renderer, Chromium's network service and the rest of it, storage (Garage) and
- * partway-server. Where an uploader's time goes on a 2-core machine; {} elsewhere.
- */
-function cpuSeconds() {
-  const kinds = {};
-  let pids = [];
-  try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return kinds; }
-  for (const pid of pids) {
-    let cmd;
-    let stat;
-    try {
-      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch { continue; }
-    const kind = /partway-server/.test(cmd) ? 'server'
-      : /chrom.*--type=renderer/.test(cmd) ? 'renderer'
-        : /chrom.*--type=utility.*[Nn]etwork/.test(cmd) ? 'network'
-          : /chrom/.test(cmd) ? 'chromium, other'
-            : /garage/.test(cmd) ? 'storage' : null;
-    if (!kind) continue;
-    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    kinds[kind] = (kinds[kind] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
-  }
-  return kinds;
-}
-
 /** Counts long tasks (> 50 ms) from page load; `window.benchLongTasks()` reads and resets. */
 function watchLongTasks() {
   let tasks = [];
@@ -98,7 +74,7 @@ function watchLongTasks() {
 }
 
 /** The raw loop, run inside the page: hash and sign first (untimed), then time the PUTs. */
-async function rawLoop({ partSize, parallel }) {
+async function rawLoop({ partSize, parallel, hashIn = '' }) {
   const file = document.getElementById('bench-input').files[0];
   const json = (res) => { if (!res.ok) throw new Error(`${res.url}: ${res.status}`); return res.json(); };
   const { token } = await json(await fetch('/api/dev/token', {
@@ -137,13 +113,41 @@ async function rawLoop({ partSize, parallel }) {
   });
   const etags = new Array(count);
   let next = 0;
+  // hashIn: '' PUTs alone; 'blob' reads and hashes each part in a Worker, then PUTs the
+  // part's Blob from the page; 'buffer' reads, hashes and PUTs the bytes read, in the Worker.
+  const worker = hashIn ? new Worker(URL.createObjectURL(new Blob([`
+    self.onmessage = async (e) => {
+      const { id, blob, put } = e.data;
+      const buf = await blob.arrayBuffer();
+      await crypto.subtle.digest('SHA-256', buf);
+      if (!put) { self.postMessage({ id }); return; }
+      try {
+        const res = await fetch(put.url, { method: 'PUT', headers: put.headers, body: buf });
+        self.postMessage({ id, etag: res.headers.get('ETag'), status: res.status });
+      } catch { self.postMessage({ id, status: 0 }); }
+    };`], { type: 'text/javascript' }))) : null;
+  const waiting = new Map();
+  if (worker) worker.onmessage = (e) => { waiting.get(e.data.id)(e.data); waiting.delete(e.data.id); };
+  const inWorker = (i, put) => new Promise((resolve) => {
+    waiting.set(i, resolve);
+    const start = i * partSize;
+    worker.postMessage({ id: i, blob: file.slice(start, start + partSize), put });
+  });
   const t0 = performance.now();
   await Promise.all(Array.from({ length: parallel }, async () => {
     while (next < count) {
       const i = next++;
-      etags[i] = await put(signed[i]);
+      if (hashIn === 'buffer') {
+        const r = await inWorker(i, { url: signed[i].url, headers: signed[i].headers });
+        if (r.status >= 300 || r.status === 0) throw new Error(`PUT ${r.status}`);
+        etags[i] = r.etag;
+      } else {
+        if (hashIn === 'blob') await inWorker(i, null);
+        etags[i] = await put(signed[i]);
+      }
     }
   }));
+  worker?.terminate();
   const seconds = (performance.now() - t0) / 1000;
   await json(await fetch(`/api/uploads/${created.upload_id}/complete`, {
     method: 'POST', headers: auth,
@@ -224,6 +228,16 @@ const RUN = {
     await inputWith(page, file);
     return page.evaluate(rawLoop, { partSize: rawPartSize, parallel: rawParallel });
   },
+  async 'raw-hash-blob'(page, file) {
+    await blank(page);
+    await inputWith(page, file);
+    return page.evaluate(rawLoop, { partSize: rawPartSize, parallel: rawParallel, hashIn: 'blob' });
+  },
+  async 'raw-hash-buffer'(page, file) {
+    await blank(page);
+    await inputWith(page, file);
+    return page.evaluate(rawLoop, { partSize: rawPartSize, parallel: rawParallel, hashIn: 'buffer' });
+  },
   async read(page, file) {
     await blank(page);
     await inputWith(page, file);
@@ -285,8 +299,7 @@ try {
       await page.addInitScript(watchLongTasks);
       const before = cpuSeconds();
       const r = await RUN[mode](page, file);
-      const after = cpuSeconds();
-      r.cpu = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]));
+      r.cpu = cpuSince(before);
       await page.close();
       results[mode].push(r);
       const tasks = r.longTasks;
@@ -300,6 +313,8 @@ try {
     partway: `Partway, defaults${values['partway-query'] ? ` + ${values['partway-query']}` : ''}, SHA-256 per part, pick to done`,
     'partway-crc': `Partway, checksum=crc64nvme${values['partway-query'] ? ` + ${values['partway-query']}` : ''}, CRC per part and whole file, pick to done`,
     raw: `raw loop, ${rawParallel} XHR PUTs in flight, ${rawPartSize / MiB} MiB parts, PUTs alone`,
+    'raw-hash-blob': `raw loop, each part read and SHA-256'd in a Worker, then its Blob PUT from the page`,
+    'raw-hash-buffer': `raw loop, each part read, SHA-256'd and its bytes PUT from a Worker`,
     read: `no upload: ${rawPartSize / MiB} MiB parts read into a Worker, one at a time`,
     'read-sha256': `no upload: ${rawPartSize / MiB} MiB parts read into a Worker and SHA-256'd`,
     uppy5: 'Uppy 5.2 + @uppy/aws-s3 5.1, defaults, no checksums, add to done',

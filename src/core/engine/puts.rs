@@ -34,18 +34,18 @@ impl Session {
         };
         if let PartState::InFlight { sent } = p.state {
             self.progress.on_confirmed(p.range.len(), sent, now);
-            if let Some(sum) = p.checksum {
-                let update = ResumeUpdate::PartStored {
-                    part,
-                    etag: etag.clone(),
-                    sum,
-                };
-                self.commands.push_back(Command::Persist(update));
-            }
+            let stored = p.checksum.map(|sum| ResumeUpdate::PartStored {
+                part,
+                etag: etag.clone(),
+                sum,
+            });
             p.state = PartState::Done(etag);
             p.failures = 0;
             p.resigns = 0;
             p.url = None;
+            if let Some(update) = stored {
+                self.persist(update);
+            }
             self.window_successes += 1;
             if self.window_successes >= self.window && self.window < self.config.max_in_flight {
                 self.window += 1;

@@ -724,6 +724,14 @@ fn the_resume_record_follows_the_upload() {
 }
 
 #[test]
+fn a_file_of_one_part_keeps_no_resume_record() {
+    let mut sim = Sim::new(4 * 1024, EngineConfig::default(), ok_puts(), ok_api());
+    sim.run(1000);
+    assert_completed_in_order(&sim, 1);
+    assert!(sim.persisted.is_empty());
+}
+
+#[test]
 fn a_cancel_forgets_the_record_but_a_failure_keeps_it() {
     let mut sim = Sim::new(64 * MIB, EngineConfig::default(), ok_puts(), ok_api());
     sim.run_until(1000, |s| s.puts.len() >= 6);
