@@ -94,6 +94,54 @@ async fn the_workers_crc64nvme_is_the_crc_crates() {
     );
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/browser/hash_worker.js")]
+extern "C" {
+    /// The streaming SHA-256 fed these chunks one after another.
+    #[wasm_bindgen(js_name = sha256OfChunks)]
+    fn sha256_of_chunks(chunks: &js_sys::Array) -> js_sys::ArrayBuffer;
+}
+
+#[wasm_bindgen_test]
+async fn the_whole_files_streamed_sha256_is_the_sha2_crates() {
+    // Lengths around the 64-byte block and its 56-byte padding limit, and one long
+    // enough for the stream to come in several chunks.
+    for len in [
+        0usize,
+        1,
+        55,
+        56,
+        57,
+        63,
+        64,
+        65,
+        119,
+        120,
+        128,
+        3 * 1024 * 1024 + 13,
+    ] {
+        let (bytes, blob) = patterned(len);
+        assert_eq!(
+            hash::file_sha256(&blob).await.unwrap(),
+            Checksum::of(&bytes),
+            "len {len}"
+        );
+    }
+    // Chunk seams anywhere in a block.
+    let (bytes, _) = patterned(1_000);
+    for step in [1usize, 3, 63, 64, 65, 200] {
+        let chunks = js_sys::Array::new();
+        for chunk in bytes.chunks(step) {
+            chunks.push(&js_sys::Uint8Array::from(chunk));
+        }
+        let digest = js_sys::Uint8Array::new(&sha256_of_chunks(&chunks)).to_vec();
+        assert_eq!(
+            Checksum::from_slice(&digest).unwrap(),
+            Checksum::of(&bytes),
+            "step {step}"
+        );
+    }
+}
+
 #[wasm_bindgen_test]
 async fn parts_hashed_at_once_each_get_their_own_digest() {
     // Answers from the shared worker come back by id, whatever the order.
@@ -187,6 +235,7 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
             etag,
         }],
         crc64nvme: None,
+        sha256: None,
     };
     let res = api.complete(&created.upload_id, &complete).await.unwrap();
     assert_eq!(res.file.sha256.as_deref(), Some(checksum.to_hex().as_str()));

@@ -162,28 +162,38 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
         },
     };
     let wrong = if joined.size != upload.size {
-        Some(format!(
-            "The parts add up to {} bytes, but the file has {}",
+        Some(ApiError::PartMismatch(format!(
+            "The parts add up to {} bytes, but the file has {}; the upload was cancelled.",
             joined.size, upload.size
-        ))
+        )))
+    } else if let (Some(claim), Some(sha256)) = (&upload.client_sha256, &joined.sha256) {
+        // Parts sent from one version of the file and a whole-file SHA-256 read from
+        // another (it changed on disk meanwhile) make no file: it is sent again whole.
+        (claim != sha256).then(|| {
+            ApiError::ChecksumMismatch(format!(
+                "The stored file's SHA-256 is {sha256}, not the {claim} the client read; \
+                 the file changed while it was sent, and the upload was cancelled."
+            ))
+        })
     } else {
         // Only an object found already joined is in question: one storage joined just
         // now from the checked parts is theirs, whatever form its checksum takes.
         match (found, &upload.expected_checksum, &joined.checksum) {
-            (true, Some(want), got) if got.as_ref() != Some(want) => Some(format!(
-                "Storage holds an object with checksum {}, not the {want} of these parts",
-                got.as_deref().unwrap_or("none")
-            )),
+            (true, Some(want), got) if got.as_ref() != Some(want) => {
+                Some(ApiError::PartMismatch(format!(
+                    "Storage holds an object with checksum {}, not the {want} of these \
+                     parts; the upload was cancelled.",
+                    got.as_deref().unwrap_or("none")
+                )))
+            }
             _ => None,
         }
     };
-    if let Some(why) = wrong {
+    if let Some(refusal) = wrong {
         // A wrong object never becomes a file.
         state.storage.delete_object(&upload.storage_key).await?;
         state.db.abort_claimed(&upload.id, now).await?;
-        return Err(ApiError::PartMismatch(format!(
-            "{why}; the upload was cancelled."
-        )));
+        return Err(refusal);
     }
     let file = FileRow {
         info: FileInfo {
@@ -192,6 +202,7 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
             size: joined.size,
             content_type: upload.content_type.clone(),
             sha256: joined.sha256,
+            client_sha256: upload.client_sha256.clone(),
             checksum: joined.checksum,
             checksum_mode: mode,
             // The jobs after upload (verifying, sniffing the type) run next.
@@ -242,12 +253,19 @@ pub async fn claim_and_finish(
     upload: UploadRow,
     parts: Vec<CompletedPart>,
     expected_checksum: Option<String>,
+    client_sha256: Option<String>,
 ) -> Result<Option<FileRow>, ApiError> {
     let task = async move {
         let now = crate::unix_now_i64();
         let claimed = state
             .db
-            .claim_completion(&upload.id, &parts, expected_checksum.as_deref(), now)
+            .claim_completion(
+                &upload.id,
+                &parts,
+                expected_checksum.as_deref(),
+                client_sha256.as_deref(),
+                now,
+            )
             .await?;
         if !claimed {
             return Ok(None);
@@ -256,6 +274,7 @@ pub async fn claim_and_finish(
             state: partway::core::wire::UploadState::Completing,
             parts,
             expected_checksum,
+            client_sha256,
             updated_at: now,
             ..upload
         };

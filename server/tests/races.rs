@@ -226,7 +226,7 @@ async fn a_claim_whose_server_died_is_finished_by_the_sweep() {
     assert!(server
         .state
         .db
-        .claim_completion(&id, &parts, None, then)
+        .claim_completion(&id, &parts, None, None, then)
         .await
         .expect("claim"));
     assert_eq!(
@@ -268,6 +268,7 @@ async fn a_claim_cut_after_storage_joined_the_parts_is_committed_once() {
         .claim_completion(
             &id,
             &parts,
+            None,
             None,
             now - 2 * partway_server::complete::STALE_CLAIM_SECS
         )
@@ -325,7 +326,7 @@ async fn a_claim_on_an_upload_storage_lost_ends_aborted_not_stuck() {
     assert!(server
         .state
         .db
-        .claim_completion(&id, &parts, None, stale)
+        .claim_completion(&id, &parts, None, None, stale)
         .await
         .expect("claim"));
     let answer = server.complete(&token, &id, parts).await;

@@ -178,7 +178,7 @@ async fn an_object_of_the_right_size_but_other_bytes_is_not_taken_for_the_upload
     assert!(server
         .state
         .db
-        .claim_completion(&id, &parts, expected.as_deref(), now)
+        .claim_completion(&id, &parts, expected.as_deref(), None, now)
         .await
         .expect("claims"));
     storage.abort(&key, &storage_id).await.expect("aborts");
@@ -1039,5 +1039,65 @@ async fn the_checks_after_upload_read_the_first_bytes_from_garage() {
         Processing::Quarantined,
         "{:?}",
         fake.processing_note
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
+async fn the_checks_after_upload_hash_the_object_in_garage_against_the_clients_claim() {
+    use partway::core::wire::{CompleteUploadRequest, Processing};
+    use partway::core::Checksum;
+    let server = garage_server().await;
+    let token = server.token("alice");
+    let data = random_bytes((10 * MIB + 7) as usize);
+    let mut files = Vec::new();
+    for claim in [Checksum::of(&data), Checksum::of(b"other bytes")] {
+        let created = server.create(&token, "claimed.bin", &data, 5 * MIB).await;
+        let mut done = Vec::new();
+        for part in &created.parts {
+            done.push(put_ok(part, part_bytes(&data, created.part_size, part.part_number)).await);
+        }
+        let req = CompleteUploadRequest {
+            parts: done,
+            crc64nvme: None,
+            sha256: Some(claim),
+        };
+        let res: CompleteUploadResponse = server
+            .complete_request(&token, &created.upload_id.0, &req)
+            .await
+            .parse();
+        // S3 keeps no SHA-256 of a multipart object: known only once the job read it.
+        assert_eq!(res.file.sha256, None);
+        assert_eq!(res.file.client_sha256, Some(claim.to_hex()));
+        files.push(res.file.id);
+    }
+    let ran = partway_server::jobs::run_due(&server.state, partway_server::unix_now_i64())
+        .await
+        .expect("runs");
+    assert_eq!(ran, 2);
+    let info = |id: partway::core::FileId| {
+        let server = &server;
+        async move {
+            let row = server.state.db.file(&id, "alice").await.expect("db");
+            row.expect("file").info
+        }
+    };
+    let right = info(files[0].clone()).await;
+    assert_eq!(
+        right.processing,
+        Processing::Done,
+        "{:?}",
+        right.processing_note
+    );
+    assert_eq!(right.sha256, Some(Checksum::of(&data).to_hex()));
+    let wrong = info(files[1].clone()).await;
+    assert_eq!(wrong.processing, Processing::Quarantined);
+    assert!(
+        wrong
+            .processing_note
+            .as_deref()
+            .is_some_and(|n| n.contains(&Checksum::of(&data).to_hex())),
+        "{:?}",
+        wrong.processing_note
     );
 }

@@ -265,6 +265,19 @@ impl Driver {
                     });
                 });
             }
+            Command::HashFile { range } => {
+                let me = self.clone();
+                spawn_local(async move {
+                    let result = match slice::slice(&file, range, file_size) {
+                        Ok(blob) => hash::file_sha256(&blob).await,
+                        Err(e) => Err(e),
+                    };
+                    me.handle(match result {
+                        Ok(sha256) => Event::FileHashed { sha256 },
+                        Err(message) => Event::HashFailed { message },
+                    });
+                });
+            }
             Command::Create { call, parts } => {
                 let plan = *self.0.borrow().session.plan();
                 let req = CreateUploadRequest {
@@ -336,9 +349,14 @@ impl Driver {
                 upload_id,
                 parts,
                 crc64nvme,
+                sha256,
             } => {
                 let me = self.clone();
-                let req = CompleteUploadRequest { parts, crc64nvme };
+                let req = CompleteUploadRequest {
+                    parts,
+                    crc64nvme,
+                    sha256,
+                };
                 spawn_local(async move {
                     match api.complete(&upload_id, &req).await {
                         Ok(res) => {

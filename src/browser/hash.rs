@@ -14,6 +14,10 @@ extern "C" {
     /// WebCrypto.
     #[wasm_bindgen(js_name = partSum)]
     fn sum_in_worker(algo: &str, blob: &Blob) -> Option<Promise>;
+
+    /// The whole blob's SHA-256, read as a stream, as a promise of an ArrayBuffer.
+    #[wasm_bindgen(js_name = fileSha256)]
+    fn stream_sha256(blob: &Blob) -> Promise;
 }
 
 const UNREADABLE: &str = "The file could not be read. Was it moved or changed?";
@@ -68,4 +72,12 @@ pub async fn part_sum(blob: &Blob, mode: ChecksumMode) -> Result<PartSum, String
             Ok(PartSum::Crc64nvme(Crc64(u64::from_be_bytes(bytes))))
         }
     }
+}
+
+/// SHA-256 of a whole file, read as a stream in a Worker of its own.
+pub async fn file_sha256(file: &Blob) -> Result<Checksum, String> {
+    let digest = JsFuture::from(stream_sha256(file))
+        .await
+        .map_err(|_| UNREADABLE.to_string())?;
+    Checksum::from_slice(&Uint8Array::new(&digest).to_vec()).map_err(|e| e.to_string())
 }

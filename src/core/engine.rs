@@ -48,6 +48,8 @@ pub struct Session {
     progress: Progress,
     paused: bool,
     offline: bool,
+    /// The whole file's SHA-256, when the configuration asks for it.
+    file_sum: FileSum,
 }
 
 /// A summary of the session for the UI.
@@ -83,6 +85,11 @@ impl Session {
             })
             .collect();
         let config = config.normalised();
+        let file_sum = if config.file_sha256 {
+            FileSum::Wanted
+        } else {
+            FileSum::NotWanted
+        };
         let mut session = Session {
             plan,
             window: config.max_in_flight,
@@ -101,6 +108,7 @@ impl Session {
             progress: Progress::new(plan.file_size),
             paused: false,
             offline: false,
+            file_sum,
         };
         session.step(now);
         session
@@ -120,6 +128,10 @@ impl Session {
     ) -> Self {
         let mut session = Session::new(plan, config, seed, Instant::default());
         session.commands.clear();
+        // The file is hashed from its start again: a stream's state is not recorded.
+        if session.file_sum == FileSum::Hashing {
+            session.file_sum = FileSum::Wanted;
+        }
         for p in &mut session.parts {
             p.state = PartState::Unhashed;
         }
@@ -227,6 +239,11 @@ impl Session {
                 if let Some(p) = self.part_in(part, |s| *s == PartState::Hashing) {
                     p.checksum = Some(checksum);
                     p.state = PartState::Hashed;
+                }
+            }
+            Event::FileHashed { sha256 } => {
+                if self.file_sum == FileSum::Hashing {
+                    self.file_sum = FileSum::Done(sha256);
                 }
             }
             Event::HashFailed { message } => {
@@ -356,4 +373,5 @@ mod tests;
 
 pub use config::EngineConfig;
 pub use io::{CallId, Command, Event, Hold, Phase, ResumeUpdate};
+use part::FileSum;
 use part::{ApiCall, Part, PartState, Url};

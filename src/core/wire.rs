@@ -108,6 +108,10 @@ pub struct CompleteUploadRequest {
     /// parts': storage checks the joined object against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crc64nvme: Option<Crc64>,
+    /// The whole file's SHA-256 (base64) as the client read it, when it was asked to
+    /// compute one: the client's claim, which the server checks against the stored bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Checksum>,
 }
 
 /// A part storage confirmed.
@@ -207,8 +211,15 @@ pub struct FileInfo {
     pub size: u64,
     /// MIME type as uploaded.
     pub content_type: String,
-    /// SHA-256 of the whole file, hex, when known.
+    /// SHA-256 of the whole file, hex, when the server knows it from the stored bytes:
+    /// the local backend computes it at complete; on S3 the checks after upload compute
+    /// it when the client sent a claim (`client_sha256`).
     pub sha256: Option<String>,
+    /// The whole file's SHA-256, hex, as the client computed it before sending, when
+    /// it was asked to (`file-sha256`). The server refuses or quarantines a file whose
+    /// stored bytes differ from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_sha256: Option<String>,
     /// Storage's own checksum of the object, as it reports it, when it has one: with
     /// per-part SHA-256 on S3 the composite `<base64>-<parts>`; in CRC-64/NVME mode the
     /// whole object's CRC, base64.

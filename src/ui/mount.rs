@@ -40,6 +40,7 @@ struct MountOptions {
     api_timeout: Option<u32>,
     part_size: Option<SizeOption>,
     checksum: Option<String>,
+    file_sha256: Option<bool>,
     locale: Option<String>,
     disabled: Option<bool>,
     live: Option<bool>,
@@ -96,6 +97,9 @@ pub fn mount_element(target: &web_sys::Element, options: JsValue) -> Result<Html
         options.part_size.as_ref().map(SizeOption::text),
     );
     set("checksum", options.checksum);
+    if options.file_sha256 == Some(true) {
+        set("file-sha256", Some(String::new()));
+    }
     set("locale", options.locale);
     if options.disabled == Some(true) {
         set("disabled", Some(String::new()));

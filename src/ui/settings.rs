@@ -99,6 +99,7 @@ pub fn uploader_config(host: &HtmlElement, tokens: Tokens) -> UploaderConfig {
             None => warn("checksum", &value),
         }
     }
+    config.engine.file_sha256 = flag(host, "file-sha256", false);
     config
 }
 

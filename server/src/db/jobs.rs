@@ -120,7 +120,7 @@ impl Db {
         }
         let updated = sqlx::query(
             "UPDATE files SET processing = $2, detected_type = $3, processing_note = $4,
-                 thumbnail_key = $5
+                 thumbnail_key = $5, sha256 = $6
              WHERE id = $1",
         )
         .bind(&file.id.0)
@@ -128,6 +128,7 @@ impl Db {
         .bind(&file.detected_type)
         .bind(&file.processing_note)
         .bind(thumbnail_key)
+        .bind(&file.sha256)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() != 1 {

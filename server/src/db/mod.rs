@@ -64,6 +64,9 @@ pub struct UploadRow {
     /// The checksum storage must report for the joined object, when the backend can
     /// say in advance (set at the claim).
     pub expected_checksum: Option<String>,
+    /// The whole file's SHA-256 (hex) as the client read it, when it sent one at
+    /// complete (set at the claim).
+    pub client_sha256: Option<String>,
     /// The file it produced, once completed.
     pub file_id: Option<String>,
     /// Seconds since the epoch.
@@ -290,18 +293,20 @@ impl Db {
         id: &str,
         parts: &[CompletedPart],
         expected_checksum: Option<&str>,
+        client_sha256: Option<&str>,
         now: i64,
     ) -> Result<bool, ApiError> {
         let parts_json = serde_json::to_string(parts).map_err(ApiError::internal)?;
         let done = sqlx::query(
             "UPDATE uploads SET state = 'completing', parts = $2, updated_at = $3,
-                 expected_checksum = $4
+                 expected_checksum = $4, client_sha256 = $5
              WHERE id = $1 AND state = 'active'",
         )
         .bind(id)
         .bind(parts_json)
         .bind(now)
         .bind(expected_checksum)
+        .bind(client_sha256)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -421,8 +426,8 @@ impl Db {
         let f = &file.info;
         sqlx::query(
             "INSERT INTO files (id, owner, name, storage_key, size, content_type, sha256,
-                upload_id, created_at, checksum, checksum_mode, processing)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                upload_id, created_at, checksum, checksum_mode, processing, client_sha256)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&f.id.0)
         .bind(&upload.owner)
@@ -436,6 +441,7 @@ impl Db {
         .bind(&f.checksum)
         .bind(f.checksum_mode.as_str())
         .bind(f.processing.as_str())
+        .bind(&f.client_sha256)
         .execute(&mut *tx)
         .await?;
         if f.processing == Processing::Pending {
@@ -641,6 +647,7 @@ fn upload_from_row(r: &AnyRow) -> Result<UploadRow, ApiError> {
         checksum_mode: parse_mode(&r.try_get::<String, _>("checksum_mode")?)?,
         parts,
         expected_checksum: r.try_get("expected_checksum")?,
+        client_sha256: r.try_get("client_sha256")?,
         file_id: r.try_get("file_id")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -656,6 +663,7 @@ fn file_from_row(r: &AnyRow) -> Result<FileRow, ApiError> {
             size: to_u64(r.try_get("size")?),
             content_type: r.try_get("content_type")?,
             sha256: r.try_get("sha256")?,
+            client_sha256: r.try_get("client_sha256")?,
             checksum: r.try_get("checksum")?,
             checksum_mode: parse_mode(&r.try_get::<String, _>("checksum_mode")?)?,
             processing: parse_processing(&r.try_get::<String, _>("processing")?),

@@ -143,6 +143,27 @@ async fn process(
             "storage holds other bytes than were uploaded".into(),
         ));
     }
+    // The client's claim of the whole file's SHA-256: S3 keeps no such checksum of a
+    // multipart object, so the stored bytes are read once and hashed here.
+    let mut file = file.clone();
+    if let Some(claim) = file.client_sha256.clone() {
+        let sha256 = match stored.sha256 {
+            Some(sha256) => sha256,
+            None => state
+                .storage
+                .object_sha256(key)
+                .await?
+                .ok_or_else(|| ApiError::internal("storage does not hold the file"))?,
+        };
+        if sha256 != claim {
+            return Ok(quarantined(
+                None,
+                format!("the stored bytes' SHA-256 is {sha256}, not the {claim} the client read"),
+            ));
+        }
+        file.sha256 = Some(sha256);
+    }
+    let file = &file;
     let head = state.storage.read_head(key, sniff::HEAD_LEN).await?;
     let config = &state.config;
     let allowed = |t: &str| crate::policy::check_type(t, config).is_ok();

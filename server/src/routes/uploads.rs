@@ -94,6 +94,7 @@ pub(crate) async fn create(
         checksum_mode: mode,
         parts: Vec::new(),
         expected_checksum: None,
+        client_sha256: None,
         file_id: None,
         created_at: now,
         updated_at: now,
@@ -277,6 +278,7 @@ pub(crate) async fn complete(
             upload,
             req.parts.clone(),
             expected_checksum,
+            req.sha256.map(|c| c.to_hex()),
         );
         match claimed.await? {
             Some(file) => return download_answer(&state, file).await,

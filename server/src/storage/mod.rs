@@ -103,6 +103,15 @@ pub trait Storage: Send + Sync + 'static {
         mode: ChecksumMode,
     ) -> Result<Option<Assembled>, StorageError>;
 
+    /// The SHA-256 (hex) of the whole object at `key`, read as a stream, if it exists:
+    /// what checks a client's claim where storage keeps no whole-object SHA-256.
+    async fn object_sha256(&self, key: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .stat_object(key, ChecksumMode::Sha256)
+            .await?
+            .and_then(|object| object.sha256))
+    }
+
     /// Up to the first `len` bytes of the object at `key` (fewer for a smaller object):
     /// what sniffing its real type reads, without downloading it whole.
     async fn read_head(&self, key: &str, len: u64) -> Result<Vec<u8>, StorageError>;

@@ -280,7 +280,22 @@ impl TestServer {
         parts: Vec<CompletedPart>,
         crc64nvme: Option<Crc64>,
     ) -> Answer {
-        let body = serde_json::to_value(CompleteUploadRequest { parts, crc64nvme }).expect("json");
+        let req = CompleteUploadRequest {
+            parts,
+            crc64nvme,
+            sha256: None,
+        };
+        self.complete_request(token, upload_id, &req).await
+    }
+
+    /// `POST /api/uploads/{id}/complete` with exactly this request.
+    pub async fn complete_request(
+        &self,
+        token: &str,
+        upload_id: &str,
+        req: &CompleteUploadRequest,
+    ) -> Answer {
+        let body = serde_json::to_value(req).expect("json");
         self.api(
             Method::POST,
             &format!("/api/uploads/{upload_id}/complete"),

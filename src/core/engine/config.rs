@@ -32,6 +32,10 @@ pub struct EngineConfig {
     pub idle_timeout: Duration,
     /// An API call unanswered for this long is given up and retried. Default 30 s.
     pub api_timeout: Duration,
+    /// Also compute the whole file's SHA-256 (read once more, as a stream) and send it
+    /// at complete as the client's claim. Default off: it costs a third read of the file.
+    #[serde(default)]
+    pub file_sha256: bool,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +50,7 @@ impl Default for EngineConfig {
             expiry_margin: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(30),
             api_timeout: Duration::from_secs(30),
+            file_sha256: false,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! asks of it ([`Command`], [`ResumeUpdate`]), and where a session stands ([`Phase`],
 //! [`Hold`]).
 
+use crate::core::checksum::Checksum;
 use crate::core::crc64::Crc64;
 use crate::core::fail::{FailCode, FailReason};
 use crate::core::ids::{ByteRange, ETag, PartNumber, SignedUrl, UploadId};
@@ -22,6 +23,11 @@ pub enum Command {
     /// Compute the checksum of this byte range (in the upload's mode), then send
     /// [`Event::Hashed`].
     Hash { part: PartNumber, range: ByteRange },
+    /// Compute the SHA-256 of the whole file (this range), reading it as a stream, then
+    /// send [`Event::FileHashed`]. Asked once, when [`EngineConfig::file_sha256`] is on.
+    ///
+    /// [`EngineConfig::file_sha256`]: super::EngineConfig::file_sha256
+    HashFile { range: ByteRange },
     /// `POST /api/uploads`, signing these first parts; then [`Event::Created`].
     Create {
         call: CallId,
@@ -50,6 +56,8 @@ pub enum Command {
         parts: Vec<CompletedPart>,
         /// The whole file's CRC-64/NVME, in that mode.
         crc64nvme: Option<Crc64>,
+        /// The whole file's SHA-256, when it was asked for.
+        sha256: Option<Checksum>,
     },
     /// `DELETE /api/uploads/{id}`, so storage frees the parts. Fire and forget.
     Abort { upload_id: UploadId },
@@ -77,6 +85,8 @@ pub enum ResumeUpdate {
 pub enum Event {
     /// A part's checksum is ready.
     Hashed { part: PartNumber, checksum: PartSum },
+    /// The whole file's SHA-256 is ready.
+    FileHashed { sha256: Checksum },
     /// The file could not be read (it changed or vanished on disk).
     HashFailed { message: String },
     /// The server created the upload.

@@ -1,5 +1,7 @@
-//! The state of one part inside a session, and the API call a session waits on.
+//! The state of one part inside a session, of the whole file's SHA-256, and the API
+//! call a session waits on.
 
+use crate::core::checksum::Checksum;
 use crate::core::ids::{ByteRange, ETag, PartNumber, SignedUrl};
 use crate::core::part_sum::PartSum;
 use crate::core::time::Instant;
@@ -51,4 +53,17 @@ pub(super) enum ApiCall {
     Create,
     Sign(Vec<PartNumber>),
     Complete,
+}
+
+/// Where the whole file's SHA-256 stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FileSum {
+    /// Not asked for.
+    NotWanted,
+    /// Asked for, not started yet.
+    Wanted,
+    /// The driver is reading the file.
+    Hashing,
+    /// Computed: complete carries it.
+    Done(Checksum),
 }

@@ -2,9 +2,9 @@
 //! within the configured limits.
 
 use super::puts::expired_too_often;
-use super::{ApiCall, Command, FailCode, PartState, Phase, Session, MAX_RESIGNS};
+use super::{ApiCall, Command, FailCode, FileSum, PartState, Phase, Session, MAX_RESIGNS};
 use crate::core::crc64::Crc64;
-use crate::core::ids::PartNumber;
+use crate::core::ids::{ByteRange, PartNumber};
 use crate::core::time::Instant;
 use crate::core::wire::{CompletedPart, PartChecksum};
 
@@ -43,6 +43,17 @@ impl Session {
     }
 
     fn start_hashing(&mut self) {
+        if self.file_sum == FileSum::Wanted {
+            // Read beside the parts from the start: the stream takes about as long as
+            // the upload, and complete waits for it.
+            self.file_sum = FileSum::Hashing;
+            self.commands.push_back(Command::HashFile {
+                range: ByteRange {
+                    start: 0,
+                    end: self.plan.file_size,
+                },
+            });
+        }
         let ahead = |s: &PartState| {
             matches!(
                 s,
@@ -137,6 +148,12 @@ impl Session {
     }
 
     fn push_complete(&mut self) {
+        let sha256 = match self.file_sum {
+            FileSum::NotWanted => None,
+            FileSum::Done(sum) => Some(sum),
+            // Completed once the whole file is hashed: `FileHashed` steps again.
+            FileSum::Wanted | FileSum::Hashing => return,
+        };
         let Some(upload_id) = self.upload_id.clone() else {
             return;
         };
@@ -167,6 +184,7 @@ impl Session {
             upload_id,
             parts,
             crc64nvme,
+            sha256,
         });
     }
 

@@ -4,7 +4,7 @@
 use super::*;
 use crate::core::checksum::Checksum;
 use crate::core::crc64::Crc64;
-use crate::core::ids::{ETag, SignedUrl};
+use crate::core::ids::{ByteRange, ETag, SignedUrl};
 use crate::core::part_sum::PartSum;
 use crate::core::plan::{PlanConfig, MIB};
 use crate::core::resume::RecordedPart;
@@ -45,6 +45,12 @@ struct Sim {
     crc_of: Option<Vec<u8>>,
     /// The whole-file CRC the complete call carried.
     completed_crc: Option<Crc64>,
+    /// The whole file asked to be hashed: answered only once nothing else is left.
+    file_hash: Option<ByteRange>,
+    /// Times the whole file was asked to be hashed.
+    file_hashes: u32,
+    /// The whole-file SHA-256 the complete call carried.
+    completed_sha: Option<Checksum>,
 }
 
 fn ok_puts() -> PutScript {
@@ -86,6 +92,9 @@ impl Sim {
             silent_calls: Vec::new(),
             crc_of: None,
             completed_crc: None,
+            file_hash: None,
+            file_hashes: 0,
+            completed_sha: None,
         }
     }
 
@@ -129,6 +138,11 @@ impl Sim {
                     };
                     self.events.push_back(Event::Hashed { part, checksum });
                 }
+                Command::HashFile { range } => {
+                    assert!(self.file_hash.is_none(), "the file hashed twice at once");
+                    self.file_hash = Some(range);
+                    self.file_hashes += 1;
+                }
                 Command::Create { call, parts } => match self.api() {
                     None => {}
                     Some(Ok(())) => {
@@ -171,12 +185,14 @@ impl Sim {
                     call,
                     parts,
                     crc64nvme,
+                    sha256,
                     ..
                 } => match self.api() {
                     None => {}
                     Some(Ok(())) => {
                         self.completed = Some(parts);
                         self.completed_crc = crc64nvme;
+                        self.completed_sha = sha256;
                         self.events.push_back(Event::Completed { call });
                     }
                     Some(Err(failure)) => self.events.push_back(Event::ApiFailed { call, failure }),
@@ -203,6 +219,9 @@ impl Sim {
                 self.session.handle(event, self.now);
             } else if let Some((&part, _)) = self.in_flight.iter().next() {
                 self.finish_put(part);
+            } else if let Some(range) = self.file_hash.take() {
+                let sha256 = Checksum::of(&range.end.to_le_bytes());
+                self.session.handle(Event::FileHashed { sha256 }, self.now);
             } else if let Some(t) = self.session.poll_timeout() {
                 assert!(t >= self.now, "timeout in the past");
                 self.now = t;
@@ -835,8 +854,9 @@ proptest! {
         sign_batch in 0usize..=16,
         attempts in 0u32..=4,
         fail_mask in proptest::collection::vec(any::<bool>(), 32),
+        file_sha256 in any::<bool>(),
     ) {
-        let mut config = EngineConfig { max_in_flight, hash_ahead, max_hashing, sign_batch, ..EngineConfig::default() };
+        let mut config = EngineConfig { max_in_flight, hash_ahead, max_hashing, sign_batch, file_sha256, ..EngineConfig::default() };
         config.part_retry.max_attempts = attempts;
         let script = Box::new(move |part: PartNumber, attempt: u32| {
             if attempt < 2 && fail_mask[(part.0 as usize + attempt as usize) % 32] {
@@ -1010,4 +1030,63 @@ fn in_sha256_mode_complete_carries_no_crc() {
     sim.run(1000);
     assert!(sim.completed.is_some());
     assert_eq!(sim.completed_crc, None);
+}
+
+#[test]
+fn the_whole_files_sha256_is_asked_once_and_complete_waits_for_it() {
+    let config = EngineConfig {
+        file_sha256: true,
+        ..EngineConfig::default()
+    };
+    let mut sim = Sim::new(40 * MIB, config, ok_puts(), ok_api());
+    // Every part stored, the file not hashed yet: nothing is completed.
+    sim.run_until(1000, |s| {
+        s.events.is_empty() && s.in_flight.is_empty() && s.file_hash.is_some()
+    });
+    assert_eq!(*sim.session.phase(), Phase::Completing);
+    assert!(sim.completed.is_none());
+    sim.run(1000);
+    assert_completed_in_order(&sim, 5);
+    assert_eq!(sim.file_hashes, 1);
+    let whole = ByteRange {
+        start: 0,
+        end: 40 * MIB,
+    };
+    assert_eq!(
+        sim.completed_sha,
+        Some(Checksum::of(&whole.end.to_le_bytes()))
+    );
+}
+
+#[test]
+fn without_the_option_complete_carries_no_sha256_and_nothing_is_read_whole() {
+    let mut sim = Sim::new(20 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.run(1000);
+    assert_completed_in_order(&sim, 3);
+    assert_eq!((sim.file_hashes, sim.completed_sha), (0, None));
+}
+
+#[test]
+fn a_resumed_session_hashes_the_whole_file_again() {
+    let plan = Plan::for_file(24 * MIB, &PlanConfig::default()).unwrap();
+    let stored: Vec<CompletedPart> = [1u32, 2]
+        .iter()
+        .map(|&n| CompletedPart {
+            part_number: PartNumber(n),
+            etag: ETag(format!("e{n}")),
+        })
+        .collect();
+    let config = EngineConfig {
+        file_sha256: true,
+        ..EngineConfig::default()
+    };
+    let now = Instant::from_millis(0);
+    let id = UploadId("u1".into());
+    let session = Session::resume(plan, config, 7, now, id, &stored, &[]);
+    let mut sim = Sim::new(24 * MIB, EngineConfig::default(), ok_puts(), ok_api());
+    sim.session = session;
+    sim.run(1000);
+    assert_eq!(*sim.session.phase(), Phase::Done);
+    assert_eq!(sim.file_hashes, 1);
+    assert!(sim.completed_sha.is_some());
 }

@@ -118,6 +118,34 @@ impl S3Storage {
         Ok(head)
     }
 
+    /// The SHA-256 (hex) of the object at the full `key`, from one GET read as a stream
+    /// (never whole in memory), if it exists.
+    pub(super) async fn object_digest(&self, key: &str) -> Result<Option<String>, StorageError> {
+        use sha2::{Digest, Sha256};
+        let url = self
+            .bucket
+            .get_object(Some(&self.credentials), key)
+            .sign(SERVER_CALL_TTL);
+        let failed =
+            |e: reqwest::Error| StorageError::failed(format_args!("GET: {}", e.without_url()));
+        let mut res = self.http.get(url).send().await.map_err(failed)?;
+        let status = res.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            let body = res.text().await.unwrap_or_default();
+            return Err(refusal(status, &body));
+        }
+        let mut hasher = Sha256::new();
+        while let Some(chunk) = res.chunk().await.map_err(failed)? {
+            hasher.update(&chunk);
+        }
+        Ok(Some(
+            Checksum::from_bytes(hasher.finalize().into()).to_hex(),
+        ))
+    }
+
     /// Stores `bytes` at the full `key` with one PutObject.
     pub(super) async fn put_key(
         &self,
