@@ -7,8 +7,13 @@ export interface PartwayFileInfo {
   name: string;
   size: number;
   content_type: string;
-  /** The whole file's SHA-256, hex, when the server computed it. */
+  /**
+   * The whole file's SHA-256, hex, when the server computed it from the stored bytes
+   * (local storage: at complete; S3: by the checks after upload, with `file-sha256`).
+   */
   sha256: string | null;
+  /** With `file-sha256`: the whole file's SHA-256, hex, as the widget read it. */
+  client_sha256?: string;
   /**
    * Storage's own checksum of the object: with `sha256` the composite
    * `<base64>-<parts>` (S3), with `crc64nvme` the whole object's CRC, base64.
@@ -236,6 +241,8 @@ export interface PartwayOptions {
   partSize?: PartwaySize;
   /** How storage checks the bytes (default `sha256`). */
   checksum?: PartwayChecksum;
+  /** Also send the whole file's SHA-256, read as a stream (attribute `file-sha256`). */
+  fileSha256?: boolean;
   /** BCP 47; default the page's language. */
   locale?: string;
   disabled?: boolean;
