@@ -4,7 +4,7 @@
 // seconds each kind of process used (page, browser, server) from the pick to the end.
 //
 //   node bench/files.mjs [--count 1000] [--size-kib 4] [--rounds 2] [--parallel-files N] [--garage]
-//                        [--profile] [--trace]
+//                        [--profile] [--trace] [--query 'live=false'] [--server-args '--job-workers 0']
 //
 // --profile records a CPU profile of the page from the pick to the last file and prints
 // where its main thread spent the time (self time by function, top 25). --trace records a
@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { cpuSeconds, cpuSince } from './cpu.mjs';
+import { printTrace, TRACE_CATEGORIES } from './trace.mjs';
 import { garageArgs, launchBrowser, ROOT, setupCors, startServer, tempDir, WidgetPage } from '../e2e/harness.mjs';
 
 const { values } = parseArgs({
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     'parallel-files': { type: 'string' },
     query: { type: 'string', default: '' },
+    'server-args': { type: 'string', default: '' },
     garage: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
@@ -50,7 +52,8 @@ for (let i = 0; i < count; i++) {
 }
 
 const prefix = values.garage ? `bench-files-${randomUUID()}/` : null;
-const server = await startServer({ binary, args: prefix ? garageArgs(prefix) : [] });
+const serverArgs = values['server-args'].split(' ').filter(Boolean);
+const server = await startServer({ binary, args: [...(prefix ? garageArgs(prefix) : []), ...serverArgs] });
 if (prefix) setupCors(binary, prefix, server.page);
 const browser = await launchBrowser();
 try {
@@ -98,7 +101,7 @@ try {
       await cdp.send('Profiler.start');
     }
     if (values.trace) {
-      await browser.startTracing(page, { categories: ['devtools.timeline', 'blink', 'v8', 'toplevel', 'disabled-by-default-devtools.timeline'] });
+      await browser.startTracing(page, { categories: TRACE_CATEGORIES });
     }
     const cpuBefore = cpuSeconds();
     const pickAt = await page.evaluate(() => performance.now());
@@ -167,34 +170,5 @@ function printProfile(profile) {
   console.log(`profile: ${total.toFixed(0)} ms sampled`);
   for (const [name, ms] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
     console.log(`${ms.toFixed(0).padStart(7)} ms ${(100 * ms / total).toFixed(1).padStart(5)}%  ${name}`);
-  }
-}
-
-/**
- * Where the page's main thread spent its time, from a Chromium trace: the complete events
- * directly under each task on the renderer's main thread, summed by name (top 25).
- */
-function printTrace(trace) {
-  const events = trace.traceEvents ?? trace;
-  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain'
-    && events.some((x) => x.pid === e.pid && x.name === 'TracingStartedInBrowser' || x.pid === e.pid && x.name === 'FunctionCall'));
-  const onMain = events.filter((e) => main && e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && e.dur);
-  // Self time: each event's duration minus that of the events nested directly in it.
-  onMain.sort((a, b) => a.ts - b.ts || b.dur - a.dur);
-  const self = new Map();
-  const stack = [];
-  for (const e of onMain) {
-    while (stack.length && stack.at(-1).ts + stack.at(-1).dur <= e.ts) stack.pop();
-    const parent = stack.at(-1);
-    if (parent) self.set(parent, (self.get(parent) ?? parent.dur) - e.dur);
-    self.set(e, e.dur);
-    stack.push(e);
-  }
-  const byName = new Map();
-  for (const [e, us] of self) byName.set(e.name, (byName.get(e.name) ?? 0) + us);
-  const total = [...byName.values()].reduce((a, b) => a + b, 0);
-  console.log(`trace: main thread busy ${(total / 1000).toFixed(0)} ms (self time by event)`);
-  for (const [name, us] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
-    console.log(`${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
   }
 }

@@ -3,6 +3,7 @@
 //
 //   partway  the demo page (<partway-upload>) at its defaults: SHA-256 per part
 //   partway-crc  the same with checksum="crc64nvme": CRC-64/NVME per part and whole file
+//   partway-whole  the defaults with file-sha256: the whole file's SHA-256 streamed besides
 //   raw      a plain loop of N parallel XHR PUTs to URLs hashed and signed beforehand: the ceiling
 //   uppy5    Uppy 5 (@uppy/core 5.2.0 + @uppy/aws-s3 5.1.0) at its defaults, no checksums
 //   uppy6    Uppy 6 (@uppy/core 6.3.1 + @uppy/aws-s3 6.3.1) at its defaults, no checksums
@@ -14,7 +15,11 @@
 //            there), one after another: what checksumming costs any uploader, on its own
 //
 //   node bench/upload.mjs [--size-mib 1024] [--rounds 3] [--garage] [--modes partway,partway-crc,raw,uppy5,uppy6]
-//                         [--raw-parallel 6] [--partway-query 'parallel=6&part_mib=16']
+//                         [--raw-parallel 6] [--partway-query 'parallel=6&part_mib=16'] [--trace]
+//
+// --trace records a Chromium trace of each run and prints, for each long task of the
+// page's main thread, its wall time and the CPU time the thread spent in it: a long task
+// of little CPU is the thread waiting for one of the machine's cores, not the page's work.
 //
 // With --garage (source tests/services/garage.sh first) everything stores into that Garage;
 // the Uppy modes need it (their backend, bench/uppy-backend.mjs, is an S3 client). The
@@ -27,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { cpuSeconds, cpuSince } from './cpu.mjs';
+import { longTasks, TRACE_CATEGORIES } from './trace.mjs';
 import {
   freePort, garageArgs, launchBrowser, makeFile, ROOT, serviceEnv, setupCors, startServer, tempDir,
   WidgetPage,
@@ -41,6 +47,7 @@ const { values } = parseArgs({
     modes: { type: 'string' },
     'raw-parallel': { type: 'string', default: '6' },
     'partway-query': { type: 'string', default: '' },
+    trace: { type: 'boolean', default: false },
   },
 });
 const MiB = 1024 * 1024;
@@ -223,6 +230,7 @@ async function inputWith(page, file) {
 const RUN = {
   partway: partwayRun,
   'partway-crc': (page, file) => partwayRun(page, file, '&checksum=crc64nvme'),
+  'partway-whole': (page, file) => partwayRun(page, file, '&file_sha256=true'),
   async raw(page, file) {
     await blank(page);
     await inputWith(page, file);
@@ -298,19 +306,25 @@ try {
       const page = await browser.newPage();
       await page.addInitScript(watchLongTasks);
       const before = cpuSeconds();
+      if (values.trace) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
       const r = await RUN[mode](page, file);
       r.cpu = cpuSince(before);
+      if (values.trace) {
+        r.traced = longTasks(JSON.parse((await browser.stopTracing()).toString()));
+      }
       await page.close();
       results[mode].push(r);
       const tasks = r.longTasks;
       console.log(`round ${round} ${mode.padEnd(11)} ${(size / 1e6 / r.seconds).toFixed(1).padStart(6)} MB/s` +
-        `  ${tasks.length} long tasks${tasks.length ? ` (max ${Math.round(Math.max(...tasks))} ms)` : ''}`);
+        `  ${tasks.length} long tasks${tasks.length ? ` (max ${Math.round(Math.max(...tasks))} ms)` : ''}`
+        + (r.traced ? `; traced: ${r.traced.map((t) => `${Math.round(t.wallMs)} ms wall/${Math.round(t.cpuMs)} ms CPU`).join(', ') || 'none'}` : ''));
     }
   }
   const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
   const mbps = (m) => size / 1e6 / median(results[m].map((r) => r.seconds));
   const what = {
     partway: `Partway, defaults${values['partway-query'] ? ` + ${values['partway-query']}` : ''}, SHA-256 per part, pick to done`,
+    'partway-whole': `Partway, defaults + file-sha256 (whole file's SHA-256 streamed too), pick to done`,
     'partway-crc': `Partway, checksum=crc64nvme${values['partway-query'] ? ` + ${values['partway-query']}` : ''}, CRC per part and whole file, pick to done`,
     raw: `raw loop, ${rawParallel} XHR PUTs in flight, ${rawPartSize / MiB} MiB parts, PUTs alone`,
     'raw-hash-blob': `raw loop, each part read and SHA-256'd in a Worker, then its Blob PUT from the page`,
