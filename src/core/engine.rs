@@ -8,6 +8,7 @@
 
 use crate::core::fail::{FailCode, FailReason};
 use crate::core::ids::{PartNumber, UploadId};
+use crate::core::part_sum::PartSum;
 use crate::core::plan::Plan;
 use crate::core::progress::{Progress, ProgressSnapshot};
 use crate::core::resume::RecordedPart;
@@ -239,6 +240,11 @@ impl Session {
                 if let Some(p) = self.part_in(part, |s| *s == PartState::Hashing) {
                     p.checksum = Some(checksum);
                     p.state = PartState::Hashed;
+                }
+                if let (true, FileSum::Wanted, PartSum::Sha256(sum)) =
+                    (self.plan.is_single(), self.file_sum, checksum)
+                {
+                    self.file_sum = FileSum::Done(sum);
                 }
             }
             Event::FileHashed { sha256 } => {

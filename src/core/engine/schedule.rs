@@ -43,7 +43,14 @@ impl Session {
     }
 
     fn start_hashing(&mut self) {
-        if self.file_sum == FileSum::Wanted {
+        // A file of one part in SHA-256 mode has its whole SHA-256 from its part's
+        // checksum (see `handle`): it is read once, and no stream is started for it.
+        let part_first = self.plan.is_single()
+            && matches!(
+                self.parts[0].state,
+                PartState::Unhashed | PartState::Hashing
+            );
+        if self.file_sum == FileSum::Wanted && !part_first {
             // Read beside the parts from the start: the stream takes about as long as
             // the upload, and complete waits for it.
             self.file_sum = FileSum::Hashing;

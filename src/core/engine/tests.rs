@@ -1090,3 +1090,46 @@ fn a_resumed_session_hashes_the_whole_file_again() {
     assert_eq!(sim.file_hashes, 1);
     assert!(sim.completed_sha.is_some());
 }
+
+#[test]
+fn a_file_of_one_part_takes_its_whole_sha256_from_the_part_in_sha256_mode() {
+    let config = EngineConfig {
+        file_sha256: true,
+        ..EngineConfig::default()
+    };
+    let mut sim = Sim::new(4 * 1024, config.clone(), ok_puts(), ok_api());
+    sim.run(1000);
+    assert_completed_in_order(&sim, 1);
+    // The sim's part checksum of a part starting at byte 0.
+    let part = Checksum::of(&0u64.to_le_bytes());
+    assert_eq!((sim.file_hashes, sim.completed_sha), (0, Some(part)));
+
+    // In CRC mode the part's sum is no SHA-256: the file is streamed.
+    let mut sim = Sim::new(4 * 1024, config, ok_puts(), ok_api());
+    sim.crc_of = Some(file_bytes(4 * 1024));
+    sim.run(1000);
+    assert_completed_in_order(&sim, 1);
+    assert_eq!(sim.file_hashes, 1);
+    assert!(sim.completed_sha.is_some());
+}
+
+#[test]
+fn a_resumed_file_of_one_part_already_stored_streams_the_file_and_completes() {
+    // Records of one-part files are no longer written, but older ones may be found.
+    let plan = Plan::for_file(4 * 1024, &PlanConfig::default()).unwrap();
+    let stored = [CompletedPart {
+        part_number: PartNumber(1),
+        etag: ETag("e1".into()),
+    }];
+    let config = EngineConfig {
+        file_sha256: true,
+        ..EngineConfig::default()
+    };
+    let id = UploadId("u1".into());
+    let session = Session::resume(plan, config, 7, Instant::from_millis(0), id, &stored, &[]);
+    let mut sim = Sim::new(4 * 1024, EngineConfig::default(), ok_puts(), ok_api());
+    sim.session = session;
+    sim.run(1000);
+    assert_eq!(*sim.session.phase(), Phase::Done);
+    assert_eq!(sim.file_hashes, 1);
+}
