@@ -121,11 +121,16 @@ async fn the_whole_files_streamed_sha256_is_the_sha2_crates() {
     ] {
         let (bytes, blob) = patterned(len);
         assert_eq!(
-            hash::file_sha256(&blob).await.unwrap(),
+            hash::file_sha256(&blob).1.await.unwrap(),
             Checksum::of(&bytes),
             "len {len}"
         );
     }
+    // A job dropped before its end stops the stream and rejects its digest.
+    let (_, blob) = patterned(3 * 1024 * 1024);
+    let (job, digest) = hash::file_sha256(&blob);
+    drop(job);
+    assert!(digest.await.is_err());
     // Chunk seams anywhere in a block.
     let (bytes, _) = patterned(1_000);
     for step in [1usize, 3, 63, 64, 65, 200] {

@@ -166,19 +166,10 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
             "The parts add up to {} bytes, but the file has {}; the upload was cancelled.",
             joined.size, upload.size
         )))
-    } else if let (Some(claim), Some(sha256)) = (&upload.client_sha256, &joined.sha256) {
-        // Parts sent from one version of the file and a whole-file SHA-256 read from
-        // another (it changed on disk meanwhile) make no file: it is sent again whole.
-        (claim != sha256).then(|| {
-            ApiError::ChecksumMismatch(format!(
-                "The stored file's SHA-256 is {sha256}, not the {claim} the client read; \
-                 the file changed while it was sent, and the upload was cancelled."
-            ))
-        })
     } else {
         // Only an object found already joined is in question: one storage joined just
         // now from the checked parts is theirs, whatever form its checksum takes.
-        match (found, &upload.expected_checksum, &joined.checksum) {
+        let foreign = match (found, &upload.expected_checksum, &joined.checksum) {
             (true, Some(want), got) if got.as_ref() != Some(want) => {
                 Some(ApiError::PartMismatch(format!(
                     "Storage holds an object with checksum {}, not the {want} of these \
@@ -187,7 +178,18 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
                 )))
             }
             _ => None,
-        }
+        };
+        // Parts sent from one version of the file and a whole-file SHA-256 read from
+        // another (it changed on disk meanwhile) make no file: it is sent again whole.
+        foreign.or_else(|| match (&upload.client_sha256, &joined.sha256) {
+            (Some(claim), Some(sha256)) if claim != sha256 => {
+                Some(ApiError::ChecksumMismatch(format!(
+                    "The stored file's SHA-256 is {sha256}, not the {claim} the client \
+                     read; the file changed while it was sent, and the upload was cancelled."
+                )))
+            }
+            _ => None,
+        })
     };
     if let Some(refusal) = wrong {
         // A wrong object never becomes a file.

@@ -104,6 +104,8 @@ struct Inner {
     file: File,
     api: Api,
     puts: HashMap<PartNumber, PartPut>,
+    /// The whole file's SHA-256 being streamed, when asked for; dropped, it stops.
+    file_hash: Option<hash::FileHashJob>,
     timer: Option<Timeout>,
     ticker: Option<Interval>,
     completed: Option<CompleteUploadResponse>,
@@ -166,6 +168,7 @@ impl Driver {
             record,
             note,
             puts: HashMap::new(),
+            file_hash: None,
             timer: None,
             ticker: None,
             completed: None,
@@ -219,6 +222,7 @@ impl Driver {
         let mut inner = self.0.borrow_mut();
         inner.stopped = true;
         inner.puts.clear();
+        inner.file_hash = None;
         inner.timer = None;
         inner.ticker = None;
         inner.on_finish = None;
@@ -266,12 +270,16 @@ impl Driver {
                 });
             }
             Command::HashFile { range } => {
+                let blob = match slice::slice(&file, range, file_size) {
+                    Ok(blob) => blob,
+                    Err(message) => return self.defer(Event::HashFailed { message }),
+                };
+                let (job, digest) = hash::file_sha256(&blob);
+                self.0.borrow_mut().file_hash = Some(job);
                 let me = self.clone();
                 spawn_local(async move {
-                    let result = match slice::slice(&file, range, file_size) {
-                        Ok(blob) => hash::file_sha256(&blob).await,
-                        Err(e) => Err(e),
-                    };
+                    let result = digest.await;
+                    me.0.borrow_mut().file_hash = None;
                     me.handle(match result {
                         Ok(sha256) => Event::FileHashed { sha256 },
                         Err(message) => Event::HashFailed { message },
@@ -504,6 +512,7 @@ impl Driver {
             }
             inner.ticker = None;
             inner.timer = None;
+            inner.file_hash = None;
             inner.on_finish.take()
         };
         if let Some(finish) = finish {

@@ -17,7 +17,25 @@ extern "C" {
 
     /// The whole blob's SHA-256, read as a stream, as a promise of an ArrayBuffer.
     #[wasm_bindgen(js_name = fileSha256)]
-    fn stream_sha256(blob: &Blob) -> Promise;
+    fn stream_sha256(id: u32, blob: &Blob) -> Promise;
+
+    /// Stops the stream of job `id`; its promise is rejected.
+    #[wasm_bindgen(js_name = cancelFileSha256)]
+    fn cancel_stream_sha256(id: u32);
+}
+
+thread_local! {
+    static NEXT_FILE_JOB: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// A whole file's SHA-256 being streamed: dropping it stops the stream, so an upload that
+/// ends (done, failed, cancelled, its element removed) reads no more of its file.
+pub struct FileHashJob(u32);
+
+impl Drop for FileHashJob {
+    fn drop(&mut self) {
+        cancel_stream_sha256(self.0);
+    }
 }
 
 const UNREADABLE: &str = "The file could not be read. Was it moved or changed?";
@@ -74,10 +92,21 @@ pub async fn part_sum(blob: &Blob, mode: ChecksumMode) -> Result<PartSum, String
     }
 }
 
-/// SHA-256 of a whole file, read as a stream in a Worker of its own.
-pub async fn file_sha256(file: &Blob) -> Result<Checksum, String> {
-    let digest = JsFuture::from(stream_sha256(file))
-        .await
-        .map_err(|_| UNREADABLE.to_string())?;
-    Checksum::from_slice(&Uint8Array::new(&digest).to_vec()).map_err(|e| e.to_string())
+/// Starts streaming a whole file through SHA-256 in a Worker of its own: the job (drop it
+/// to stop) and the digest to come.
+pub fn file_sha256(
+    file: &Blob,
+) -> (
+    FileHashJob,
+    impl std::future::Future<Output = Result<Checksum, String>>,
+) {
+    let id = NEXT_FILE_JOB.with(|n| n.replace(n.get().wrapping_add(1)));
+    let promise = stream_sha256(id, file);
+    let digest = async move {
+        let digest = JsFuture::from(promise)
+            .await
+            .map_err(|_| UNREADABLE.to_string())?;
+        Checksum::from_slice(&Uint8Array::new(&digest).to_vec()).map_err(|e| e.to_string())
+    };
+    (FileHashJob(id), digest)
 }

@@ -135,10 +135,15 @@ function sha256Stream() {
   };
 }
 
-async function streamSha256(blob) {
+// The whole blob's SHA-256, or null once `stopped()` says so (checked between chunks).
+async function streamSha256(blob, stopped) {
   const hasher = sha256Stream();
   const reader = blob.stream().getReader();
   for (;;) {
+    if (stopped()) {
+      await reader.cancel();
+      return null;
+    }
     const { done, value } = await reader.read();
     if (done) return hasher.digest();
     hasher.update(value);
@@ -174,17 +179,20 @@ function giveUp() {
   }
 }
 
+/** Settles the job a Worker answered for, if it still waits (not cancelled). */
+function settle(jobs, { id, digest, error }) {
+  const job = jobs.get(id);
+  if (!job) return;
+  jobs.delete(id);
+  if (error === undefined) job.resolve(digest);
+  else job.reject(new Error(error));
+}
+
 function start() {
   if (worker !== undefined) return worker;
   try {
     worker = new Worker(URL.createObjectURL(new Blob([SOURCE], { type: 'text/javascript' })));
-    worker.onmessage = (e) => {
-      const job = pending.get(e.data.id);
-      if (!job) return;
-      pending.delete(e.data.id);
-      if (e.data.error === undefined) job.resolve(e.data.digest);
-      else job.reject(new Error(e.data.error));
-    };
+    worker.onmessage = (e) => settle(pending, e.data);
     worker.onerror = giveUp;
     worker.onmessageerror = giveUp;
   } catch {
@@ -211,42 +219,83 @@ export function partSum(algo, blob) {
 
 const FILE_SOURCE = `${sha256Stream.toString()}
 ${streamSha256.toString()}
+const stop = new Set();
 self.onmessage = async (e) => {
+  const { id, blob, cancel } = e.data;
+  if (cancel !== undefined) {
+    stop.add(cancel);
+    return;
+  }
   try {
-    const digest = await streamSha256(e.data);
-    self.postMessage({ digest }, [digest]);
+    const digest = await streamSha256(blob, () => stop.has(id));
+    if (digest) self.postMessage({ id, digest }, [digest]);
   } catch (err) {
-    self.postMessage({ error: String((err && err.message) || err) });
+    self.postMessage({ id, error: String((err && err.message) || err) });
+  } finally {
+    stop.delete(id);
   }
 };`;
 
-/**
- * The SHA-256 of a whole file, read as a stream in a Worker of its own (so that the
- * parts' checksums do not wait behind it), as a promise of an ArrayBuffer. Without a
- * Worker it runs on the main thread, a chunk of the stream per task.
- */
-export function fileSha256(blob) {
-  let w;
-  try {
-    w = new Worker(URL.createObjectURL(new Blob([FILE_SOURCE], { type: 'text/javascript' })));
-  } catch {
-    return streamSha256(blob);
-  }
-  return new Promise((resolve, reject) => {
-    const done = () => w.terminate();
-    w.onmessage = (e) => {
-      done();
-      if (e.data.error === undefined) resolve(e.data.digest);
-      else reject(new Error(e.data.error));
-    };
-    w.onerror = (e) => {
-      // The Worker could not run (a Content-Security-Policy): hash here instead.
-      e.preventDefault();
-      done();
-      streamSha256(blob).then(resolve, reject);
-    };
-    w.postMessage(blob);
+// Whole files are streamed in a second Worker shared by every upload on the page, so that
+// the parts' checksums never wait behind a whole file (undefined: not started; null:
+// unavailable, streamed on the main thread a chunk per task).
+let fileWorker;
+const fileJobs = new Map(); // id -> { blob, resolve, reject, stopped }
+
+function fileWorkerGone() {
+  fileWorker = null;
+  for (const [id, job] of fileJobs) streamHere(id, job);
+}
+
+function streamHere(id, job) {
+  streamSha256(job.blob, () => job.stopped).then((digest) => {
+    fileJobs.delete(id);
+    if (digest) job.resolve(digest);
+  }, (err) => {
+    fileJobs.delete(id);
+    job.reject(err);
   });
+}
+
+function startFileWorker() {
+  if (fileWorker !== undefined) return fileWorker;
+  try {
+    fileWorker = new Worker(URL.createObjectURL(new Blob([FILE_SOURCE], { type: 'text/javascript' })));
+    fileWorker.onmessage = (e) => settle(fileJobs, e.data);
+    fileWorker.onerror = (e) => {
+      // The Worker could not run (a Content-Security-Policy): stream here instead.
+      e.preventDefault();
+      fileWorkerGone();
+    };
+    fileWorker.onmessageerror = fileWorkerGone;
+  } catch {
+    fileWorker = null;
+  }
+  return fileWorker;
+}
+
+/**
+ * The SHA-256 of a whole file, read as a stream, as a promise of an ArrayBuffer. `id`
+ * names the job for `cancelFileSha256`, which rejects it.
+ */
+export function fileSha256(id, blob) {
+  return new Promise((resolve, reject) => {
+    const job = { blob, resolve, reject, stopped: false };
+    fileJobs.set(id, job);
+    const w = startFileWorker();
+    if (w) w.postMessage({ id, blob });
+    else streamHere(id, job);
+  });
+}
+
+/** Stops streaming the file of job `id` (its upload ended): no more of it is read. */
+export function cancelFileSha256(id) {
+  const job = fileJobs.get(id);
+  if (!job) return;
+  fileJobs.delete(id);
+  job.stopped = true;
+  if (fileWorker) fileWorker.postMessage({ cancel: id });
+  job.reject(new Error('cancelled'));
 }
 
 /** SHA-256 of the given chunks fed one after another (tests check the chunk seams). */

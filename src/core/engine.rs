@@ -240,11 +240,11 @@ impl Session {
                 if let Some(p) = self.part_in(part, |s| *s == PartState::Hashing) {
                     p.checksum = Some(checksum);
                     p.state = PartState::Hashed;
-                }
-                if let (true, FileSum::Wanted, PartSum::Sha256(sum)) =
-                    (self.plan.is_single(), self.file_sum, checksum)
-                {
-                    self.file_sum = FileSum::Done(sum);
+                    if let (true, FileSum::Wanted, PartSum::Sha256(sum)) =
+                        (self.plan.is_single(), self.file_sum, checksum)
+                    {
+                        self.file_sum = FileSum::Done(sum);
+                    }
                 }
             }
             Event::FileHashed { sha256 } => {

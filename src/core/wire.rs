@@ -212,8 +212,9 @@ pub struct FileInfo {
     /// MIME type as uploaded.
     pub content_type: String,
     /// SHA-256 of the whole file, hex, when the server knows it from the stored bytes:
-    /// the local backend computes it at complete; on S3 the checks after upload compute
-    /// it when the client sent a claim (`client_sha256`).
+    /// the local backend computes it at complete, S3 reports it for a one-part file, and
+    /// otherwise the checks after upload compute it when the client sent a claim
+    /// (`client_sha256`).
     pub sha256: Option<String>,
     /// The whole file's SHA-256, hex, as the client computed it before sending, when
     /// it was asked to (`file-sha256`). The server refuses or quarantines a file whose

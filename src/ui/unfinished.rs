@@ -31,6 +31,11 @@ pub fn UnfinishedUploads() -> impl IntoView {
             };
             for (key, record) in all {
                 match record {
+                    // Kept by earlier versions: a file of one part is sent again whole,
+                    // so its record can only mislead.
+                    Ok(r) if r.part_count <= 1 => {
+                        let _ = store.delete(&key).await;
+                    }
                     Ok(r) => {
                         let _ = items.try_update(|list| {
                             list.push(Unfinished {

@@ -9,7 +9,8 @@ export interface PartwayFileInfo {
   content_type: string;
   /**
    * The whole file's SHA-256, hex, when the server computed it from the stored bytes
-   * (local storage: at complete; S3: by the checks after upload, with `file-sha256`).
+   * (local storage and one-part S3 files: at complete; other S3 files: by the checks
+   * after upload, with `file-sha256`, so not yet in `partway-complete`).
    */
   sha256: string | null;
   /** With `file-sha256`: the whole file's SHA-256, hex, as the widget read it. */

@@ -144,14 +144,17 @@ async fn process(
         ));
     }
     // The client's claim of the whole file's SHA-256: S3 keeps no such checksum of a
-    // multipart object, so the stored bytes are read once and hashed here.
+    // multipart object, so the stored bytes are read once and hashed here. The read must
+    // end well within the job's lease, or another worker would take the job meanwhile and
+    // read again: past that it fails (retried, then `failed`; raise --job-lease).
     let mut file = file.clone();
     if let Some(claim) = file.client_sha256.clone() {
-        let sha256 = match stored.sha256 {
+        let within = Duration::from_secs(state.config.job_lease.saturating_mul(3) / 4);
+        let sha256 = match stored.sha256.or_else(|| file.sha256.clone()) {
             Some(sha256) => sha256,
             None => state
                 .storage
-                .object_sha256(key)
+                .object_sha256(key, within)
                 .await?
                 .ok_or_else(|| ApiError::internal("storage does not hold the file"))?,
         };

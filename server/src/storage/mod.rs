@@ -104,8 +104,13 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Option<Assembled>, StorageError>;
 
     /// The SHA-256 (hex) of the whole object at `key`, read as a stream, if it exists:
-    /// what checks a client's claim where storage keeps no whole-object SHA-256.
-    async fn object_sha256(&self, key: &str) -> Result<Option<String>, StorageError> {
+    /// what checks a client's claim where storage keeps no whole-object SHA-256. Fails
+    /// if reading takes longer than `within`.
+    async fn object_sha256(
+        &self,
+        key: &str,
+        _within: Duration,
+    ) -> Result<Option<String>, StorageError> {
         Ok(self
             .stat_object(key, ChecksumMode::Sha256)
             .await?

@@ -169,8 +169,12 @@ impl Storage for S3Storage {
         self.object_head(&self.key(key), len).await
     }
 
-    async fn object_sha256(&self, key: &str) -> Result<Option<String>, StorageError> {
-        self.object_digest(&self.key(key)).await
+    async fn object_sha256(
+        &self,
+        key: &str,
+        within: Duration,
+    ) -> Result<Option<String>, StorageError> {
+        self.object_digest(&self.key(key), within).await
     }
 
     async fn put_object(

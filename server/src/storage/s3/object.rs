@@ -119,8 +119,13 @@ impl S3Storage {
     }
 
     /// The SHA-256 (hex) of the object at the full `key`, from one GET read as a stream
-    /// (never whole in memory), if it exists.
-    pub(super) async fn object_digest(&self, key: &str) -> Result<Option<String>, StorageError> {
+    /// (never whole in memory), if it exists; a GET that takes longer than `within` fails
+    /// (the client's own timeout is for calls, not for reading a large object).
+    pub(super) async fn object_digest(
+        &self,
+        key: &str,
+        within: Duration,
+    ) -> Result<Option<String>, StorageError> {
         use sha2::{Digest, Sha256};
         let url = self
             .bucket
@@ -128,7 +133,8 @@ impl S3Storage {
             .sign(SERVER_CALL_TTL);
         let failed =
             |e: reqwest::Error| StorageError::failed(format_args!("GET: {}", e.without_url()));
-        let mut res = self.http.get(url).send().await.map_err(failed)?;
+        let get = self.http.get(url).timeout(within);
+        let mut res = get.send().await.map_err(failed)?;
         let status = res.status();
         if status == StatusCode::NOT_FOUND {
             return Ok(None);
