@@ -4,6 +4,7 @@
 // seconds each kind of process used (page, browser, server) from the pick to the end.
 //
 //   node bench/files.mjs [--count 1000] [--size-kib 4] [--rounds 2] [--parallel-files N] [--garage]
+//                        [--modes partway,uppy5,uppy6]
 //                        [--profile] [--trace] [--query 'live=false'] [--server-args '--job-workers 0']
 //
 // --profile records a CPU profile of the page from the pick to the last file and prints
@@ -12,15 +13,20 @@
 // also shows the browser's own work (style, layout, paint, requests) that a JavaScript
 // profile lumps together as "(program)".
 //
-// With --garage the server stores into the Garage that tests/services/garage.sh started.
+// With --garage the server stores into the Garage that tests/services/garage.sh started;
+// the Uppy modes need it (Uppy 5 and 6 at their defaults, as in upload.mjs: for small
+// files one signed PUT each, 6 at once), and run interleaved with Partway's.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { cpuSeconds, cpuSince } from './cpu.mjs';
+import { uppyBundles } from './uppy-bundle.mjs';
 import { printTrace, TRACE_CATEGORIES } from './trace.mjs';
-import { garageArgs, launchBrowser, ROOT, setupCors, startServer, tempDir, WidgetPage } from '../e2e/harness.mjs';
+import {
+  garageArgs, launchBrowser, ROOT, serviceEnv, setupCors, startServer, tempDir, WidgetPage,
+} from '../e2e/harness.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -33,8 +39,12 @@ const { values } = parseArgs({
     garage: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
+    modes: { type: 'string', default: 'partway' },
   },
 });
+const modes = values.modes.split(',');
+if (!values.garage && modes.some((m) => m.startsWith('uppy'))) throw new Error('the Uppy modes need --garage');
+const bundles = await uppyBundles(modes.filter((m) => m.startsWith('uppy')));
 const count = Number(values.count);
 const size = Number(values['size-kib']) * 1024;
 const rounds = Number(values.rounds);
@@ -54,7 +64,23 @@ for (let i = 0; i < count; i++) {
 const prefix = values.garage ? `bench-files-${randomUUID()}/` : null;
 const serverArgs = values['server-args'].split(' ').filter(Boolean);
 const server = await startServer({ binary, args: [...(prefix ? garageArgs(prefix) : []), ...serverArgs] });
-if (prefix) setupCors(binary, prefix, server.page);
+let uppyBackend;
+if (modes.some((m) => m.startsWith('uppy'))) {
+  // Its CORS rule (storage keeps one per bucket) also serves Partway's PUTs. Imported
+  // here: its packages are installed by uppyBundles.
+  const { startUppyBackend } = await import('./uppy-backend.mjs');
+  uppyBackend = await startUppyBackend({
+    prefix,
+    origin: server.page,
+    s3: {
+      endpoint: serviceEnv('PARTWAY_TEST_S3_ENDPOINT'), region: serviceEnv('PARTWAY_TEST_S3_REGION'),
+      bucket: serviceEnv('PARTWAY_TEST_S3_BUCKET'), accessKeyId: serviceEnv('PARTWAY_TEST_S3_ACCESS_KEY_ID'),
+      secretAccessKey: serviceEnv('PARTWAY_TEST_S3_SECRET_ACCESS_KEY'),
+    },
+  });
+} else if (prefix) {
+  setupCors(binary, prefix, server.page);
+}
 const browser = await launchBrowser();
 try {
   // The floor: a plain <input type=file> given the same files on a fresh page, whose
@@ -78,7 +104,7 @@ try {
       + `longest task ${Math.max(0, ...tasks).toFixed(0)} ms`);
     await page.close();
   }
-  for (let round = 1; round <= rounds; round++) {
+  for (let round = 1; round <= rounds; round++) for (const mode of modes) {
     const page = await browser.newPage();
     await page.addInitScript(() => {
       performance.setResourceTimingBufferSize(100_000);
@@ -92,7 +118,22 @@ try {
       }).observe({ type: 'longtask', buffered: true });
     });
     const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=files-${round}${values["parallel-files"] ? `&parallel_files=${values["parallel-files"]}` : ""}${values.query ? `&${values.query}` : ""}`);
+    if (mode === 'partway') {
+      await widget.open(`${server.page}/?user=files-${round}${values["parallel-files"] ? `&parallel_files=${values["parallel-files"]}` : ""}${values.query ? `&${values.query}` : ""}`);
+    } else {
+      // Uppy on a page of the server's origin, started by the pick as a site would.
+      await page.goto(`${server.page}/healthz`);
+      await page.addScriptTag({ content: bundles[mode] });
+      await page.evaluate((backend) => {
+        const input = Object.assign(document.createElement('input'), { type: 'file', multiple: true });
+        document.body.append(input);
+        window.uppyDone = new Promise((resolve, reject) => {
+          input.addEventListener('change', () => {
+            window.benchUppy({ backend, files: [...input.files] }).then(resolve, reject);
+          });
+        });
+      }, uppyBackend.url);
+    }
     let cdp;
     if (values.profile) {
       cdp = await page.context().newCDPSession(page);
@@ -106,9 +147,13 @@ try {
     const cpuBefore = cpuSeconds();
     const pickAt = await page.evaluate(() => performance.now());
     const t0 = Date.now();
-    await widget.pick(paths);
+    if (mode !== 'partway') {
+      await page.locator('input[type=file]').setInputFiles(paths);
+      await page.evaluate(() => window.uppyDone);
+    }
     const deadline = Date.now() + 600_000;
-    for (;;) {
+    if (mode === 'partway') await widget.pick(paths);
+    while (mode === 'partway') {
       const { done, failed } = await page.evaluate(() => window.ended);
       if (done + failed === count) {
         if (failed) throw new Error(`${failed} files failed`);
@@ -143,7 +188,7 @@ try {
     });
     const atPick = tasks.filter((t) => t.start >= pickAt && t.start < pickAt + 2000);
     const longest = Math.max(0, ...tasks.map((t) => t.ms));
-    console.log(`round ${round}: ${count} files of ${size} B in ${seconds.toFixed(1)} s = ${(count / seconds).toFixed(0)} files/s; `
+    console.log(`round ${round} ${mode}: ${count} files of ${size} B in ${seconds.toFixed(1)} s = ${(count / seconds).toFixed(0)} files/s; `
       + `long tasks: ${atPick.length} in the 2 s after the pick, ${tasks.length} in all, longest ${longest.toFixed(0)} ms; `
       + `requests: ${JSON.stringify(kinds)}; CPU seconds: `
       + Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', '));
@@ -152,6 +197,7 @@ try {
 } finally {
   await browser.close();
   await server.stop();
+  await uppyBackend?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -26,19 +26,18 @@
 // bench's own npm packages (bench/package.json, bench/uppy5, bench/uppy6) are installed
 // on first use. Figures are ratios within one run: the machines are shared and noisy.
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { cpuSeconds, cpuSince } from './cpu.mjs';
+import { uppyBundles } from './uppy-bundle.mjs';
 import { longTasks, TRACE_CATEGORIES } from './trace.mjs';
 import {
   freePort, garageArgs, launchBrowser, makeFile, ROOT, serviceEnv, setupCors, startServer, tempDir,
   WidgetPage,
 } from '../e2e/harness.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
     'size-mib': { type: 'string', default: '1024' },
@@ -58,16 +57,8 @@ const rawPartSize = 8 * MiB;
 const modes = (values.modes ?? (values.garage ? 'partway,partway-crc,raw,uppy5,uppy6' : 'partway,partway-crc,raw')).split(',');
 if (!values.garage && modes.some((m) => m.startsWith('uppy'))) throw new Error('the Uppy modes need --garage');
 
-for (const dir of [HERE, join(HERE, 'uppy5'), join(HERE, 'uppy6')]) {
-  if (!existsSync(join(dir, 'node_modules'))) execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'inherit' });
-}
-const { build } = await import('esbuild');
+const bundles = await uppyBundles(['uppy5', 'uppy6'].filter((m) => modes.includes(m)));
 const { startUppyBackend } = await import('./uppy-backend.mjs');
-const bundles = {};
-for (const v of ['uppy5', 'uppy6'].filter((m) => modes.includes(m))) {
-  const out = await build({ entryPoints: [join(HERE, v, 'entry.js')], bundle: true, format: 'iife', minify: true, write: false });
-  bundles[v] = out.outputFiles[0].text;
-}
 
 execFileSync('cargo', ['build', '--profile', 'server', '-p', 'partway-server'], { cwd: ROOT, stdio: 'inherit' });
 const binary = join(ROOT, 'target', 'server', 'partway-server');

@@ -1,10 +1,10 @@
-// Shared by the Uppy entries: adds one file, uploads it, and times add to done in the page.
-export async function timedUpload(uppy, file, label) {
+// Shared by the Uppy entries: adds the files, uploads them, and times add to done in the page.
+export async function timedUpload(uppy, files, label) {
   const t0 = performance.now();
-  uppy.addFile({ name: file.name, type: file.type || 'application/octet-stream', data: file });
+  uppy.addFiles(files.map((f) => ({ name: f.name, type: f.type || 'application/octet-stream', data: f })));
   const result = await uppy.upload();
   const seconds = (performance.now() - t0) / 1000;
-  if (!result || result.failed.length > 0 || result.successful.length !== 1) {
+  if (!result || result.failed.length > 0 || result.successful.length !== files.length) {
     throw new Error(`${label} failed: ${result?.failed?.map((f) => String(f.error)).join('; ')}`);
   }
   return { seconds };

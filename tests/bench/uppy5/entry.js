@@ -1,10 +1,11 @@
 // Uppy 5 as a site would set it up: @uppy/core + @uppy/aws-s3 at their defaults, its five
-// callbacks answered by the site's backend (../uppy-backend.mjs). Bundled by upload.mjs.
+// callbacks answered by the site's backend (../uppy-backend.mjs). Bundled by uppy-bundle.mjs.
 import Uppy from '@uppy/core';
 import AwsS3 from '@uppy/aws-s3';
 import { timedUpload } from '../uppy-run.js';
 
-window.benchUppy = async ({ backend, file }) => {
+// `files` (many) or `file` (one).
+window.benchUppy = async ({ backend, file, files }) => {
   const call = async (route, body) => {
     const res = await fetch(`${backend}/${route}`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
@@ -20,5 +21,5 @@ window.benchUppy = async ({ backend, file }) => {
     abortMultipartUpload: (_f, { key, uploadId }) => call('abort', { key, uploadId }),
     completeMultipartUpload: (_f, { key, uploadId, parts }) => call('complete', { key, uploadId, parts }),
   });
-  return timedUpload(uppy, file, 'Uppy 5');
+  return timedUpload(uppy, files ?? [file], 'Uppy 5');
 };

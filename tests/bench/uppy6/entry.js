@@ -1,11 +1,12 @@
 // Uppy 6 as a site would set it up: @uppy/core + @uppy/aws-s3 at their defaults, with the
 // `signRequest` callback answered by the site's backend (../uppy-backend.mjs); the page
-// then talks to storage itself. Bundled by upload.mjs.
+// then talks to storage itself. Bundled by uppy-bundle.mjs.
 import Uppy from '@uppy/core';
 import AwsS3 from '@uppy/aws-s3';
 import { timedUpload } from '../uppy-run.js';
 
-window.benchUppy = async ({ backend, file }) => {
+// `files` (many) or `file` (one).
+window.benchUppy = async ({ backend, file, files }) => {
   const uppy = new Uppy({ autoProceed: false }).use(AwsS3, {
     signRequest: async (request) => {
       const res = await fetch(`${backend}/request`, {
@@ -15,5 +16,5 @@ window.benchUppy = async ({ backend, file }) => {
       return res.json();
     },
   });
-  return timedUpload(uppy, file, 'Uppy 6');
+  return timedUpload(uppy, files ?? [file], 'Uppy 6');
 };
