@@ -361,6 +361,7 @@ impl Session {
     /// Asks for a change to the resume record. A file of one part keeps none: after a
     /// reload it is sent again whole, which costs no more than the part that was in
     /// flight, and a pick of many small files is spared three database writes each.
+    /// (One whose complete was answered but the answer lost is then stored twice.)
     fn persist(&mut self, update: ResumeUpdate) {
         if !self.plan.is_single() {
             self.commands.push_back(Command::Persist(update));
