@@ -380,5 +380,4 @@ mod tests;
 
 pub use config::EngineConfig;
 pub use io::{CallId, Command, Event, Hold, Phase, ResumeUpdate};
-use part::FileSum;
-use part::{ApiCall, Part, PartState, Url};
+use part::{ApiCall, FileSum, Part, PartState, Url};
