@@ -89,61 +89,58 @@ test('256 MiB through two server instances into Garage, read back intact', async
   }
 });
 
-test('in CRC-64/NVME mode Garage checks the whole file, and the file records the mode and its CRC', async () => {
-  const prefix = `e2e-crc-${randomUUID()}/`;
+/**
+ * One server on Garage (its own prefix), and a file of `size` bytes uploaded through the
+ * widget opened with `query` as `user` until done; `check` gets what it needs to look
+ * closer, and the page and server are closed afterwards.
+ */
+async function uploadToGarage({ user, name, size, query }, check) {
+  const prefix = `e2e-${user}-${randomUUID()}/`;
   const port = await freePort();
   const bin = process.env.PARTWAY_SERVER_BIN ?? join(ROOT, 'target', 'debug', 'partway-server');
   assert.match(setupCors(bin, prefix, `http://localhost:${port}`), /CORS set/);
   const server = await startServer({ port, args: garageArgs(prefix) });
   const page = await browser.newPage();
   try {
-    const file = await makeFile(dir, 'garage-crc.bin', 40 * MiB + 3);
+    const file = await makeFile(dir, name, size);
     const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=crc&checksum=crc64nvme`);
+    await widget.open(`${server.page}/?user=${user}&${query}`);
     await widget.pick([file.path]);
     assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 120_000), 'done',
       await widget.row(file.name).innerText());
-    const token = await server.token('crc');
-    const info = (await server.get('/api/files', token)).body.files.find((f) => f.name === file.name);
-    assert.equal(info.checksum_mode, 'crc64nvme');
-    // Storage's own CRC of the object it joined, against one taken of the file on disk.
-    assert.equal(info.checksum, await crc64nvmeOfFile(file.path));
-    const href = await widget.row(file.name).locator('[data-testid=file-link]').getAttribute('href');
-    assert.equal(await sha256OfUrl(href), file.sha256, 'Garage holds different bytes');
+    const token = await server.token(user);
+    const info = async () => (await server.get('/api/files', token)).body.files.find((f) => f.name === file.name);
+    await check({ file, widget, info });
   } finally {
     await page.close();
     await server.stop();
   }
+}
+
+test('in CRC-64/NVME mode Garage checks the whole file, and the file records the mode and its CRC', async () => {
+  const upload = { user: 'crc', name: 'garage-crc.bin', size: 40 * MiB + 3, query: 'checksum=crc64nvme' };
+  await uploadToGarage(upload, async ({ file, widget, info }) => {
+    const stored = await info();
+    assert.equal(stored.checksum_mode, 'crc64nvme');
+    // Storage's own CRC of the object it joined, against one taken of the file on disk.
+    assert.equal(stored.checksum, await crc64nvmeOfFile(file.path));
+    const href = await widget.row(file.name).locator('[data-testid=file-link]').getAttribute('href');
+    assert.equal(await sha256OfUrl(href), file.sha256, 'Garage holds different bytes');
+  });
 });
 
 test('with file-sha256 the whole file is hashed as a stream, and the checks after upload confirm it in Garage', async () => {
-  const prefix = `e2e-whole-${randomUUID()}/`;
-  const port = await freePort();
-  const bin = process.env.PARTWAY_SERVER_BIN ?? join(ROOT, 'target', 'debug', 'partway-server');
-  assert.match(setupCors(bin, prefix, `http://localhost:${port}`), /CORS set/);
-  const server = await startServer({ port, args: garageArgs(prefix) });
-  const page = await browser.newPage();
-  try {
-    const file = await makeFile(dir, 'garage-whole.bin', 24 * MiB + 5);
-    const widget = new WidgetPage(page);
-    await widget.open(`${server.page}/?user=whole&file_sha256=true`);
-    await widget.pick([file.path]);
-    assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 120_000), 'done',
-      await widget.row(file.name).innerText());
-    const token = await server.token('whole');
-    const find = async () => (await server.get('/api/files', token)).body.files.find((f) => f.name === file.name);
-    assert.equal((await find()).client_sha256, file.sha256, "the widget's claim is the file's SHA-256");
+  const upload = { user: 'whole', name: 'garage-whole.bin', size: 24 * MiB + 5, query: 'file_sha256=true' };
+  await uploadToGarage(upload, async ({ file, info }) => {
+    assert.equal((await info()).client_sha256, file.sha256, "the widget's claim is the file's SHA-256");
     // S3 keeps no SHA-256 of a multipart object: the job reads it back from Garage.
-    let info;
+    let stored;
     for (let i = 0; i < 300; i++) {
-      info = await find();
-      if (info.processing !== 'pending') break;
+      stored = await info();
+      if (stored.processing !== 'pending') break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.equal(info.processing, 'done', info.processing_note);
-    assert.equal(info.sha256, file.sha256);
-  } finally {
-    await page.close();
-    await server.stop();
-  }
+    assert.equal(stored.processing, 'done', stored.processing_note);
+    assert.equal(stored.sha256, file.sha256);
+  });
 });
