@@ -5,7 +5,7 @@
 //
 //   node bench/files.mjs [--count 1000] [--size-kib 4] [--rounds 2] [--parallel-files N] [--garage]
 //                        [--modes partway,uppy5,uppy6]
-//                        [--profile] [--trace] [--query 'live=false'] [--server-args '--job-workers 0']
+//                        [--profile] [--trace] [--hide-rows] [--query 'live=false'] [--server-args '--job-workers 0']
 //
 // --profile records a CPU profile of the page from the pick to the last file and prints
 // where its main thread spent the time (self time by function, top 25). --trace records a
@@ -39,6 +39,7 @@ const { values } = parseArgs({
     garage: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
+    'hide-rows': { type: 'boolean', default: false },
     modes: { type: 'string', default: 'partway' },
   },
 });
@@ -120,6 +121,8 @@ try {
     const widget = new WidgetPage(page);
     if (mode === 'partway') {
       await widget.open(`${server.page}/?user=files-${round}${values["parallel-files"] ? `&parallel_files=${values["parallel-files"]}` : ""}${values.query ? `&${values.query}` : ""}`);
+      // What the rows cost the page: the same run with none of them laid out or painted.
+      if (values['hide-rows']) await page.addStyleTag({ content: process.env.HIDE || 'partway-upload::part(row) { display: none }' });
     } else {
       // Uppy on a page of the server's origin, started by the pick as a site would.
       await page.goto(`${server.page}/healthz`);
@@ -164,7 +167,12 @@ try {
     }
     const seconds = (Date.now() - t0) / 1000;
     const cpu = cpuSince(cpuBefore);
-    if (cdp) printProfile((await cdp.send('Profiler.stop')).profile);
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop');
+      printProfile(profile);
+      // The whole profile, for DevTools (Performance > Load profile) or a script.
+      if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
+    }
     if (values.trace) printTrace(JSON.parse((await browser.stopTracing()).toString()));
     if (process.env.TIMELINE) {
       const entries = await page.evaluate(() => performance.getEntriesByType('resource')
