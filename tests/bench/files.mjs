@@ -11,7 +11,8 @@
 // where its main thread spent the time (self time by function, top 25). --trace records a
 // Chromium trace instead and prints the main thread's self time by trace event, which
 // also shows the browser's own work (style, layout, paint, requests) that a JavaScript
-// profile lumps together as "(program)".
+// profile lumps together as "(program)". With PROFILE_OUT=file.json the whole profile is
+// also written, for DevTools. --hide-rows hides the widget's rows: what they cost.
 //
 // With --garage the server stores into the Garage that tests/services/garage.sh started;
 // the Uppy modes need it (Uppy 5 and 6 at their defaults, as in upload.mjs: for small
@@ -122,7 +123,7 @@ try {
     if (mode === 'partway') {
       await widget.open(`${server.page}/?user=files-${round}${values["parallel-files"] ? `&parallel_files=${values["parallel-files"]}` : ""}${values.query ? `&${values.query}` : ""}`);
       // What the rows cost the page: the same run with none of them laid out or painted.
-      if (values['hide-rows']) await page.addStyleTag({ content: process.env.HIDE || 'partway-upload::part(row) { display: none }' });
+      if (values['hide-rows']) await page.addStyleTag({ content: 'partway-upload::part(row) { display: none }' });
     } else {
       // Uppy on a page of the server's origin, started by the pick as a site would.
       await page.goto(`${server.page}/healthz`);
