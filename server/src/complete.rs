@@ -142,6 +142,7 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
                         // Storage holds neither the upload nor an object (a lifecycle
                         // rule, an operator): it can never finish.
                         state.db.abort_claimed(&upload.id, now).await?;
+                        crate::lingering::after_abort(&state, &upload.storage_key, now).await?;
                         return Err(ApiError::UploadNotActive(
                             "Storage no longer holds this upload; start it again.".into(),
                         ));
@@ -195,6 +196,7 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
         // A wrong object never becomes a file.
         state.storage.delete_object(&upload.storage_key).await?;
         state.db.abort_claimed(&upload.id, now).await?;
+        crate::lingering::after_abort(&state, &upload.storage_key, now).await?;
         return Err(refusal);
     }
     let file = FileRow {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod jobs;
 pub mod json;
 pub mod jwks;
+pub mod lingering;
 pub mod metrics;
 pub mod openapi;
 pub mod path;

@@ -17,10 +17,12 @@ const BATCH: i64 = 100;
 /// How long events are kept for replay: a device away longer reloads its list instead.
 pub const EVENT_RETENTION_SECS: i64 = 7 * 24 * 3600;
 
-/// Finishes stale completes, then aborts every upload idle since before
-/// `now - abandon_after`; returns how many uploads it settled.
+/// Finishes stale completes, deletes the lingering keys whose URLs expired, then aborts
+/// every upload idle since before `now - abandon_after`; returns how many uploads it
+/// settled.
 pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, ApiError> {
     let mut swept = finish_stale_completes(state, now).await?;
+    crate::lingering::sweep(state, now).await?;
     state
         .db
         .prune_events(now.saturating_sub(EVENT_RETENTION_SECS))
@@ -52,6 +54,7 @@ pub async fn sweep_once(state: &AppState, now: i64) -> Result<usize, ApiError> {
                 stuck += 1;
                 continue;
             }
+            crate::lingering::after_abort(state, &upload.storage_key, now).await?;
             swept += 1;
         }
         if stuck == idle.len() {

@@ -7,6 +7,7 @@
 
 mod events;
 mod jobs;
+mod lingering;
 
 pub use events::CHANNEL;
 pub use jobs::{JobKind, JobRow};

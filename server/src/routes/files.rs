@@ -151,6 +151,9 @@ pub(crate) async fn delete(
     // The row goes first: a file the database forgot is invisible, whereas an object
     // deleted under a live row would be a broken link.
     if state.db.delete_file(&file.info, &user).await? {
+        let now = crate::unix_now_i64();
+        crate::lingering::after_delete(&state, &file.storage_key, file.info.created_at, now)
+            .await?;
         state.storage.delete_object(&file.storage_key).await?;
         if let Some(thumb) = &file.thumbnail_key {
             state.storage.delete_object(thumb).await?;

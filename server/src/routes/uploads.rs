@@ -76,7 +76,7 @@ pub(crate) async fn create(
     let key = uuid::Uuid::new_v4().simple().to_string();
     let storage_upload_id = state
         .storage
-        .create_upload(&key, &content_type, plan.part_count, mode)
+        .create_upload(&key, &content_type, req.size, plan.part_count, mode)
         .await?;
     let now = crate::unix_now_i64();
     let row = UploadRow {
@@ -374,6 +374,7 @@ pub(crate) async fn abort(
                     state.db.reopen_aborted(&upload.id, now).await?;
                     return Err(e.into());
                 }
+                crate::lingering::after_abort(&state, &upload.storage_key, now).await?;
                 return Ok(StatusCode::NO_CONTENT);
             }
             let now = find_upload(&state, &id, &user).await?;

@@ -52,15 +52,23 @@ pub struct PartToSign<'a> {
 /// a broken disk or an unreachable service is a failure for the log.
 #[async_trait::async_trait]
 pub trait Storage: Send + Sync + 'static {
-    /// Starts a multipart upload of `part_count` parts to `key` whose parts carry
+    /// Starts an upload of `size` bytes in `part_count` parts to `key` whose parts carry
     /// checksums of `mode`; returns storage's id for it.
     async fn create_upload(
         &self,
         key: &str,
         content_type: &str,
+        size: u64,
         part_count: u32,
         mode: ChecksumMode,
     ) -> Result<String, StorageError>;
+
+    /// Whether a URL signed for an upload may still store bytes after the upload ended
+    /// (S3's PutObject URL of a one-part file is good until it expires): the key of such
+    /// an upload, cancelled or deleted, is deleted again once its URLs expired.
+    fn urls_outlive_uploads(&self) -> bool {
+        false
+    }
 
     /// A URL that accepts one PUT of exactly `part.len` bytes as that part, until `ttl`
     /// has passed. With a checksum, storage rejects any other bytes, and the PUT must

@@ -157,6 +157,7 @@ impl Storage for LocalStorage {
         &self,
         _key: &str,
         _ct: &str,
+        _size: u64,
         part_count: u32,
         _mode: ChecksumMode,
     ) -> Result<String, StorageError> {

@@ -4,7 +4,8 @@
 //! rusty-s3 signs (SigV4, no I/O of its own); reqwest sends the server's own calls
 //! through those signed URLs. Uploads are created with the SHA-256 checksum algorithm
 //! and each part's checksum is signed into its URL, so storage itself refuses a part
-//! whose bytes differ. Files of one part go up as a plain PutObject, checksummed too.
+//! whose bytes differ. Small files of one part go up as a plain PutObject, checksummed
+//! too.
 
 //!
 //! One file per kind of action: `upload` (create, sign parts, list, complete, abort),
@@ -104,10 +105,19 @@ impl Storage for S3Storage {
         &self,
         key: &str,
         content_type: &str,
-        _part_count: u32,
+        size: u64,
+        part_count: u32,
         mode: ChecksumMode,
     ) -> Result<String, StorageError> {
+        // A small file of one part needs no call to storage at all.
+        if part_count == 1 && size <= upload::SINGLE_PUT_MAX {
+            return Ok(Upload::Single(mode).id());
+        }
         self.create_multipart_upload(key, content_type, mode).await
+    }
+
+    fn urls_outlive_uploads(&self) -> bool {
+        true
     }
 
     async fn sign_part(

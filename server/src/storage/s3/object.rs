@@ -3,7 +3,8 @@
 
 use super::{call::refusal, S3Storage, SERVER_CALL_TTL};
 use crate::storage::{attachment_disposition, Assembled, StorageError};
-use partway::core::{Checksum, ChecksumMode};
+use partway::core::wire::StoredPart;
+use partway::core::{Checksum, ChecksumMode, Crc64, ETag, PartNumber};
 use reqwest::{Method, StatusCode};
 use rusty_s3::S3Action;
 use std::time::Duration;
@@ -19,6 +20,22 @@ pub(super) struct Head {
 }
 
 impl Head {
+    /// The object as the one part of a single PUT, with its checksum of `mode`.
+    pub fn into_part(self, mode: ChecksumMode) -> StoredPart {
+        let checksum = self.checksum.as_deref();
+        StoredPart {
+            part_number: PartNumber(1),
+            etag: ETag(self.etag),
+            size: self.size,
+            sha256: checksum
+                .filter(|_| mode == ChecksumMode::Sha256)
+                .and_then(|c| Checksum::from_base64(c).ok()),
+            crc64nvme: checksum
+                .filter(|_| mode == ChecksumMode::Crc64nvme)
+                .and_then(|c| Crc64::from_base64(c).ok()),
+        }
+    }
+
     /// The object as completing reports it.
     pub fn assembled(self) -> Assembled {
         // Only a single PUT's checksum is the whole object's SHA-256; a composite one

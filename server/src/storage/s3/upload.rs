@@ -1,9 +1,13 @@
 //! Uploads: created, their parts signed, listed, joined into the object, or aborted.
 //!
-//! Every file goes up as a multipart upload, one part or many: its part URLs stop
-//! working the moment it is completed or aborted (storage forgets the upload), so no URL
-//! handed out can store anything the database does not know of. Uploads recorded by
-//! earlier versions as one plain PutObject ([`Upload::Single`]) still finish.
+//! A file of one part up to [`SINGLE_PUT_MAX`] goes up as one plain PutObject
+//! ([`Upload::Single`]): storage keeps no multipart upload for it, which saves four
+//! calls a file (create, list, complete, and the HEAD after it) and makes many small
+//! files cheap. Larger files go up as multipart uploads, whose part URLs stop working
+//! the moment the upload is completed or aborted. A PutObject URL works until it
+//! expires, even after a cancel or a delete: its exact length and checksum are signed,
+//! so it can only store the same bytes at the same key again, and the key is deleted
+//! once more after the URL expired (`crate::lingering`).
 
 use super::{call::refusal, xml, S3Storage, SERVER_CALL_TTL};
 use crate::storage::{check_part_order, same_etag, Assembled, PartToSign, StorageError};
@@ -16,42 +20,48 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use xml::{part_u16, ListedPart};
 
+/// The largest file sent as one PutObject: what a URL that outlives its upload can
+/// store again, until the sweep deletes it, is bounded by it.
+pub(super) const SINGLE_PUT_MAX: u64 = 16 * 1024 * 1024;
+
 /// How a file goes to storage, read from the upload id the database keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Upload<'a> {
-    /// One PutObject of the whole file, as earlier versions made one-part uploads:
-    /// storage has no upload id for it.
-    Single,
+    /// One PutObject of the whole file, checksummed in this mode: storage has no upload
+    /// id for it.
+    Single(ChecksumMode),
     /// A multipart upload, with storage's id.
     Multipart(&'a str),
 }
 
 impl<'a> Upload<'a> {
-    /// What the database keeps as the storage upload id of a single PUT.
+    /// What the database keeps as the storage upload id of a single PUT with SHA-256
+    /// (the only kind earlier versions made).
     const SINGLE_ID: &'static str = "single-put";
+    /// ... and with CRC-64/NVME.
+    const SINGLE_CRC_ID: &'static str = "single-put-crc64nvme";
 
     /// The upload an id stands for.
     pub fn from_id(id: &'a str) -> Self {
-        if id == Self::SINGLE_ID {
-            Upload::Single
-        } else {
-            Upload::Multipart(id)
+        match id {
+            Self::SINGLE_ID => Upload::Single(ChecksumMode::Sha256),
+            Self::SINGLE_CRC_ID => Upload::Single(ChecksumMode::Crc64nvme),
+            _ => Upload::Multipart(id),
         }
     }
 
     /// The id the database keeps for this upload.
     pub fn id(self) -> String {
         match self {
-            Upload::Single => Self::SINGLE_ID.to_string(),
+            Upload::Single(ChecksumMode::Sha256) => Self::SINGLE_ID.to_string(),
+            Upload::Single(ChecksumMode::Crc64nvme) => Self::SINGLE_CRC_ID.to_string(),
             Upload::Multipart(id) => id.to_string(),
         }
     }
 }
 
 impl S3Storage {
-    /// Starts the upload to `key` with checksums of `mode`, whatever its part count: a
-    /// single PutObject URL would stay good for its whole lifetime, even after a cancel
-    /// or after the file was deleted.
+    /// Starts a multipart upload to `key` with checksums of `mode`.
     pub(super) async fn create_multipart_upload(
         &self,
         key: &str,
@@ -99,7 +109,7 @@ impl S3Storage {
             headers.insert(sum.mode().header().to_string(), sum.to_base64());
         }
         let url = match Upload::from_id(part.upload_id) {
-            Upload::Single => {
+            Upload::Single(_) => {
                 // Without it the object would take whatever type the browser sends
                 // with the file, unchecked.
                 headers.insert(
@@ -137,18 +147,10 @@ impl S3Storage {
     ) -> Result<Vec<StoredPart>, StorageError> {
         let key = self.key(key);
         let id = match upload {
-            Upload::Single => {
-                let stored = self.head_object(&key, ChecksumMode::Sha256).await?;
+            Upload::Single(mode) => {
+                let stored = self.head_object(&key, mode).await?;
                 return Ok(stored
-                    .map(|head| {
-                        vec![StoredPart {
-                            part_number: PartNumber(1),
-                            etag: ETag(head.etag),
-                            size: head.size,
-                            sha256: head.checksum.and_then(|c| Checksum::from_base64(&c).ok()),
-                            crc64nvme: None,
-                        }]
-                    })
+                    .map(|head| vec![head.into_part(mode)])
                     .unwrap_or_default());
             }
             Upload::Multipart(id) => id,
@@ -199,8 +201,9 @@ impl S3Storage {
         Err(StorageError::failed("ListParts did not end"))
     }
 
-    /// Joins the parts into the object (a single PUT is joined already: its ETag is
-    /// checked). With `full_object`, storage checks the whole object's CRC-64/NVME.
+    /// Joins the parts into the object (a single PUT is joined already: its ETag, and
+    /// with `full_object` its CRC, are checked). With `full_object`, storage checks the
+    /// whole object's CRC-64/NVME.
     pub(super) async fn complete_multipart_upload(
         &self,
         key: &str,
@@ -211,8 +214,8 @@ impl S3Storage {
         check_part_order(parts)?;
         let key = self.key(key);
         let upload_id = match upload {
-            Upload::Single => {
-                let Some(head) = self.head_object(&key, ChecksumMode::Sha256).await? else {
+            Upload::Single(mode) => {
+                let Some(head) = self.head_object(&key, mode).await? else {
                     return Err(StorageError::PartMismatch(
                         "The file has not been stored.".into(),
                     ));
@@ -221,6 +224,14 @@ impl S3Storage {
                     return Err(StorageError::PartMismatch(
                         "The ETag does not match the stored file; send it again.".into(),
                     ));
+                }
+                let whole = full_object.map(Crc64::to_base64);
+                if whole.is_some() && whole != head.checksum {
+                    return Err(StorageError::ChecksumMismatch(format!(
+                        "The stored file's CRC-64/NVME is {}, not the {} sent.",
+                        head.checksum.as_deref().unwrap_or("unknown"),
+                        whole.as_deref().unwrap_or_default()
+                    )));
                 }
                 return Ok(head.assembled());
             }
@@ -348,7 +359,7 @@ impl S3Storage {
     ) -> Result<(), StorageError> {
         let key = self.key(key);
         let id = match upload {
-            Upload::Single => return self.delete_key(&key).await,
+            Upload::Single(_) => return self.delete_key(&key).await,
             Upload::Multipart(id) => id,
         };
         let url = self
@@ -368,7 +379,7 @@ impl S3Storage {
 pub(super) fn expected_checksum(upload: Upload<'_>, stored: &[StoredPart]) -> Option<String> {
     let sums: Vec<Checksum> = stored.iter().map(|p| p.sha256).collect::<Option<_>>()?;
     match upload {
-        Upload::Single => sums.first().map(Checksum::to_base64),
+        Upload::Single(_) => sums.first().map(Checksum::to_base64),
         Upload::Multipart(_) => {
             let joined: Vec<u8> = sums.iter().flat_map(|c| *c.as_bytes()).collect();
             Some(format!(
@@ -424,7 +435,7 @@ mod tests {
             Some(format!("{}-2", Checksum::of(&both).to_base64()))
         );
         assert_eq!(
-            expected_checksum(Upload::Single, &stored[..1]),
+            expected_checksum(Upload::Single(ChecksumMode::Sha256), &stored[..1]),
             Some(Checksum::of(b"one").to_base64())
         );
         let mut unsummed = stored.to_vec();
@@ -434,7 +445,12 @@ mod tests {
 
     #[test]
     fn upload_ids_round_trip() {
-        assert_eq!(Upload::from_id(&Upload::Single.id()), Upload::Single);
+        for mode in [ChecksumMode::Sha256, ChecksumMode::Crc64nvme] {
+            assert_eq!(
+                Upload::from_id(&Upload::Single(mode).id()),
+                Upload::Single(mode)
+            );
+        }
         assert_eq!(Upload::from_id("abc"), Upload::Multipart("abc"));
         assert_eq!(Upload::Multipart("abc").id(), "abc");
     }
