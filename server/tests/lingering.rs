@@ -16,12 +16,19 @@ async fn a_lingering_key_is_due_at_its_latest_time_and_forgotten_once_deleted() 
     db.linger_key("a", 200).await.expect("linger");
     db.linger_key("a", 150).await.expect("linger");
     assert_eq!(db.due_lingering_keys(199, 10).await.expect("due"), ["b"]);
-    assert_eq!(db.due_lingering_keys(200, 10).await.expect("due"), ["b", "a"]);
+    assert_eq!(
+        db.due_lingering_keys(200, 10).await.expect("due"),
+        ["b", "a"]
+    );
     assert_eq!(db.due_lingering_keys(200, 1).await.expect("due"), ["b"]);
     // Remembered again for later while it was being deleted: kept.
     db.linger_key("b", 300).await.expect("linger");
     db.forget_lingering_key("b", 200).await.expect("forget");
     db.forget_lingering_key("a", 200).await.expect("forget");
-    assert!(db.due_lingering_keys(299, 10).await.expect("due").is_empty());
+    assert!(db
+        .due_lingering_keys(299, 10)
+        .await
+        .expect("due")
+        .is_empty());
     assert_eq!(db.due_lingering_keys(300, 10).await.expect("due"), ["b"]);
 }

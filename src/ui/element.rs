@@ -12,6 +12,7 @@ use crate::core::wire::{EventKind, RemoteEvent};
 use crate::core::{FailCode, FailReason, FileStatus, FileView};
 use crate::ui::drop_zone::Picked;
 use crate::ui::events::{Added, Emitter, Rejected, RowEvents};
+use crate::ui::redraw::Redraw;
 use crate::ui::settings;
 use crate::ui::state::{FileItem, Snapshot, WidgetState};
 use crate::ui::widget::{RetryRow, Widget};
@@ -80,6 +81,8 @@ struct Core {
     adding: Cell<bool>,
     /// The live feed, while the `live` attribute is on.
     live: RefCell<Option<LiveFeed>>,
+    /// Row changes not yet shown.
+    redraw: Redraw,
 }
 
 /// Files handed over per task: reading a picked file's size is a synchronous call into
@@ -118,6 +121,7 @@ impl Host {
             pending: RefCell::new(VecDeque::new()),
             adding: Cell::new(false),
             live: RefCell::new(None),
+            redraw: Redraw::new(state),
         });
         core.attribute_changed("live");
         core.attribute_changed("disabled");
@@ -437,15 +441,14 @@ impl Core {
                 let events =
                     RowEvents::new(item.id.clone(), self.emitter.clone(), self.state.messages);
                 let (state, name, view) = (self.state, item.name.clone(), item.view);
+                let redraw = self.redraw.clone();
+                let last = Cell::new(FileStatus::Queued);
                 let on_update = Rc::new(move |v: FileView| {
                     events.saw(&v);
-                    announce_end(&state, &name, &v);
-                    let ends = v.status.is_end();
-                    view.try_set(v);
-                    state.changed.notify();
-                    if ends {
-                        state.ended.notify();
-                    }
+                    // Said once, as the file gets there (a retried file may again).
+                    let changed = last.replace(v.status) != v.status;
+                    let sentence = changed.then(|| ending(&state, &name, &v)).flatten();
+                    redraw.show(view, v, sentence);
                 });
                 return (item, Some((file, on_update)));
             }
@@ -502,25 +505,18 @@ impl Core {
 /// A file the restrictions let through, and where its views go.
 type Accepted = (File, crate::browser::driver::OnUpdate);
 
-/// Says a file's end through the live region.
-fn announce_end(state: &WidgetState, name: &str, view: &FileView) {
-    if !matches!(view.status, FileStatus::Done | FileStatus::Failed) {
-        return;
-    }
-    let Some(messages) = state.messages.try_get_untracked() else {
-        return;
-    };
-    let text = match view.status {
-        FileStatus::Done => messages.get("announceDone", &[("name", name)]),
-        FileStatus::Failed => {
-            let reason = messages.failure(view.error_code, view.error.as_ref());
-            messages.get("announceFailed", &[("name", name), ("message", &reason)])
-        }
-        _ => return,
-    };
-    if state.announcement.try_get_untracked().as_deref() != Some(text.as_str()) {
-        state.announce(text);
-    }
+/// The sentence that says a file's end through the live region, if it ended so.
+fn ending(state: &WidgetState, name: &str, view: &FileView) -> Option<String> {
+    state
+        .messages
+        .try_with_untracked(|messages| match view.status {
+            FileStatus::Done => Some(messages.get("announceDone", &[("name", name)])),
+            FileStatus::Failed => {
+                let reason = messages.failure(view.error_code, view.error.as_ref());
+                Some(messages.get("announceFailed", &[("name", name), ("message", &reason)]))
+            }
+            _ => None,
+        })?
 }
 
 /// The outcome of a file's checks, on its row (if it is one of this element's).

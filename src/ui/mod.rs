@@ -8,6 +8,7 @@ mod events;
 mod file_row;
 mod mount;
 mod overall;
+mod redraw;
 mod settings;
 pub mod state;
 mod unfinished;

@@ -43,7 +43,7 @@ pub fn OverallProgress() -> impl IntoView {
             .forget();
         }
     });
-    // A file added, ended or removed shows at once: the last 100% must not lag.
+    // A file added, ended or removed shows with its batch: the last 100% must not lag.
     Effect::new(move |_| {
         state.ended.track();
         files.track();

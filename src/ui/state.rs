@@ -65,9 +65,11 @@ pub struct WidgetState {
     pub multiple: RwSignal<bool>,
     /// The `accept` list, passed to the file picker.
     pub accept: RwSignal<String>,
-    /// Notified whenever a row's view changes, for the figures summed over all rows.
+    /// Notified with each batch of row changes (see `redraw`), for the figures summed
+    /// over all rows.
     pub changed: Trigger,
-    /// Notified when a row ends (done, failed or cancelled): those figures show at once.
+    /// Notified with a batch in which a row ended (done, failed or cancelled): those
+    /// figures are summed at once.
     pub ended: Trigger,
 }
 
