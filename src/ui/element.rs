@@ -12,6 +12,7 @@ use crate::core::wire::{EventKind, RemoteEvent};
 use crate::core::{FailCode, FailReason, FileStatus, FileView};
 use crate::ui::drop_zone::Picked;
 use crate::ui::events::{Added, Emitter, Rejected, RowEvents};
+use crate::ui::own_rows::OwnRows;
 use crate::ui::redraw::Redraw;
 use crate::ui::settings;
 use crate::ui::state::{FileItem, Snapshot, WidgetState};
@@ -83,6 +84,8 @@ struct Core {
     live: RefCell<Option<LiveFeed>>,
     /// Row changes not yet shown.
     redraw: Redraw,
+    /// The rows by their uploads' and files' ids.
+    own: Rc<OwnRows>,
 }
 
 /// Files handed over per task: reading a picked file's size is a synchronous call into
@@ -122,6 +125,7 @@ impl Host {
             adding: Cell::new(false),
             live: RefCell::new(None),
             redraw: Redraw::new(state),
+            own: Rc::default(),
         });
         core.attribute_changed("live");
         core.attribute_changed("disabled");
@@ -213,6 +217,10 @@ impl Host {
         for item in gone {
             self.core.uploader.forget(item.key);
         }
+        let kept: Vec<_> = state
+            .files
+            .with_untracked(|list| list.iter().map(|item| item.view).collect());
+        self.core.own.retain(|row| kept.contains(row));
         state.shown.set(state.files.with_untracked(Vec::len));
         self.core.emitter.reset_tally();
     }
@@ -290,14 +298,14 @@ impl Core {
         // Tokens of its own: the feed connecting first must not decide which token the
         // uploads start with (they ask `getToken` before their first request).
         let api = Api::new(endpoint, settings::tokens(&self.host));
-        let (state, emitter) = (self.state, self.emitter.clone());
+        let (own, redraw, emitter) = (self.own.clone(), self.redraw.clone(), self.emitter.clone());
         LiveFeed::start(
             api,
             Rc::new(move |event: RemoteEvent| {
                 if event.kind == EventKind::FileProcessed {
-                    show_processed(&state, &event);
+                    show_processed(&own, &redraw, &event);
                 }
-                if !made_here(&state, &event) {
+                if !made_here(&own, &event) {
                     emitter.emit("partway-remote", &event);
                 }
             }),
@@ -441,10 +449,11 @@ impl Core {
                 let events =
                     RowEvents::new(item.id.clone(), self.emitter.clone(), self.state.messages);
                 let (state, name, view) = (self.state, item.name.clone(), item.view);
-                let redraw = self.redraw.clone();
+                let (redraw, own) = (self.redraw.clone(), self.own.clone());
                 let last = Cell::new(FileStatus::Queued);
                 let on_update = Rc::new(move |v: FileView| {
                     events.saw(&v);
+                    own.saw(view, &v);
                     // Said once, as the file gets there (a retried file may again).
                     let changed = last.replace(v.status) != v.status;
                     let sentence = changed.then(|| ending(&state, &name, &v)).flatten();
@@ -520,35 +529,27 @@ fn ending(state: &WidgetState, name: &str, view: &FileView) -> Option<String> {
 }
 
 /// The outcome of a file's checks, on its row (if it is one of this element's).
-fn show_processed(state: &WidgetState, event: &RemoteEvent) {
+fn show_processed(own: &OwnRows, redraw: &Redraw, event: &RemoteEvent) {
     let Some(file) = &event.file else { return };
-    state.files.with_untracked(|rows| {
-        for row in rows {
-            let ours = row
-                .view
-                .with_untracked(|v| v.file.as_ref().is_some_and(|f| f.id == file.id));
-            if ours {
-                row.view.update(|v| v.file = Some(file.clone()));
-            }
-        }
-    });
+    let Some(row) = own.by_file(&file.id.0) else {
+        return;
+    };
+    if let Some(mut view) = row.try_get_untracked() {
+        view.file = Some(file.clone());
+        redraw.show(row, view, None);
+    }
 }
 
 /// Whether this element made the change: an upload of one of its rows started, was
 /// cancelled or stored its file. (It never deletes files, so a deletion is news.)
-fn made_here(state: &WidgetState, event: &RemoteEvent) -> bool {
+fn made_here(own: &OwnRows, event: &RemoteEvent) -> bool {
     if event.kind == EventKind::FileDeleted {
         return false;
     }
-    let Some(upload) = event.upload.as_ref().map(|u| &u.id.0) else {
-        return false;
-    };
-    state.files.with_untracked(|rows| {
-        rows.iter().any(|row| {
-            row.view
-                .with_untracked(|v| v.upload_id.as_ref() == Some(upload))
-        })
-    })
+    event
+        .upload
+        .as_ref()
+        .is_some_and(|u| own.by_upload(&u.id.0).is_some())
 }
 
 /// The element's words: its locale, under its `messages` overrides.

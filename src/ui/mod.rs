@@ -8,6 +8,7 @@ mod events;
 mod file_row;
 mod mount;
 mod overall;
+mod own_rows;
 mod redraw;
 mod settings;
 pub mod state;
