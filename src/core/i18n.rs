@@ -367,6 +367,24 @@ impl Messages {
             })
     }
 
+    /// What the live region says of files that ended together, each as `(failed, its
+    /// sentence)`: one file's sentence, or for several the counts, which a screen reader
+    /// can read out.
+    pub fn endings(&self, mut endings: Vec<(bool, String)>) -> Option<String> {
+        if endings.len() < 2 {
+            return endings.pop().map(|(_, sentence)| sentence);
+        }
+        let failed = endings.iter().filter(|(failed, _)| *failed).count();
+        let done = (endings.len() - failed).to_string();
+        Some(match failed {
+            0 => self.get("announceManyDone", &[("count", &done)]),
+            _ => self.get(
+                "announceMany",
+                &[("done", &done), ("failed", &failed.to_string())],
+            ),
+        })
+    }
+
     /// The word for a status.
     pub fn status(&self, status: FileStatus) -> String {
         let key = match status {
@@ -503,6 +521,31 @@ mod tests {
                 "{key} missing from PartwayMessageKey"
             );
         }
+    }
+
+    #[test]
+    fn files_that_end_together_are_counted_not_read_out_one_by_one() {
+        let en = Messages::new("en", HashMap::new());
+        assert_eq!(en.endings(Vec::new()), None);
+        let one = vec![(false, "a.bin uploaded.".to_string())];
+        assert_eq!(en.endings(one).as_deref(), Some("a.bin uploaded."));
+        let done = |n| {
+            (0..n)
+                .map(|i| (false, format!("{i} uploaded.")))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(en.endings(done(3)).as_deref(), Some("3 files uploaded."));
+        let mut mixed = done(2);
+        mixed.push((true, "c failed.".into()));
+        assert_eq!(
+            en.endings(mixed.clone()).as_deref(),
+            Some("Uploaded: 2. Failed: 1.")
+        );
+        let de = Messages::new("de", HashMap::new());
+        assert_eq!(
+            de.endings(mixed).as_deref(),
+            Some("Hochgeladen: 2. Fehlgeschlagen: 1.")
+        );
     }
 
     #[test]

@@ -98,26 +98,14 @@ impl Redraw {
             state.ended.notify();
         }
         let endings = std::mem::take(&mut *self.0.endings.borrow_mut());
-        if let Some(text) = summary(state, endings) {
+        let said = state
+            .messages
+            .try_with_untracked(|m| m.endings(endings))
+            .flatten();
+        if let Some(text) = said {
             if state.announcement.try_get_untracked().as_deref() != Some(text.as_str()) {
                 state.announce(text);
             }
         }
     }
-}
-
-/// One file's sentence, or for several the counts: a screen reader reads each.
-fn summary(state: &WidgetState, mut endings: Vec<(bool, String)>) -> Option<String> {
-    if endings.len() < 2 {
-        return endings.pop().map(|(_, sentence)| sentence);
-    }
-    let failed = endings.iter().filter(|(failed, _)| *failed).count();
-    let done = (endings.len() - failed).to_string();
-    state.messages.try_with_untracked(|m| match failed {
-        0 => m.get("announceManyDone", &[("count", &done)]),
-        _ => m.get(
-            "announceMany",
-            &[("done", &done), ("failed", &failed.to_string())],
-        ),
-    })
 }
