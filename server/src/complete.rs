@@ -101,6 +101,16 @@ pub fn whole_crc(
 /// `completing`, its parts recorded). Returns the file, or why not; on a refusal by
 /// storage the claim is handed back, on a wrong object the upload is given up.
 pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiError> {
+    finish_listed(state, upload, None).await
+}
+
+/// [`finish`], with storage's listing of the parts that the caller took just now, which
+/// storage is then not asked for again.
+async fn finish_listed(
+    state: AppState,
+    upload: UploadRow,
+    listed: Option<Vec<StoredPart>>,
+) -> Result<FileRow, ApiError> {
     let now = crate::unix_now_i64();
     // Whether the object was found already joined rather than joined just now.
     let mut found = false;
@@ -115,16 +125,21 @@ pub async fn finish(state: AppState, upload: UploadRow) -> Result<FileRow, ApiEr
                 .ok_or_else(|| ApiError::internal("a CRC upload was claimed without its CRC"))?,
         ),
     };
-    let joined = match state
-        .storage
-        .complete(
-            &upload.storage_key,
-            &upload.storage_upload_id,
-            &upload.parts,
-            full_object,
-        )
-        .await
-    {
+    let (key, id, parts) = (
+        &upload.storage_key,
+        &upload.storage_upload_id,
+        &upload.parts,
+    );
+    let completed = match &listed {
+        Some(listed) => {
+            state
+                .storage
+                .complete_listed(key, id, parts, full_object, listed)
+                .await
+        }
+        None => state.storage.complete(key, id, parts, full_object).await,
+    };
+    let joined = match completed {
         Ok(joined) => joined,
         Err(refusal) => match state.storage.stat_object(&upload.storage_key, mode).await {
             // An earlier run joined it and was cut before the commit.
@@ -258,6 +273,7 @@ pub async fn claim_and_finish(
     parts: Vec<CompletedPart>,
     expected_checksum: Option<String>,
     client_sha256: Option<String>,
+    listed: Vec<StoredPart>,
 ) -> Result<Option<FileRow>, ApiError> {
     let task = async move {
         let now = crate::unix_now_i64();
@@ -282,7 +298,7 @@ pub async fn claim_and_finish(
             updated_at: now,
             ..upload
         };
-        finish(state, claimed).await.map(Some)
+        finish_listed(state, claimed, Some(listed)).await.map(Some)
     };
     tokio::spawn(task)
         .await

@@ -247,10 +247,8 @@ pub(crate) async fn complete(
             .list_parts(&upload.storage_key, &upload.storage_upload_id)
             .await
         {
-            Ok(stored) => {
-                crate::complete::check_parts(&plan, &req.parts, &stored).and_then(|()| match upload
-                    .checksum_mode
-                {
+            Ok(stored) => crate::complete::check_parts(&plan, &req.parts, &stored)
+                .and_then(|()| match upload.checksum_mode {
                     ChecksumMode::Sha256 => Ok(state
                         .storage
                         .expected_checksum(&upload.storage_upload_id, &stored)),
@@ -259,11 +257,11 @@ pub(crate) async fn complete(
                             .map(|crc| Some(crc.to_base64()))
                     }
                 })
-            }
+                .map(|expected| (expected, stored)),
             Err(e) => Err(e.into()),
         };
-        let expected_checksum = match checked {
-            Ok(expected) => expected,
+        let (expected_checksum, stored) = match checked {
+            Ok(checked) => checked,
             Err(e) => {
                 // A racing complete or abort may have consumed the parts since: answer
                 // as the upload now stands, not with a part mismatch.
@@ -279,6 +277,7 @@ pub(crate) async fn complete(
             req.parts.clone(),
             expected_checksum,
             req.sha256.map(|c| c.to_hex()),
+            stored,
         );
         match claimed.await? {
             Some(file) => return download_answer(&state, file).await,

@@ -95,6 +95,19 @@ pub trait Storage: Send + Sync + 'static {
         full_object: Option<Crc64>,
     ) -> Result<Assembled, StorageError>;
 
+    /// [`Storage::complete`], with storage's own listing of the upload's parts taken
+    /// just now by the caller, which a backend may use instead of asking again.
+    async fn complete_listed(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        full_object: Option<Crc64>,
+        _listed: &[StoredPart],
+    ) -> Result<Assembled, StorageError> {
+        self.complete(key, upload_id, parts, full_object).await
+    }
+
     /// The checksum `complete` must report for an object joined from `stored` (storage's
     /// own list of the upload's parts), when the backend can say in advance. An object
     /// found already joined is this upload's only if it matches.

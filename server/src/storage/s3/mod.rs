@@ -143,7 +143,20 @@ impl Storage for S3Storage {
         parts: &[CompletedPart],
         full_object: Option<Crc64>,
     ) -> Result<Assembled, StorageError> {
-        self.complete_multipart_upload(key, Upload::from_id(upload_id), parts, full_object)
+        self.complete_multipart_upload(key, Upload::from_id(upload_id), parts, full_object, None)
+            .await
+    }
+
+    async fn complete_listed(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        full_object: Option<Crc64>,
+        listed: &[StoredPart],
+    ) -> Result<Assembled, StorageError> {
+        let upload = Upload::from_id(upload_id);
+        self.complete_multipart_upload(key, upload, parts, full_object, Some(listed))
             .await
     }
 

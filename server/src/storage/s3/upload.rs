@@ -204,42 +204,39 @@ impl S3Storage {
     /// Joins the parts into the object (a single PUT is joined already: its ETag, and
     /// with `full_object` its CRC, are checked). With `full_object`, storage checks the
     /// whole object's CRC-64/NVME.
+    ///
+    /// `listed` is storage's own listing of the parts, taken just now by the caller:
+    /// given, it is not asked for again (for a small file, a HEAD; for a multipart
+    /// upload, ListParts). Parts stored since can only hold the same bytes (their
+    /// checksums are signed), and a changed ETag makes storage refuse to join.
     pub(super) async fn complete_multipart_upload(
         &self,
         key: &str,
         upload: Upload<'_>,
         parts: &[CompletedPart],
         full_object: Option<Crc64>,
+        listed: Option<&[StoredPart]>,
     ) -> Result<Assembled, StorageError> {
         check_part_order(parts)?;
         let key = self.key(key);
         let upload_id = match upload {
             Upload::Single(mode) => {
-                let Some(head) = self.head_object(&key, mode).await? else {
-                    return Err(StorageError::PartMismatch(
-                        "The file has not been stored.".into(),
-                    ));
+                let stored = match listed {
+                    Some([part]) => Some(part.clone()),
+                    _ => self
+                        .head_object(&key, mode)
+                        .await?
+                        .map(|h| h.into_part(mode)),
                 };
-                if parts.len() != 1 || !same_etag(&head.etag, &parts[0].etag.0) {
-                    return Err(StorageError::PartMismatch(
-                        "The ETag does not match the stored file; send it again.".into(),
-                    ));
-                }
-                let whole = full_object.map(Crc64::to_base64);
-                if whole.is_some() && whole != head.checksum {
-                    return Err(StorageError::ChecksumMismatch(format!(
-                        "The stored file's CRC-64/NVME is {}, not the {} sent.",
-                        head.checksum.as_deref().unwrap_or("unknown"),
-                        whole.as_deref().unwrap_or_default()
-                    )));
-                }
-                return Ok(head.assembled());
+                return single_put_done(stored, parts, mode, full_object);
             }
             Upload::Multipart(id) => id,
         };
-        // Listed again here, not taken from the caller: the body must name each part's
-        // checksum as storage holds it.
-        let listed = self.list_parts_of(&key, upload_id).await?;
+        // The body must name each part's checksum as storage holds it.
+        let listed = match listed {
+            Some(listed) => listed.iter().map(ListedPart::from).collect(),
+            None => self.list_parts_of(&key, upload_id).await?,
+        };
         if listed.len() != parts.len() {
             return Err(StorageError::PartMismatch(format!(
                 "Storage holds {} parts; {} were listed.",
@@ -389,6 +386,41 @@ pub(super) fn expected_checksum(upload: Upload<'_>, stored: &[StoredPart]) -> Op
             ))
         }
     }
+}
+
+/// What a small file's one PutObject stored, as completing reports it: its ETag must
+/// be the one the client names, and its CRC the whole file's when one was sent.
+fn single_put_done(
+    stored: Option<StoredPart>,
+    parts: &[CompletedPart],
+    mode: ChecksumMode,
+    full_object: Option<Crc64>,
+) -> Result<Assembled, StorageError> {
+    let Some(stored) = stored else {
+        return Err(StorageError::PartMismatch(
+            "The file has not been stored.".into(),
+        ));
+    };
+    if parts.len() != 1 || !same_etag(&stored.etag.0, &parts[0].etag.0) {
+        return Err(StorageError::PartMismatch(
+            "The ETag does not match the stored file; send it again.".into(),
+        ));
+    }
+    if let Some(whole) = full_object.filter(|w| stored.crc64nvme != Some(*w)) {
+        return Err(StorageError::ChecksumMismatch(format!(
+            "The stored file's CRC-64/NVME is {}, not the {} sent.",
+            stored.crc64nvme.map_or("unknown".into(), Crc64::to_base64),
+            whole.to_base64()
+        )));
+    }
+    Ok(Assembled {
+        size: stored.size,
+        sha256: stored.sha256.map(|c| c.to_hex()),
+        checksum: match mode {
+            ChecksumMode::Sha256 => stored.sha256.map(|c| c.to_base64()),
+            ChecksumMode::Crc64nvme => stored.crc64nvme.map(Crc64::to_base64),
+        },
+    })
 }
 
 /// The type an object is stored with.

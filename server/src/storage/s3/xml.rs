@@ -2,7 +2,8 @@
 //! ListParts with per-part checksums, ListMultipartUploads, CompleteMultipartUpload
 //! with checksums, CORS rules, and error bodies.
 
-use partway::core::PartNumber;
+use partway::core::wire::StoredPart;
+use partway::core::{Crc64, PartNumber};
 use serde::Deserialize;
 
 /// One page of `ListParts`.
@@ -99,6 +100,19 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// A part as ListParts names it, from what the server made of such a listing.
+impl From<&StoredPart> for ListedPart {
+    fn from(part: &StoredPart) -> Self {
+        ListedPart {
+            part_number: part.part_number.0,
+            etag: part.etag.0.clone(),
+            size: part.size,
+            checksum_sha256: part.sha256.map(|c| c.to_base64()),
+            checksum_crc64nvme: part.crc64nvme.map(Crc64::to_base64),
+        }
+    }
 }
 
 /// The body of `CompleteMultipartUpload`, naming each part's ETag and SHA-256 (S3
