@@ -197,7 +197,12 @@ async function partwayRun(page, file, query = '') {
     });
   });
   await widget.pick([file.path]);
-  return page.evaluate(() => window.benchDone);
+  const result = await page.evaluate(() => window.benchDone);
+  // Bytes sent again (parts retried after a failure or a stall): a slow round says why.
+  // Read once the row shows its last change (rows redraw at most 100 ms late).
+  await page.waitForTimeout(200);
+  result.resent = Number(await widget.row(file.name).getAttribute('data-bytes-resent'));
+  return result;
 }
 
 /**
@@ -308,6 +313,7 @@ try {
       const tasks = r.longTasks;
       console.log(`round ${round} ${mode.padEnd(11)} ${(size / 1e6 / r.seconds).toFixed(1).padStart(6)} MB/s` +
         `  ${tasks.length} long tasks${tasks.length ? ` (max ${Math.round(Math.max(...tasks))} ms)` : ''}`
+        + (r.resent ? `; ${(r.resent / 2 ** 20).toFixed(0)} MiB sent again` : '')
         + (r.traced ? `; traced: ${r.traced.map((t) => `${Math.round(t.wallMs)} ms wall/${Math.round(t.cpuMs)} ms CPU`).join(', ') || 'none'}` : ''));
     }
   }
