@@ -196,7 +196,10 @@ test('two elements on one page work independently, and properties set before the
   document.getElementById('two').messages = { cancel: 'Arrêter tout de suite' };
   window.seen = [];
   for (const id of ['one', 'two']) {
-    document.getElementById(id).addEventListener('partway-complete', (e) => window.seen.push([id, e.detail.file.name]));
+    // The files property is never behind the events (the rows may redraw a moment later).
+    document.getElementById(id).addEventListener('partway-complete', (e) => window.seen.push([
+      id, e.detail.file.name, e.currentTarget.files.find((f) => f.id === e.detail.id)?.status,
+    ]));
   }
 </script>
 <script type="module" src="./node_modules/partway-upload/partway-upload.js"></script>
@@ -215,7 +218,7 @@ test('two elements on one page work independently, and properties set before the
       assert.ok(Date.now() < deadline, 'both files did not complete');
       await page.waitForTimeout(50);
     }
-    assert.deepEqual((await page.evaluate(() => window.seen)).sort(), [['one', a.name], ['two', b.name]]);
+    assert.deepEqual((await page.evaluate(() => window.seen)).sort(), [['one', a.name, 'done'], ['two', b.name, 'done']]);
     const names = (user) => server.token(user).then((t) => server.get('/api/files', t)).then((r) => r.body.files.map((f) => f.name));
     assert.deepEqual(await names('first'), [a.name]);
     assert.deepEqual(await names('second'), [b.name]);
