@@ -47,22 +47,22 @@ impl Redraw {
     /// Stores `view` as the row's newest now, and shows it with the next batch; a file
     /// done or failed is announced with it, as `sentence`.
     pub fn show(&self, row: RwSignal<FileView>, view: FileView, sentence: Option<String>) {
-        let ends = view.status.is_end();
-        let Some(before) = row.try_with_untracked(|v| v.status) else {
+        let status = view.status;
+        let ends = status.is_end();
+        let Some(before) = row.try_update_untracked(|v| std::mem::replace(v, view).status) else {
             // A row removed meanwhile has nothing to show.
             return;
         };
         // What the person did (retry, pause, resume, cancel) shows at once; only the
         // uploads' own progress waits for the batch.
         let asked = (before.is_end() && !ends)
-            || (before != view.status
+            || (before != status
                 && (before == FileStatus::Paused
-                    || matches!(view.status, FileStatus::Paused | FileStatus::Cancelled)));
+                    || matches!(status, FileStatus::Paused | FileStatus::Cancelled)));
         if let Some(sentence) = sentence {
-            let failed = view.status == FileStatus::Failed;
+            let failed = status == FileStatus::Failed;
             self.0.endings.borrow_mut().push((failed, sentence));
         }
-        row.try_update_untracked(|v| *v = view);
         {
             let mut rows = self.0.rows.borrow_mut();
             if !rows.contains(&row) {
