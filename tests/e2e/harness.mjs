@@ -173,6 +173,15 @@ export class WidgetPage {
     await this.page.locator('[data-testid=file-input]').waitFor({ state: 'attached', timeout: 30_000 });
   }
 
+  /**
+   * Reloads the page once and waits for the widget. One load, not a reload and then a
+   * goto: each load reads the resume store, and the first may already act on a record.
+   */
+  async reload() {
+    await this.page.reload();
+    await this.page.locator('[data-testid=file-input]').waitFor({ state: 'attached', timeout: 30_000 });
+  }
+
   async pick(paths) {
     await this.page.locator('[data-testid=file-input]').setInputFiles(paths);
   }

@@ -100,8 +100,7 @@ test('a reload at 60% continues from the stored parts once the file is picked ag
     const file = await makeFile(dir, 'reload-192.bin', 192 * MiB);
     const { page, widget } = await begin(server, 'reload', file, { upload: 24 * MiB, until: 60 });
     const uploadId = await widget.row(file.name).getAttribute('data-upload-id');
-    await page.reload();
-    await widget.open(`${server.page}/?user=reload`);
+    await widget.reload();
     const sentBefore = proxy.stats.bytesForwarded;
     const token = await server.token('reload');
     const stored = (await server.get(`/api/uploads/${uploadId}`, token)).body.parts;
@@ -197,8 +196,7 @@ test('an upload that storage no longer knows starts over, and says so', async ()
     const file = await makeFile(dir, 'gone-64.bin', 64 * MiB);
     const { page, widget } = await begin(server, 'gone', file, { upload: 16 * MiB, until: 30 });
     const uploadId = await widget.row(file.name).getAttribute('data-upload-id');
-    await page.reload();
-    await widget.open(`${server.page}/?user=gone`);
+    await widget.reload();
     // Meanwhile the upload is aborted elsewhere (another tab, or the server's sweep).
     const token = await server.token('gone');
     const res = await fetch(`${server.api}/api/uploads/${uploadId}`, {
@@ -272,15 +270,13 @@ test('a corrupt resume record is reported and dropped, and the same file uploads
     const file = await makeFile(dir, 'corrupt-48.bin', 48 * MiB);
     const { page, widget } = await begin(server, 'corrupt', file, { upload: 16 * MiB, until: 30 });
     const [[key]] = await resumeRecords(page);
-    await page.reload();
-    await widget.open(`${server.page}/?user=corrupt`);
+    await widget.reload();
     // This page reads the store once on load; corrupting the record before that read would
     // let this page, not the next, report and delete it.
     await page.locator('[data-testid=unfinished-upload]').first().waitFor({ timeout: 10_000 });
     await writeResumeRecord(page, key, '{"schema":1,"fingerprint":garbage');
     await writeResumeRecord(page, 'not-even-text', { some: 'object' });
-    await page.reload();
-    await widget.open(`${server.page}/?user=corrupt`);
+    await widget.reload();
     const notice = page.locator('[data-testid=resume-notice]').first();
     await notice.waitFor({ timeout: 10_000 });
     assert.match(await notice.innerText(), /could not be read/);
@@ -304,8 +300,7 @@ test('a stored part whose checksum differs from the recorded one is sent again o
     for (let i = 0; i < 50 && !JSON.parse((await resumeRecords(page))[0][1]).parts.length; i++) {
       await page.waitForTimeout(100);
     }
-    await page.reload();
-    await widget.open(`${server.page}/?user=mismatch`);
+    await widget.reload();
     // This page reads the store on load: let it, before the record is changed under it.
     await page.locator('[data-testid=unfinished-upload]').first().waitFor({ timeout: 10_000 });
     const [[key, text]] = await resumeRecords(page);
@@ -320,8 +315,7 @@ test('a stored part whose checksum differs from the recorded one is sent again o
     assert.ok(stored.some((p) => p.part_number === n && p.sha256), `storage lists part ${n} with its checksum`);
     const storedBytes = stored.reduce((sum, p) => sum + p.size, 0);
 
-    await page.reload();
-    await widget.open(`${server.page}/?user=mismatch`);
+    await widget.reload();
     const sentBefore = proxy.stats.bytesForwarded;
     await widget.pick([file.path]);
     assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 120_000), 'done');
@@ -358,8 +352,7 @@ test('in CRC-64/NVME mode a reloaded upload combines the recorded and new parts 
     const query = '&checksum=crc64nvme';
     const { page, widget } = await begin(server, 'crc', file, { upload: 24 * MiB, until: 50, query });
     const uploadId = await widget.row(file.name).getAttribute('data-upload-id');
-    await page.reload();
-    await widget.open(`${server.page}/?user=crc${query}`);
+    await widget.reload();
     await widget.pick([file.path]);
     assert.equal(await widget.waitForStatus(file.name, ['done', 'failed'], 180_000), 'done',
       await widget.row(file.name).innerText());
