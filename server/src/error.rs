@@ -8,7 +8,7 @@ use crate::storage::StorageError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use partway::core::format;
-use partway::core::wire::{ErrorBody, ErrorCode, ErrorDetail};
+use partway::core::wire::{BatchResult, ErrorBody, ErrorCode, ErrorDetail};
 
 /// Why a request failed. The `Display` text is the message sent to the client, except
 /// for [`ApiError::Internal`], whose text is only logged.
@@ -175,27 +175,47 @@ impl From<std::io::Error> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) = &self {
+impl ApiError {
+    /// Seconds the client should wait before asking again, when it should.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after } => Some(*retry_after),
+            _ if self.status_code() == StatusCode::SERVICE_UNAVAILABLE => Some(1),
+            // Other uploads of the person have to end first.
+            _ if self.status_code() == StatusCode::TOO_MANY_REQUESTS => Some(10),
+            _ => None,
+        }
+    }
+
+    /// The code and message the client gets; an internal error's detail goes to the log.
+    pub fn detail(&self) -> ErrorDetail {
+        if let ApiError::Internal(detail) = self {
             tracing::error!(%detail, "internal error");
         }
+        ErrorDetail {
+            code: self.code(),
+            message: self.public_message(),
+        }
+    }
+
+    /// This error as one result of a batch: what the call alone would have answered.
+    pub fn into_batch_result<T>(self) -> BatchResult<T> {
+        BatchResult::Refused {
+            status: self.status_code().as_u16(),
+            error: self.detail(),
+            retry_after: self.retry_after(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
         let status = self.status_code();
         let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message: self.public_message(),
-            },
+            error: self.detail(),
         };
         let mut response = (status, axum::Json(body)).into_response();
-        let retry_after = match &self {
-            ApiError::RateLimited { retry_after } => Some(*retry_after),
-            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
-            // Other uploads of the person have to end first.
-            _ if status == StatusCode::TOO_MANY_REQUESTS => Some(10),
-            _ => None,
-        };
-        if let Some(seconds) = retry_after {
+        if let Some(seconds) = self.retry_after() {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));

@@ -3,7 +3,7 @@
 //! that other clients, backends and API fuzzers can work from it.
 
 use crate::metrics;
-use crate::routes::{dev, events, files, health, uploads, usage};
+use crate::routes::{batch, dev, events, files, health, uploads, usage};
 use partway::core::wire::ErrorBody;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::HttpMethod;
@@ -25,6 +25,8 @@ use utoipa::{Modify, OpenApi};
         uploads::status,
         uploads::complete,
         uploads::abort,
+        batch::create_many,
+        batch::complete_many,
         files::list,
         files::show,
         files::delete,

@@ -136,6 +136,70 @@ pub struct CompleteUploadResponse {
     pub expires_in: u64,
 }
 
+/// The most calls one batch may carry.
+pub const MAX_BATCH: usize = 100;
+
+/// `POST /api/uploads/batch`: several uploads started in one call, as many small files
+/// picked together make them. Each is checked and answered on its own.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreateUploadsRequest {
+    /// The uploads, 1 to [`MAX_BATCH`], each as `POST /api/uploads` takes it.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
+    pub uploads: Vec<CreateUploadRequest>,
+}
+
+/// `POST /api/uploads/batch/complete`: several uploads completed in one call.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompleteUploadsRequest {
+    /// The uploads, 1 to [`MAX_BATCH`], each as `POST /api/uploads/{id}/complete` takes it.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
+    pub uploads: Vec<CompleteUploadItem>,
+}
+
+/// One upload to complete, within a batch.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompleteUploadItem {
+    /// Which upload.
+    pub upload_id: UploadId,
+    /// What completing it takes.
+    #[serde(flatten)]
+    pub request: CompleteUploadRequest,
+}
+
+/// The answer to a batch: one result per call, in the order asked.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchResponse<T> {
+    /// What each call would have answered alone.
+    pub results: Vec<BatchResult<T>>,
+}
+
+/// One call's result within a batch: `{"ok": …}`, or the status, error and wait that
+/// the call alone would have been refused with.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BatchResult<T> {
+    /// The call's answer.
+    Done {
+        /// The answer.
+        ok: T,
+    },
+    /// The call's refusal.
+    Refused {
+        /// The HTTP status the call alone would have answered.
+        status: u16,
+        /// Its code and message.
+        error: ErrorDetail,
+        /// Seconds to wait before asking again (its `Retry-After`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
+}
+
 /// `GET /api/uploads/{id}`: what storage holds of an upload, for resuming.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

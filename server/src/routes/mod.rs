@@ -1,5 +1,6 @@
 //! The API's routes, one module per resource.
 
+pub mod batch;
 pub mod cors;
 pub mod dev;
 pub mod events;
@@ -23,6 +24,7 @@ pub fn api(dev: bool) -> Router<AppState> {
             axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }),
         )
         .merge(uploads::router())
+        .merge(batch::router())
         .merge(events::router())
         .merge(files::router())
         .merge(usage::router());

@@ -54,6 +54,16 @@ pub(crate) async fn create(
     AuthUser(user): AuthUser,
     Json(req): Json<CreateUploadRequest>,
 ) -> Result<(StatusCode, Json<CreateUploadResponse>), ApiError> {
+    let response = create_one(&state, user, req).await?;
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+/// Starts one upload for `user`: the work of `POST /api/uploads`, alone or in a batch.
+pub(crate) async fn create_one(
+    state: &AppState,
+    user: String,
+    req: CreateUploadRequest,
+) -> Result<CreateUploadResponse, ApiError> {
     policy::check_name(&req.name)?;
     policy::check_size(req.size, &state.config)?;
     let content_type = policy::normalise_type(&req.content_type)?;
@@ -116,15 +126,14 @@ pub(crate) async fn create(
             .await;
         return Err(e);
     }
-    let parts = sign_parts(&state, &row, &plan, &req.parts).await?;
-    let response = CreateUploadResponse {
+    let parts = sign_parts(state, &row, &plan, &req.parts).await?;
+    Ok(CreateUploadResponse {
         upload_id: UploadId(row.id),
         part_size: plan.part_size,
         part_count: plan.part_count,
         parts,
         checksum: mode,
-    };
-    Ok((StatusCode::CREATED, Json(response)))
+    })
 }
 
 /// `POST /api/uploads/{id}/parts`: signs a batch of parts of an active upload.
@@ -229,14 +238,25 @@ pub(crate) async fn complete(
     Path(id): Path<String>,
     Json(req): Json<CompleteUploadRequest>,
 ) -> Result<Json<CompleteUploadResponse>, ApiError> {
+    complete_one(&state, &user, &id, req).await.map(Json)
+}
+
+/// Completes one upload of `user`: the work of `POST /api/uploads/{id}/complete`,
+/// alone or in a batch.
+pub(crate) async fn complete_one(
+    state: &AppState,
+    user: &str,
+    id: &str,
+    req: CompleteUploadRequest,
+) -> Result<CompleteUploadResponse, ApiError> {
     // Bounded: a claim that goes back to active is tried once more, then answered.
     for _ in 0..2 {
-        let upload = find_upload(&state, &id, &user).await?;
+        let upload = find_upload(state, id, user).await?;
         match upload.state {
-            UploadState::Completed => return completed_answer(&state, &upload).await,
+            UploadState::Completed => return completed_answer(state, &upload).await,
             UploadState::Aborted => return Err(not_active(&upload)),
             UploadState::Completing => {
-                settle(&state, upload).await?;
+                settle(state, upload).await?;
                 continue;
             }
             UploadState::Active => {}
@@ -265,7 +285,7 @@ pub(crate) async fn complete(
             Err(e) => {
                 // A racing complete or abort may have consumed the parts since: answer
                 // as the upload now stands, not with a part mismatch.
-                if find_upload(&state, &id, &user).await?.state != UploadState::Active {
+                if find_upload(state, id, user).await?.state != UploadState::Active {
                     continue;
                 }
                 return Err(e);
@@ -280,14 +300,14 @@ pub(crate) async fn complete(
             stored,
         );
         match claimed.await? {
-            Some(file) => return download_answer(&state, file).await,
+            Some(file) => return download_answer(state, file).await,
             // Another request claimed it (or aborted it) first: answer as it ends.
             None => continue,
         }
     }
-    let upload = find_upload(&state, &id, &user).await?;
+    let upload = find_upload(state, id, user).await?;
     match upload.state {
-        UploadState::Completed => completed_answer(&state, &upload).await,
+        UploadState::Completed => completed_answer(state, &upload).await,
         UploadState::Aborted => Err(not_active(&upload)),
         // Still moving (a claim handed back, another taken): the client asks again.
         UploadState::Active | UploadState::Completing => Err(busy()),
@@ -475,7 +495,7 @@ async fn sign_parts(
 async fn completed_answer(
     state: &AppState,
     upload: &UploadRow,
-) -> Result<Json<CompleteUploadResponse>, ApiError> {
+) -> Result<CompleteUploadResponse, ApiError> {
     let file_id = upload
         .file_id
         .clone()
@@ -491,7 +511,7 @@ async fn completed_answer(
 async fn download_answer(
     state: &AppState,
     file: FileRow,
-) -> Result<Json<CompleteUploadResponse>, ApiError> {
+) -> Result<CompleteUploadResponse, ApiError> {
     // A repeated complete must not sign what the checks after upload quarantined.
     crate::routes::files::refuse_quarantined(&file)?;
     let ttl = state.config.download_ttl;
@@ -499,9 +519,9 @@ async fn download_answer(
         .storage
         .sign_download(&file.storage_key, &file.info.name, Duration::from_secs(ttl))
         .await?;
-    Ok(Json(CompleteUploadResponse {
+    Ok(CompleteUploadResponse {
         file: file.info,
         download_url,
         expires_in: ttl,
-    }))
+    })
 }
