@@ -643,4 +643,39 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&part).unwrap()).unwrap();
         assert_eq!(back, part);
     }
+
+    #[test]
+    fn batch_results_read_as_the_answer_or_the_refusal() {
+        let body = r#"{"results":[{"ok":{"token":"t"}},
+            {"status":429,"error":{"code":"rate_limited","message":"Wait."},"retry_after":2}]}"#;
+        let back: BatchResponse<TokenResponse> = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            back.results,
+            vec![
+                BatchResult::Done {
+                    ok: TokenResponse { token: "t".into() }
+                },
+                BatchResult::Refused {
+                    status: 429,
+                    error: ErrorDetail {
+                        code: ErrorCode::RateLimited,
+                        message: "Wait.".into()
+                    },
+                    retry_after: Some(2),
+                },
+            ]
+        );
+        let item = CompleteUploadItem {
+            upload_id: UploadId("u".into()),
+            request: CompleteUploadRequest {
+                parts: vec![],
+                crc64nvme: None,
+                sha256: None,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&item).unwrap(),
+            r#"{"upload_id":"u","parts":[]}"#
+        );
+    }
 }
