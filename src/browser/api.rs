@@ -1,16 +1,19 @@
 //! Calls to the companion server's HTTP API (see `core::wire` for the bodies).
 
+use crate::browser::batch::{Batcher, Send};
 use crate::browser::json;
 use crate::browser::token::Tokens;
 use crate::core::wire::ErrorCode;
 use crate::core::wire::{
-    CompleteUploadRequest, CompleteUploadResponse, CreateUploadRequest, CreateUploadResponse,
+    BatchResponse, BatchResult, CompleteUploadItem, CompleteUploadRequest, CompleteUploadResponse,
+    CompleteUploadsRequest, CreateUploadRequest, CreateUploadResponse, CreateUploadsRequest,
     DevTokenRequest, ErrorBody, EventTicket, SignPartsRequest, SignPartsResponse, TokenResponse,
     UploadStatus,
 };
 use crate::core::{Failure, UploadId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -35,13 +38,16 @@ impl Method {
 }
 
 /// A client of the API at `base` (empty for the page's own origin), signed in through
-/// `tokens`.
+/// `tokens`. Its clones share one queue of creates and one of completes, which many
+/// small files fill faster than the server answers: those go in batches.
 #[derive(Clone)]
 pub struct Api {
     base: String,
     tokens: Tokens,
     /// Aborts every call in flight when its owner goes away.
     signal: Option<AbortSignal>,
+    creates: Batcher<CreateUploadRequest, CreateUploadResponse>,
+    completes: Batcher<CompleteUploadItem, CompleteUploadResponse>,
 }
 
 impl Api {
@@ -51,6 +57,8 @@ impl Api {
             base: base.into().trim_end_matches('/').to_string(),
             tokens,
             signal: None,
+            creates: Batcher::new(),
+            completes: Batcher::new(),
         }
     }
 
@@ -85,9 +93,30 @@ impl Api {
         url
     }
 
-    /// `POST /api/uploads`.
+    /// `POST /api/uploads`, alone or in a batch with the creates that wait beside it.
     pub async fn create(&self, req: &CreateUploadRequest) -> Result<CreateUploadResponse, Failure> {
-        self.json(Method::Post, "/api/uploads", Some(req)).await
+        let api = self.clone();
+        let send: Send<_, _> = Rc::new(move |calls| {
+            let api = api.clone();
+            Box::pin(async move { api.create_batch(calls).await })
+        });
+        self.creates.call(req.clone(), send).await
+    }
+
+    async fn create_batch(
+        &self,
+        mut calls: Vec<CreateUploadRequest>,
+    ) -> Vec<Result<CreateUploadResponse, Failure>> {
+        if calls.len() == 1 {
+            let call = calls.remove(0);
+            return vec![self.json(Method::Post, "/api/uploads", Some(&call)).await];
+        }
+        let n = calls.len();
+        let body = CreateUploadsRequest { uploads: calls };
+        let answer = self
+            .json(Method::Post, "/api/uploads/batch", Some(&body))
+            .await;
+        each(answer, n)
     }
 
     /// `POST /api/uploads/{id}/parts`.
@@ -100,14 +129,40 @@ impl Api {
         self.json(Method::Post, &path, Some(req)).await
     }
 
-    /// `POST /api/uploads/{id}/complete`.
+    /// `POST /api/uploads/{id}/complete`, alone or in a batch with the completes that
+    /// wait beside it.
     pub async fn complete(
         &self,
         id: &UploadId,
         req: &CompleteUploadRequest,
     ) -> Result<CompleteUploadResponse, Failure> {
-        let path = format!("/api/uploads/{}/complete", segment(id));
-        self.json(Method::Post, &path, Some(req)).await
+        let api = self.clone();
+        let send: Send<_, _> = Rc::new(move |calls| {
+            let api = api.clone();
+            Box::pin(async move { api.complete_batch(calls).await })
+        });
+        let item = CompleteUploadItem {
+            upload_id: id.clone(),
+            request: req.clone(),
+        };
+        self.completes.call(item, send).await
+    }
+
+    async fn complete_batch(
+        &self,
+        mut calls: Vec<CompleteUploadItem>,
+    ) -> Vec<Result<CompleteUploadResponse, Failure>> {
+        if calls.len() == 1 {
+            let call = calls.remove(0);
+            let path = format!("/api/uploads/{}/complete", segment(&call.upload_id));
+            return vec![self.json(Method::Post, &path, Some(&call.request)).await];
+        }
+        let n = calls.len();
+        let body = CompleteUploadsRequest { uploads: calls };
+        let answer = self
+            .json(Method::Post, "/api/uploads/batch/complete", Some(&body))
+            .await;
+        each(answer, n)
     }
 
     /// `GET /api/uploads/{id}`: the parts storage holds.
@@ -255,6 +310,35 @@ async fn check(res: Response) -> Result<Response, Failure> {
         message: body.as_ref().map(|b| b.error.message.clone()),
         code: body.map(|b| b.error.code),
     })
+}
+
+/// Each call's result from a batch's answer; a batch that failed whole fails each call.
+fn each<T>(answer: Result<BatchResponse<T>, Failure>, n: usize) -> Vec<Result<T, Failure>> {
+    let results = match answer {
+        Ok(answer) if answer.results.len() == n => answer.results,
+        Ok(answer) => {
+            let got = answer.results.len();
+            let failure = bad_answer(&format!("{got} results for {n} calls"));
+            return (0..n).map(|_| Err(failure.clone())).collect();
+        }
+        Err(failure) => return (0..n).map(|_| Err(failure.clone())).collect(),
+    };
+    results
+        .into_iter()
+        .map(|result| match result {
+            BatchResult::Done { ok } => Ok(ok),
+            BatchResult::Refused {
+                status,
+                error,
+                retry_after,
+            } => Err(Failure::Status {
+                status,
+                retry_after: retry_after.map(Duration::from_secs),
+                message: Some(error.message),
+                code: Some(error.code),
+            }),
+        })
+        .collect()
 }
 
 fn bad_answer(detail: &str) -> Failure {

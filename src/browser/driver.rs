@@ -186,6 +186,11 @@ impl Driver {
         driver
     }
 
+    /// How many parts the file is cut into.
+    pub fn part_count(&self) -> u32 {
+        self.0.borrow().session.plan().part_count
+    }
+
     /// Whether the upload is done, failed or cancelled.
     pub fn is_over(&self) -> bool {
         self.0.borrow().session.phase().is_terminal()

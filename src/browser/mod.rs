@@ -2,6 +2,7 @@
 //! back. Thin on purpose: every decision lives in [`crate::core`].
 
 pub mod api;
+pub mod batch;
 pub mod clock;
 pub mod driver;
 pub mod fingerprint;

@@ -28,7 +28,8 @@ pub struct UploaderConfig {
     pub engine: EngineConfig,
     /// How storage checks new uploads' bytes. Default SHA-256 per part.
     pub checksum: ChecksumMode,
-    /// Files uploading at once; the others wait as `queued`. Default 4.
+    /// Files uploading at once; the others wait as `queued`. Default 4. Files of one
+    /// part count a quarter each, so up to 4 times as many of them run.
     pub max_active_files: usize,
     /// How long an unfinished upload can be resumed. Default 7 days.
     pub resume_lifetime: Duration,
@@ -45,6 +46,20 @@ impl Default for UploaderConfig {
             max_active_files: 4,
             resume_lifetime: Duration::from_secs(7 * 24 * 3600),
         }
+    }
+}
+
+/// A file of one part takes this share of a slot of `max_active_files`: its create and
+/// complete go in batches with other small files', which form only when several run at
+/// once, and its one PUT is short.
+const SMALL_FILES_PER_SLOT: usize = 4;
+
+/// The share of the slots a file of `part_count` parts takes, in quarters.
+fn share(part_count: u32) -> usize {
+    if part_count <= 1 {
+        1
+    } else {
+        SMALL_FILES_PER_SLOT
     }
 }
 
@@ -360,12 +375,16 @@ impl Uploader {
         loop {
             let next = {
                 let mut inner = self.0.borrow_mut();
-                let running = inner
+                let used: usize = inner
                     .entries
                     .iter()
-                    .filter(|e| matches!(e.slot, Slot::Running(_)))
-                    .count();
-                if inner.stopped || running >= inner.config.max_active_files.max(1) {
+                    .map(|e| match &e.slot {
+                        Slot::Running(d) => share(d.part_count()),
+                        _ => 0,
+                    })
+                    .sum();
+                let capacity = inner.config.max_active_files.max(1) * SMALL_FILES_PER_SLOT;
+                if inner.stopped {
                     return;
                 }
                 let api = inner.api.clone();
@@ -380,6 +399,13 @@ impl Uploader {
                 else {
                     return;
                 };
+                let wanted = match &entry.slot {
+                    Slot::Queued(launch) => share(launch.plan.part_count),
+                    _ => return,
+                };
+                if used + wanted > capacity {
+                    return;
+                }
                 let Slot::Queued(launch) = std::mem::replace(&mut entry.slot, Slot::Over) else {
                     return;
                 };

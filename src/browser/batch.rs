@@ -1,0 +1,88 @@
+//! Gathers API calls of one kind into batches. A call made while a request of its kind
+//! is on its way waits for it, and every call waiting then goes in the next request.
+//! A lone call goes at once and alone; many small files, which would each make their
+//! own call, make one request per batch, as many as the server is quick to answer.
+
+use crate::core::wire::MAX_BATCH;
+use crate::core::Failure;
+use futures_channel::oneshot;
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+/// Sends one batch of calls and answers each, in order.
+pub type Send<Q, A> =
+    Rc<dyn Fn(Vec<Q>) -> std::pin::Pin<Box<dyn Future<Output = Vec<Result<A, Failure>>>>>>;
+
+/// A queue of calls of one kind. Cloning gives another handle to the same queue.
+pub struct Batcher<Q, A>(Rc<RefCell<Queue<Q, A>>>);
+
+impl<Q, A> Clone for Batcher<Q, A> {
+    fn clone(&self) -> Self {
+        Batcher(self.0.clone())
+    }
+}
+
+type Reply<A> = oneshot::Sender<Result<A, Failure>>;
+
+struct Queue<Q, A> {
+    waiting: Vec<(Q, Reply<A>)>,
+    /// A request is on its way, and whoever sent it sends what waits next.
+    sending: bool,
+}
+
+impl<Q: 'static, A: 'static> Batcher<Q, A> {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Batcher(Rc::new(RefCell::new(Queue {
+            waiting: Vec::new(),
+            sending: false,
+        })))
+    }
+
+    /// Makes `call`, in a batch with the calls that wait beside it; `send` sends a
+    /// batch when none is on its way. A call whose batch was lost fails as a network
+    /// failure, which the engine retries.
+    pub async fn call(&self, call: Q, send: Send<Q, A>) -> Result<A, Failure> {
+        let (reply, answer) = oneshot::channel();
+        let lead = {
+            let mut queue = self.0.borrow_mut();
+            queue.waiting.push((call, reply));
+            !std::mem::replace(&mut queue.sending, true)
+        };
+        if lead {
+            // Sent from a task of its own, a moment later: the calls made meanwhile,
+            // in this turn of the event loop, go in the same request.
+            let queue = self.0.clone();
+            wasm_bindgen_futures::spawn_local(drain(queue, send));
+        }
+        answer.await.unwrap_or(Err(Failure::Network))
+    }
+}
+
+impl<Q: 'static, A: 'static> Default for Batcher<Q, A> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Sends what waits, batch after batch, until nothing does.
+async fn drain<Q, A>(queue: Rc<RefCell<Queue<Q, A>>>, send: Send<Q, A>) {
+    loop {
+        let batch: Vec<(Q, Reply<A>)> = {
+            let mut q = queue.borrow_mut();
+            if q.waiting.is_empty() {
+                q.sending = false;
+                return;
+            }
+            let n = q.waiting.len().min(MAX_BATCH);
+            q.waiting.drain(..n).collect()
+        };
+        let (calls, replies): (Vec<Q>, Vec<Reply<A>>) = batch.into_iter().unzip();
+        let results = send(calls).await;
+        // A reply without a result (a short answer) is dropped: its call fails.
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
