@@ -7,9 +7,11 @@ use partway::browser::api::Api;
 use partway::browser::token::Tokens;
 use partway::browser::{hash, slice, xhr::PartPut};
 use partway::core::wire::{
-    CompleteUploadRequest, CompletedPart, CreateUploadRequest, PartChecksum,
+    CompleteUploadRequest, CompletedPart, CreateUploadRequest, ErrorCode, PartChecksum,
 };
-use partway::core::{ByteRange, Checksum, ChecksumMode, Crc64, Failure, PartNumber, PartSum};
+use partway::core::{
+    ByteRange, Checksum, ChecksumMode, Crc64, Failure, PartNumber, PartSum, UploadId,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_test::*;
@@ -177,21 +179,7 @@ async fn xhr_put_reports_progress_and_returns_the_etag_and_storage_checks_the_ch
     let api = Api::new(SERVER, Tokens::fixed(Some(token)));
     let (bytes, blob) = patterned(3 * 1024 * 1024);
     let checksum = Checksum::of(&bytes);
-    let created = api
-        .create(&CreateUploadRequest {
-            name: "x.bin".into(),
-            size: bytes.len() as u64,
-            content_type: "application/octet-stream".into(),
-            last_modified: None,
-            part_size: bytes.len() as u64,
-            parts: vec![PartChecksum {
-                part_number: PartNumber(1),
-                sum: PartSum::Sha256(checksum),
-            }],
-            checksum: None,
-        })
-        .await
-        .unwrap();
+    let created = api.create(&one_part_file("x.bin", &bytes)).await.unwrap();
     let signed = &created.parts[0];
 
     // The wrong bytes for the signed checksum: storage refuses them, and says why.
@@ -266,4 +254,143 @@ async fn api_errors_carry_the_servers_message() {
         }) => assert!(!m.is_empty()),
         other => panic!("expected 401 with a message, got {other:?}"),
     }
+}
+
+/// Wraps the page's `fetch` to note each URL called, until `stop_noting_fetches`.
+fn note_fetches() {
+    js_sys::Function::new_no_args(
+        "const f = globalThis.fetch; globalThis.__noted = []; globalThis.__fetch = f;
+         globalThis.fetch = (url, init) => { globalThis.__noted.push(String(url)); return f(url, init); };",
+    )
+    .call0(&wasm_bindgen::JsValue::NULL)
+    .unwrap();
+}
+
+/// The paths (after the server's origin) `fetch` was called with since `note_fetches`.
+fn stop_noting_fetches() -> Vec<String> {
+    let noted = js_sys::Function::new_no_args(
+        "globalThis.fetch = globalThis.__fetch; return globalThis.__noted;",
+    )
+    .call0(&wasm_bindgen::JsValue::NULL)
+    .unwrap();
+    js_sys::Array::from(&noted)
+        .iter()
+        .map(|u| {
+            u.as_string()
+                .unwrap()
+                .trim_start_matches(SERVER)
+                .to_string()
+        })
+        .collect()
+}
+
+/// A file of one part, `bytes`, with its SHA-256.
+fn one_part_file(name: &str, bytes: &[u8]) -> CreateUploadRequest {
+    CreateUploadRequest {
+        name: name.into(),
+        size: bytes.len() as u64,
+        content_type: "application/octet-stream".into(),
+        last_modified: None,
+        part_size: bytes.len() as u64,
+        parts: vec![PartChecksum {
+            part_number: PartNumber(1),
+            sum: PartSum::Sha256(Checksum::of(bytes)),
+        }],
+        checksum: None,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn calls_made_together_go_in_one_batch_and_each_gets_its_own_answer() {
+    let token = Api::dev_token(SERVER, "browser-batch").await.unwrap();
+    let api = Api::new(SERVER, Tokens::fixed(Some(token)));
+    let (bytes, blob) = patterned(4096);
+    let mut too_big = one_part_file("big.bin", &bytes);
+    too_big.size = 1 << 50;
+    too_big.part_size = 5 << 30;
+    let requests = [
+        one_part_file("a.bin", &bytes),
+        too_big,
+        one_part_file("b.bin", &bytes),
+        one_part_file("c.bin", &bytes),
+    ];
+
+    note_fetches();
+    let created = futures::future::join_all(requests.iter().map(|r| api.create(r))).await;
+    assert_eq!(stop_noting_fetches(), ["/api/uploads/batch"]);
+    match &created[1] {
+        Err(Failure::Status {
+            status: 413,
+            code: Some(ErrorCode::FileTooLarge),
+            message: Some(_),
+            ..
+        }) => {}
+        other => panic!("expected the big file refused alone, got {other:?}"),
+    }
+    let created: Vec<_> = [&created[0], &created[2], &created[3]]
+        .into_iter()
+        .map(|c| c.clone().expect("a small file is created"))
+        .collect();
+
+    let mut completes = Vec::new();
+    for upload in &created {
+        let done = Rc::new(RefCell::new(None));
+        let d = done.clone();
+        let signed = &upload.parts[0];
+        let _put = PartPut::start(
+            &signed.url,
+            &signed.headers,
+            &blob,
+            |_| {},
+            move |o| *d.borrow_mut() = Some(o),
+        )
+        .unwrap();
+        let etag = next_put(&done).await.expect("the part is stored");
+        completes.push((
+            upload.upload_id.clone(),
+            CompleteUploadRequest {
+                parts: vec![CompletedPart {
+                    part_number: PartNumber(1),
+                    etag,
+                }],
+                crc64nvme: None,
+                sha256: None,
+            },
+        ));
+    }
+    // One upload that does not exist, among them: refused alone.
+    completes.insert(
+        1,
+        (UploadId("no-such-upload".into()), completes[0].1.clone()),
+    );
+
+    note_fetches();
+    let completed =
+        futures::future::join_all(completes.iter().map(|(id, req)| api.complete(id, req))).await;
+    assert_eq!(stop_noting_fetches(), ["/api/uploads/batch/complete"]);
+    let names: Vec<_> = completed
+        .iter()
+        .map(|c| {
+            c.as_ref()
+                .map(|c| c.file.name.clone())
+                .map_err(|e| e.clone())
+        })
+        .collect();
+    assert!(
+        matches!(&names[1], Err(Failure::Status { status: 404, .. })),
+        "{names:?}"
+    );
+    assert_eq!(
+        [&names[0], &names[2], &names[3]].map(|n| n.clone().ok()),
+        [
+            Some("a.bin".into()),
+            Some("b.bin".into()),
+            Some("c.bin".into())
+        ]
+    );
+
+    // A call made alone goes to its own route.
+    note_fetches();
+    api.create(&one_part_file("d.bin", &bytes)).await.unwrap();
+    assert_eq!(stop_noting_fetches(), ["/api/uploads"]);
 }
