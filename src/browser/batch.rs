@@ -2,13 +2,24 @@
 //! is on its way waits for it, and every call waiting then goes in the next request.
 //! A lone call goes at once and alone; many small files, which would each make their
 //! own call, make one request per batch, as many as the server is quick to answer.
+//!
+//! A request that has not answered within [`PATIENCE`] stops holding the calls back:
+//! the next call starts a request of its own. Without that, one request that never
+//! answers would hold every later call for ever, the engine's retries after its API
+//! timeout (at least a second) included.
 
+use crate::browser::clock;
 use crate::core::wire::MAX_BATCH;
-use crate::core::Failure;
+use crate::core::{Failure, Instant};
 use futures_channel::oneshot;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::rc::Rc;
+use std::time::Duration;
+
+/// How long calls wait for a request on its way before they go without it.
+pub const PATIENCE: Duration = Duration::from_secs(1);
 
 /// Sends one batch of calls and answers each, in order.
 pub type Send<Q, A> =
@@ -27,8 +38,10 @@ type Reply<A> = oneshot::Sender<Result<A, Failure>>;
 
 struct Queue<Q, A> {
     waiting: Vec<(Q, Reply<A>)>,
-    /// A request is on its way, and whoever sent it sends what waits next.
-    sending: bool,
+    /// The senders at work, by number, each with when it sent its request on its way
+    /// (or was started): one that is not overdue sends what waits next.
+    senders: BTreeMap<u64, Instant>,
+    next_sender: u64,
 }
 
 impl<Q: 'static, A: 'static> Batcher<Q, A> {
@@ -36,25 +49,36 @@ impl<Q: 'static, A: 'static> Batcher<Q, A> {
     pub fn new() -> Self {
         Batcher(Rc::new(RefCell::new(Queue {
             waiting: Vec::new(),
-            sending: false,
+            senders: BTreeMap::new(),
+            next_sender: 0,
         })))
     }
 
     /// Makes `call`, in a batch with the calls that wait beside it; `send` sends a
-    /// batch when none is on its way. A call whose batch was lost fails as a network
-    /// failure, which the engine retries.
+    /// batch when no request is on its way, or only overdue ones. A call whose batch
+    /// was lost fails as a network failure, which the engine retries.
     pub async fn call(&self, call: Q, send: Send<Q, A>) -> Result<A, Failure> {
         let (reply, answer) = oneshot::channel();
+        let now = clock::now();
         let lead = {
             let mut queue = self.0.borrow_mut();
             queue.waiting.push((call, reply));
-            !std::mem::replace(&mut queue.sending, true)
+            let served = queue
+                .senders
+                .values()
+                .any(|&since| now.saturating_since(since) < PATIENCE);
+            (!served).then(|| {
+                let sender = queue.next_sender;
+                queue.next_sender += 1;
+                queue.senders.insert(sender, now);
+                sender
+            })
         };
-        if lead {
+        if let Some(sender) = lead {
             // Sent from a task of its own, a moment later: the calls made meanwhile,
             // in this turn of the event loop, go in the same request.
             let queue = self.0.clone();
-            wasm_bindgen_futures::spawn_local(drain(queue, send));
+            wasm_bindgen_futures::spawn_local(drain(queue, sender, send));
         }
         answer.await.unwrap_or(Err(Failure::Network))
     }
@@ -66,15 +90,16 @@ impl<Q: 'static, A: 'static> Default for Batcher<Q, A> {
     }
 }
 
-/// Sends what waits, batch after batch, until nothing does.
-async fn drain<Q, A>(queue: Rc<RefCell<Queue<Q, A>>>, send: Send<Q, A>) {
+/// Sends what waits, batch after batch, until nothing does; `sender` is its number.
+async fn drain<Q, A>(queue: Rc<RefCell<Queue<Q, A>>>, sender: u64, send: Send<Q, A>) {
     loop {
         let batch: Vec<(Q, Reply<A>)> = {
             let mut q = queue.borrow_mut();
             if q.waiting.is_empty() {
-                q.sending = false;
+                q.senders.remove(&sender);
                 return;
             }
+            q.senders.insert(sender, clock::now());
             let n = q.waiting.len().min(MAX_BATCH);
             q.waiting.drain(..n).collect()
         };
