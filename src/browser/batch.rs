@@ -21,6 +21,9 @@ use std::time::Duration;
 /// How long calls wait for a request on its way before they go without it.
 pub const PATIENCE: Duration = Duration::from_secs(1);
 
+/// How many answers of a batch are handed over in one task of the page.
+const ANSWERS_PER_TASK: usize = 8;
+
 /// Sends one batch of calls and answers each, in order.
 pub type Send<Q, A> =
     Rc<dyn Fn(Vec<Q>) -> std::pin::Pin<Box<dyn Future<Output = Vec<Result<A, Failure>>>>>>;
@@ -105,8 +108,13 @@ async fn drain<Q, A>(queue: Rc<RefCell<Queue<Q, A>>>, sender: u64, send: Send<Q,
         };
         let (calls, replies): (Vec<Q>, Vec<Reply<A>>) = batch.into_iter().unzip();
         let results = send(calls).await;
-        // A reply without a result (a short answer) is dropped: its call fails.
-        for (reply, result) in replies.into_iter().zip(results) {
+        // A reply without a result (a short answer) is dropped: its call fails. Each
+        // answer wakes a file's upload, which then does its next step in the same task:
+        // a few at a time keep each task short.
+        for (i, (reply, result)) in replies.into_iter().zip(results).enumerate() {
+            if i > 0 && i % ANSWERS_PER_TASK == 0 {
+                gloo_timers::future::TimeoutFuture::new(0).await;
+            }
             let _ = reply.send(result);
         }
     }

@@ -186,9 +186,9 @@ impl Driver {
         driver
     }
 
-    /// How many parts the file is cut into.
-    pub fn part_count(&self) -> u32 {
-        self.0.borrow().session.plan().part_count
+    /// How the file is cut into parts.
+    pub fn plan(&self) -> Plan {
+        *self.0.borrow().session.plan()
     }
 
     /// Whether the upload is done, failed or cancelled.

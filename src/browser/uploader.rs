@@ -28,8 +28,8 @@ pub struct UploaderConfig {
     pub engine: EngineConfig,
     /// How storage checks new uploads' bytes. Default SHA-256 per part.
     pub checksum: ChecksumMode,
-    /// Files uploading at once; the others wait as `queued`. Default 4. Files of one
-    /// part count a quarter each, so up to 4 times as many of them run.
+    /// Files uploading at once; the others wait as `queued`. Default 4. A file of one
+    /// part counts a quarter, one up to 1 MiB a sixteenth (see [`shares`]).
     pub max_active_files: usize,
     /// How long an unfinished upload can be resumed. Default 7 days.
     pub resume_lifetime: Duration,
@@ -49,17 +49,23 @@ impl Default for UploaderConfig {
     }
 }
 
-/// A file of one part takes this share of a slot of `max_active_files`: its create and
-/// complete go in batches with other small files', which form only when several run at
-/// once, and its one PUT is short.
-const SMALL_FILES_PER_SLOT: usize = 4;
+/// A slot of `max_active_files` is cut into this many shares. A small file takes few:
+/// its create and complete go in batches with other small files', which form only when
+/// many run at once, and its one short PUT waits mostly on round trips. Measured with
+/// 1,000 files of 4 KiB into Garage: 4 files at once made 75 files/s, 64 made 88-98.
+const SHARES_PER_SLOT: usize = 16;
 
-/// The share of the slots a file of `part_count` parts takes, in quarters.
-fn share(part_count: u32) -> usize {
-    if part_count <= 1 {
-        1
-    } else {
-        SMALL_FILES_PER_SLOT
+/// Files up to this size take one share: 64 of them at the default of 4 slots hold at
+/// most 64 MiB in memory while they are hashed.
+const TINY_FILE: u64 = 1024 * 1024;
+
+/// The shares of a slot the file of `plan` takes: one for a tiny file, a quarter slot
+/// for another file of one part, the whole slot for a file of many parts.
+fn shares(plan: &Plan) -> usize {
+    match plan.part_count {
+        0 | 1 if plan.file_size <= TINY_FILE => 1,
+        0 | 1 => SHARES_PER_SLOT / 4,
+        _ => SHARES_PER_SLOT,
     }
 }
 
@@ -379,11 +385,11 @@ impl Uploader {
                     .entries
                     .iter()
                     .map(|e| match &e.slot {
-                        Slot::Running(d) => share(d.part_count()),
+                        Slot::Running(d) => shares(&d.plan()),
                         _ => 0,
                     })
                     .sum();
-                let capacity = inner.config.max_active_files.max(1) * SMALL_FILES_PER_SLOT;
+                let capacity = inner.config.max_active_files.max(1) * SHARES_PER_SLOT;
                 if inner.stopped {
                     return;
                 }
@@ -400,7 +406,7 @@ impl Uploader {
                     return;
                 };
                 let wanted = match &entry.slot {
-                    Slot::Queued(launch) => share(launch.plan.part_count),
+                    Slot::Queued(launch) => shares(&launch.plan),
                     _ => return,
                 };
                 if used + wanted > capacity {

@@ -189,7 +189,7 @@ try {
         const u = new URL(e.name);
         const kind = u.pathname.startsWith('/storage/') ? 'part PUT'
           : u.pathname.endsWith('/complete') ? 'complete'
-          : u.pathname === '/api/uploads' ? 'create' : null;
+          : u.pathname === '/api/uploads' || u.pathname === '/api/uploads/batch' ? 'create' : null;
         if (!kind) continue;
         (out[kind] ??= []).push(e.duration);
       }
@@ -198,7 +198,7 @@ try {
     const atPick = tasks.filter((t) => t.start >= pickAt && t.start < pickAt + 2000);
     const longest = Math.max(0, ...tasks.map((t) => t.ms));
     console.log(`round ${round} ${mode}: ${count} files of ${size} B in ${seconds.toFixed(1)} s = ${(count / seconds).toFixed(0)} files/s; `
-      + `long tasks: ${atPick.length} in the 2 s after the pick, ${tasks.length} in all, longest ${longest.toFixed(0)} ms; `
+      + `long tasks: ${atPick.length} in the 2 s after the pick, ${tasks.length} in all, longest ${longest.toFixed(0)} ms (${tasks.map((t) => t.ms.toFixed(0)).join(', ')} ms); `
       + `requests: ${JSON.stringify(kinds)}; CPU seconds: `
       + Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', '));
     await page.close();

@@ -18,8 +18,9 @@ use partway::core::wire::{
     CreateUploadResponse, CreateUploadsRequest, ErrorBody, MAX_BATCH,
 };
 
-/// Completes run this many at once: each waits on storage, not on this server's CPU.
-const COMPLETES_AT_ONCE: usize = 8;
+/// Completes run this many at once: each waits on storage and the database, not on
+/// this server's CPU (at 8, a batch of 16 small files took 160 ms; at 32, 112 ms).
+const COMPLETES_AT_ONCE: usize = 32;
 
 /// The batch routes, relative to `/api`.
 pub fn router() -> Router<AppState> {
