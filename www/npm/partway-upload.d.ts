@@ -234,7 +234,7 @@ export interface PartwayOptions {
   multiple?: boolean;
   /** Parts in flight per file, 1 to 16. */
   parallel?: number;
-  /** Files uploading at once, 1 to 16 (default 4). */
+  /** Files uploading at once, 1 to 16 (default 4); a file of one part counts a quarter, one up to 1 MiB a sixteenth. */
   parallelFiles?: number;
   /** Seconds without progress before a part is sent again (default 30). */
   partTimeout?: number;
