@@ -1,6 +1,6 @@
 //! Calls to the companion server's HTTP API (see `core::wire` for the bodies).
 
-use crate::browser::batch::{Batcher, Send};
+use crate::browser::batch::Batcher;
 use crate::browser::json;
 use crate::browser::token::Tokens;
 use crate::core::wire::ErrorCode;
@@ -13,7 +13,6 @@ use crate::core::wire::{
 use crate::core::{Failure, UploadId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -96,10 +95,10 @@ impl Api {
     /// `POST /api/uploads`, alone or in a batch with the creates that wait beside it.
     pub async fn create(&self, req: &CreateUploadRequest) -> Result<CreateUploadResponse, Failure> {
         let api = self.clone();
-        let send: Send<_, _> = Rc::new(move |calls| {
+        let send = move |calls| {
             let api = api.clone();
-            Box::pin(async move { api.create_batch(calls).await })
-        });
+            async move { api.create_batch(calls).await }
+        };
         self.creates.call(req.clone(), send).await
     }
 
@@ -137,10 +136,10 @@ impl Api {
         req: &CompleteUploadRequest,
     ) -> Result<CompleteUploadResponse, Failure> {
         let api = self.clone();
-        let send: Send<_, _> = Rc::new(move |calls| {
+        let send = move |calls| {
             let api = api.clone();
-            Box::pin(async move { api.complete_batch(calls).await })
-        });
+            async move { api.complete_batch(calls).await }
+        };
         let item = CompleteUploadItem {
             upload_id: id.clone(),
             request: req.clone(),

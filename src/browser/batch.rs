@@ -19,14 +19,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 /// How long calls wait for a request on its way before they go without it.
-pub const PATIENCE: Duration = Duration::from_secs(1);
+const PATIENCE: Duration = Duration::from_secs(1);
 
 /// How many answers of a batch are handed over in one task of the page.
 const ANSWERS_PER_TASK: usize = 8;
-
-/// Sends one batch of calls and answers each, in order.
-pub type Send<Q, A> =
-    Rc<dyn Fn(Vec<Q>) -> std::pin::Pin<Box<dyn Future<Output = Vec<Result<A, Failure>>>>>>;
 
 /// A queue of calls of one kind. Cloning gives another handle to the same queue.
 pub struct Batcher<Q, A>(Rc<RefCell<Queue<Q, A>>>);
@@ -60,7 +56,12 @@ impl<Q: 'static, A: 'static> Batcher<Q, A> {
     /// Makes `call`, in a batch with the calls that wait beside it; `send` sends a
     /// batch when no request is on its way, or only overdue ones. A call whose batch
     /// was lost fails as a network failure, which the engine retries.
-    pub async fn call(&self, call: Q, send: Send<Q, A>) -> Result<A, Failure> {
+    /// `send` sends one batch of calls and answers each, in order.
+    pub async fn call<F, Fut>(&self, call: Q, send: F) -> Result<A, Failure>
+    where
+        F: Fn(Vec<Q>) -> Fut + 'static,
+        Fut: Future<Output = Vec<Result<A, Failure>>> + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let now = clock::now();
         let lead = {
@@ -94,7 +95,11 @@ impl<Q: 'static, A: 'static> Default for Batcher<Q, A> {
 }
 
 /// Sends what waits, batch after batch, until nothing does; `sender` is its number.
-async fn drain<Q, A>(queue: Rc<RefCell<Queue<Q, A>>>, sender: u64, send: Send<Q, A>) {
+async fn drain<Q, A, F, Fut>(queue: Rc<RefCell<Queue<Q, A>>>, sender: u64, send: F)
+where
+    F: Fn(Vec<Q>) -> Fut,
+    Fut: Future<Output = Vec<Result<A, Failure>>>,
+{
     loop {
         let batch: Vec<(Q, Reply<A>)> = {
             let mut q = queue.borrow_mut();

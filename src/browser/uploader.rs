@@ -381,6 +381,9 @@ impl Uploader {
         loop {
             let next = {
                 let mut inner = self.0.borrow_mut();
+                if inner.stopped {
+                    return;
+                }
                 let used: usize = inner
                     .entries
                     .iter()
@@ -390,9 +393,6 @@ impl Uploader {
                     })
                     .sum();
                 let capacity = inner.config.max_active_files.max(1) * SHARES_PER_SLOT;
-                if inner.stopped {
-                    return;
-                }
                 let api = inner.api.clone();
                 let options = DriverOptions {
                     engine: inner.config.engine.clone(),
@@ -405,12 +405,11 @@ impl Uploader {
                 else {
                     return;
                 };
-                let wanted = match &entry.slot {
-                    Slot::Queued(launch) => shares(&launch.plan),
-                    _ => return,
-                };
-                if used + wanted > capacity {
-                    return;
+                // In order: a file that does not fit yet holds back the ones after it.
+                if let Slot::Queued(launch) = &entry.slot {
+                    if used + shares(&launch.plan) > capacity {
+                        return;
+                    }
                 }
                 let Slot::Queued(launch) = std::mem::replace(&mut entry.slot, Slot::Over) else {
                     return;
