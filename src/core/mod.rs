@@ -12,6 +12,7 @@ pub mod format;
 pub mod i18n;
 pub mod ids;
 pub mod note;
+pub mod pace;
 pub mod part_sum;
 pub mod plan;
 pub mod progress;
@@ -30,6 +31,7 @@ pub use engine::{
 pub use fail::{FailCode, FailReason};
 pub use ids::{ByteRange, ETag, FileId, PartNumber, SignedUrl, UploadId};
 pub use note::Note;
+pub use pace::Pace;
 pub use part_sum::{ChecksumMode, PartSum};
 pub use plan::{Plan, PlanConfig, PlanError};
 pub use progress::{Progress, ProgressSnapshot};

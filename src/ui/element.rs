@@ -3,13 +3,14 @@
 //! shadow root, its uploads and its events.
 
 use crate::browser::api::Api;
+use crate::browser::clock::now;
 use crate::browser::live::LiveFeed;
 use crate::browser::token::Tokens;
 use crate::browser::uploader::Uploader;
 use crate::core::i18n::Messages;
 use crate::core::restrict::{Held, Rejection, Restrictions};
 use crate::core::wire::{EventKind, RemoteEvent};
-use crate::core::{FailCode, FailReason, FileStatus, FileView};
+use crate::core::{FailCode, FailReason, FileStatus, FileView, Pace};
 use crate::ui::drop_zone::Picked;
 use crate::ui::events::{Added, Emitter, Rejected, RowEvents};
 use crate::ui::own_rows::OwnRows;
@@ -23,6 +24,7 @@ use serde::Serialize;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
+use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use web_sys::{File, HtmlElement, ShadowRoot};
 
@@ -80,6 +82,8 @@ struct Core {
     pending: RefCell<VecDeque<(File, Option<String>)>>,
     /// Whether a task is handing `pending` over.
     adding: Cell<bool>,
+    /// How many of `pending` the next task hands over.
+    pace: Cell<Pace>,
     /// The live feed, while the `live` attribute is on.
     live: RefCell<Option<LiveFeed>>,
     /// Row changes not yet shown.
@@ -88,10 +92,15 @@ struct Core {
     own: Rc<OwnRows>,
 }
 
-/// Files handed over per task: reading a picked file's size is a synchronous call into
-/// the browser (about 0.2 ms each), so a pick of thousands done at once froze the page
-/// for over half a second.
-const ADD_CHUNK: usize = 50;
+/// How many picked files a task hands over. Each costs the page about 0.5 ms (its size is
+/// a synchronous call into the browser, its row and upload start): a pick of thousands
+/// done at once froze the page for over half a second, and fixed chunks of 50 ran 55-100
+/// ms on a busy 2-core machine. So chunks are sized to a budget per task, the first (run
+/// in the pick's own task) small. Never below 10: a task stalled by a busy machine would
+/// otherwise shrink them to one file a task, handing files over slower than they upload.
+fn add_pace() -> Pace {
+    Pace::new(16, 10, 200, Duration::from_millis(10))
+}
 
 #[wasm_bindgen]
 impl Host {
@@ -123,6 +132,7 @@ impl Host {
             owner,
             pending: RefCell::new(VecDeque::new()),
             adding: Cell::new(false),
+            pace: Cell::new(add_pace()),
             live: RefCell::new(None),
             redraw: Redraw::new(state),
             own: Rc::default(),
@@ -330,7 +340,8 @@ impl Core {
         self.emitter.started();
         // The first chunk at once, so that `files` lists a small pick as soon as
         // `addFiles()` returns; the rest a task each.
-        let mut started_any = self.add_chunk(self.next_chunk());
+        self.pace.set(add_pace());
+        let mut started_any = self.add_next_chunk();
         let core = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
             while !core.pending.borrow().is_empty() {
@@ -339,8 +350,7 @@ impl Core {
                 if core.uploader.is_shut_down() {
                     break;
                 }
-                let chunk = core.next_chunk();
-                started_any |= core.add_chunk(chunk);
+                started_any |= core.add_next_chunk();
             }
             core.pending.borrow_mut().clear();
             core.adding.set(false);
@@ -348,11 +358,20 @@ impl Core {
         });
     }
 
-    /// The next files of the picks, at most `ADD_CHUNK`.
-    fn next_chunk(&self) -> Vec<(File, Option<String>)> {
-        let mut pending = self.pending.borrow_mut();
-        let n = pending.len().min(ADD_CHUNK);
-        pending.drain(..n).collect()
+    /// Hands over the next files of the picks, as many as the pace allows, and learns
+    /// from how long that took; says whether any was accepted.
+    fn add_next_chunk(&self) -> bool {
+        let chunk: Vec<_> = {
+            let mut pending = self.pending.borrow_mut();
+            let n = pending.len().min(self.pace.get().size());
+            pending.drain(..n).collect()
+        };
+        let (n, started) = (chunk.len(), now());
+        let any = self.add_chunk(chunk);
+        let mut pace = self.pace.get();
+        pace.took(n, now().saturating_since(started));
+        self.pace.set(pace);
+        any
     }
 
     /// Adds one chunk's rows and hands the accepted files to the uploader; says whether

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { cpuSeconds, cpuSince } from './cpu.mjs';
 import { uppyBundles } from './uppy-bundle.mjs';
-import { printTrace, TRACE_CATEGORIES } from './trace.mjs';
+import { longTasks, printTrace, TRACE_CATEGORIES } from './trace.mjs';
 import {
   garageArgs, launchBrowser, ROOT, serviceEnv, setupCors, startServer, tempDir, WidgetPage,
 } from '../e2e/harness.mjs';
@@ -114,6 +114,8 @@ try {
       window.ended = { done: 0, failed: 0 };
       document.addEventListener('partway-complete', () => { window.ended.done += 1; });
       document.addEventListener('partway-error', () => { window.ended.failed += 1; });
+      // When the widget had handed the last picked file over to its uploader.
+      document.addEventListener('partway-add', () => { window.lastAdd = performance.now(); });
       window.longTasks = [];
       new PerformanceObserver((list) => {
         for (const e of list.getEntries()) window.longTasks.push({ start: e.startTime, ms: e.duration });
@@ -174,7 +176,15 @@ try {
       // The whole profile, for DevTools (Performance > Load profile) or a script.
       if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
     }
-    if (values.trace) printTrace(JSON.parse((await browser.stopTracing()).toString()));
+    if (values.trace) {
+      const trace = JSON.parse((await browser.stopTracing()).toString());
+      printTrace(trace);
+      // The whole trace, for DevTools (Performance > Load profile) or a script.
+      if (process.env.TRACE_OUT) writeFileSync(process.env.TRACE_OUT, JSON.stringify(trace));
+      // A long task of little CPU is the thread waiting for a core, not the page's work.
+      const long = longTasks(trace).map((t) => `${t.wallMs.toFixed(0)} ms (CPU ${t.cpuMs.toFixed(0)})`);
+      console.log(`trace: long tasks, wall (CPU): ${long.join(', ') || 'none'}`);
+    }
     if (process.env.TIMELINE) {
       const entries = await page.evaluate(() => performance.getEntriesByType('resource')
         .filter((e) => /\/api\/uploads|\/storage\//.test(e.name))
@@ -195,11 +205,13 @@ try {
       }
       return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, `${v.length} × ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(1)} ms`]));
     });
+    const lastAdd = await page.evaluate(() => window.lastAdd);
+    const handedOver = lastAdd === undefined ? '' : `all handed over ${((lastAdd - pickAt) / 1000).toFixed(2)} s after the pick; `;
     const atPick = tasks.filter((t) => t.start >= pickAt && t.start < pickAt + 2000);
     const longest = Math.max(0, ...tasks.map((t) => t.ms));
     console.log(`round ${round} ${mode}: ${count} files of ${size} B in ${seconds.toFixed(1)} s = ${(count / seconds).toFixed(0)} files/s; `
       + `long tasks: ${atPick.length} in the 2 s after the pick, ${tasks.length} in all, longest ${longest.toFixed(0)} ms (${tasks.map((t) => t.ms.toFixed(0)).join(', ')} ms); `
-      + `requests: ${JSON.stringify(kinds)}; CPU seconds: `
+      + handedOver + `requests: ${JSON.stringify(kinds)}; CPU seconds: `
       + Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', '));
     await page.close();
   }
