@@ -26,7 +26,7 @@
 // bench's own npm packages (bench/package.json, bench/uppy5, bench/uppy6) are installed
 // on first use. Figures are ratios within one run: the machines are shared and noisy.
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
@@ -306,7 +306,10 @@ try {
       const r = await RUN[mode](page, file);
       r.cpu = cpuSince(before);
       if (values.trace) {
-        r.traced = longTasks(JSON.parse((await browser.stopTracing()).toString()));
+        const trace = JSON.parse((await browser.stopTracing()).toString());
+        r.traced = longTasks(trace);
+        // Each round's whole trace, for DevTools or a script: TRACE_OUT=dir.
+        if (process.env.TRACE_OUT) writeFileSync(join(process.env.TRACE_OUT, `${mode}-${round}.json`), JSON.stringify(trace));
       }
       await page.close();
       results[mode].push(r);
