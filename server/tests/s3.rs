@@ -168,6 +168,31 @@ async fn a_small_file_is_one_put_object_that_keeps_its_sha256() {
 
 #[tokio::test]
 #[ignore = "needs Garage: tests/run starts one"]
+async fn a_small_file_over_the_quota_is_refused_though_storage_is_not_asked_first() {
+    // A one-part file starts without a call to storage, so the quota is checked only
+    // when the upload is recorded: the refusal must read the same, and reserve nothing.
+    let server = garage_server_with(|c| c.quota_bytes = 1500).await;
+    let token = server.token("alice");
+    let start = |name: &'static str, size: u64| {
+        let body = json!({"name": name, "size": size, "part_size": 5 * MIB, "content_type": ""});
+        server.api(Method::POST, "/api/uploads", Some(&token), Some(body))
+    };
+    assert_eq!(start("a.txt", 1000).await.status, 201);
+    let refused = start("b.txt", 1000).await;
+    refused.assert_error(403, "quota_exceeded");
+    assert!(
+        refused.json()["error"]["message"]
+            .to_string()
+            .contains("only 500 B of your"),
+        "{}",
+        refused.json()
+    );
+    // What the refused file would have reserved is still free.
+    assert_eq!(start("c.txt", 500).await.status, 201);
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
 async fn an_object_of_the_right_size_but_other_bytes_is_not_taken_for_the_upload() {
     let server = garage_server().await;
     let token = server.token("alice");

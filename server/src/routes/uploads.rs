@@ -77,10 +77,14 @@ pub(crate) async fn create_one(
         .unwrap_or(state.config.checksum);
     check_parts(&plan, &req.parts, mode)?;
     // Refused early, before storage is asked for anything; checked again, under the
-    // user's lock, when the upload is recorded.
-    let limits = Limits::of(&state.db.user_limits(&user).await?, &state.config);
-    let held = state.db.holding(&user, limits.counts_stored()).await?;
-    limits.admit(&held, req.size)?;
+    // user's lock, when the upload is recorded. Where storage is not asked, the second
+    // check alone refuses the same, with two fewer reads per small file.
+    let free = state.storage.starts_for_free(req.size, plan.part_count);
+    if !free {
+        let limits = Limits::of(&state.db.user_limits(&user).await?, &state.config);
+        let held = state.db.holding(&user, limits.counts_stored()).await?;
+        limits.admit(&held, req.size)?;
+    }
 
     // The key is ours, never the file's name: names are untrusted and may collide.
     let key = uuid::Uuid::new_v4().simple().to_string();
@@ -119,11 +123,14 @@ pub(crate) async fn create_one(
         )
         .await;
     if let Err(e) = recorded {
-        // Don't leave an upload in storage that nothing refers to.
-        let _ = state
-            .storage
-            .abort(&row.storage_key, &row.storage_upload_id)
-            .await;
+        // Don't leave an upload in storage that nothing refers to (one that started for
+        // free left nothing there: no URL was signed for it yet).
+        if !free {
+            let _ = state
+                .storage
+                .abort(&row.storage_key, &row.storage_upload_id)
+                .await;
+        }
         return Err(e);
     }
     let parts = sign_parts(state, &row, &plan, &req.parts).await?;

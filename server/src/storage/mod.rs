@@ -63,6 +63,13 @@ pub trait Storage: Send + Sync + 'static {
         mode: ChecksumMode,
     ) -> Result<String, StorageError>;
 
+    /// Whether starting an upload of `size` bytes in `part_count` parts asks storage for
+    /// nothing (S3's one-part file is one PutObject, signed later): such a create need not
+    /// be refused before storage is asked, since asking costs nothing.
+    fn starts_for_free(&self, _size: u64, _part_count: u32) -> bool {
+        false
+    }
+
     /// Whether a URL signed for an upload may still store bytes after the upload ended
     /// (S3's PutObject URL of a one-part file is good until it expires): the key of such
     /// an upload, cancelled or deleted, is deleted again once its URLs expired.

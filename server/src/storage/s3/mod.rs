@@ -109,11 +109,15 @@ impl Storage for S3Storage {
         part_count: u32,
         mode: ChecksumMode,
     ) -> Result<String, StorageError> {
-        // A small file of one part needs no call to storage at all.
-        if part_count == 1 && size <= upload::SINGLE_PUT_MAX {
+        if self.starts_for_free(size, part_count) {
             return Ok(Upload::Single(mode).id());
         }
         self.create_multipart_upload(key, content_type, mode).await
+    }
+
+    fn starts_for_free(&self, size: u64, part_count: u32) -> bool {
+        // A small file of one part needs no call to storage at all.
+        part_count == 1 && size <= upload::SINGLE_PUT_MAX
     }
 
     fn urls_outlive_uploads(&self) -> bool {
