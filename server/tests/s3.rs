@@ -193,6 +193,38 @@ async fn a_small_file_over_the_quota_is_refused_though_storage_is_not_asked_firs
 
 #[tokio::test]
 #[ignore = "needs Garage: tests/run starts one"]
+async fn a_batch_of_small_files_is_checked_against_the_quota_in_order() {
+    // Recorded in one transaction: each counts against the next, a refused one does not.
+    let server = garage_server_with(|c| c.quota_bytes = 1500).await;
+    let token = server.token("alice");
+    let item = |name: &str, size: u64| json!({"name": name, "size": size, "part_size": 5 * MIB, "content_type": ""});
+    let answer = server
+        .api(
+            Method::POST,
+            "/api/uploads/batch",
+            Some(&token),
+            Some(json!({"uploads": [item("a", 1000), item("b", 1000), item("c", 500), item("d", 1)]})),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.json());
+    let results = answer.json()["results"].clone();
+    let outcome = |i: usize| {
+        let r = &results[i];
+        if r.get("ok").is_some() {
+            "ok".to_string()
+        } else {
+            r["error"]["code"].as_str().unwrap_or("?").to_string()
+        }
+    };
+    assert_eq!(
+        (0..4).map(outcome).collect::<Vec<_>>(),
+        ["ok", "quota_exceeded", "ok", "quota_exceeded"],
+        "{results}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs Garage: tests/run starts one"]
 async fn an_object_of_the_right_size_but_other_bytes_is_not_taken_for_the_upload() {
     let server = garage_server().await;
     let token = server.token("alice");

@@ -180,8 +180,25 @@ impl Db {
         &self,
         u: &UploadRow,
         counts_stored: impl FnOnce(&UserLimits) -> bool,
-        allowed: impl FnOnce(&Holding, &UserLimits) -> Result<(), ApiError>,
+        allowed: impl Fn(&Holding, &UserLimits, &UploadRow) -> Result<(), ApiError>,
     ) -> Result<(), ApiError> {
+        let mut answers = self
+            .insert_uploads_if(&u.owner, &[u], counts_stored, allowed)
+            .await?;
+        answers.pop().unwrap_or(Ok(()))
+    }
+
+    /// [`Db::insert_upload_if`] for several uploads of `owner` at once, in order, in one
+    /// transaction: each is checked against what the user holds with the ones before it
+    /// that were allowed. One answer per upload; an error of the database fails them all
+    /// (nothing is recorded).
+    pub async fn insert_uploads_if(
+        &self,
+        owner: &str,
+        uploads: &[&UploadRow],
+        counts_stored: impl FnOnce(&UserLimits) -> bool,
+        allowed: impl Fn(&Holding, &UserLimits, &UploadRow) -> Result<(), ApiError>,
+    ) -> Result<Vec<Result<(), ApiError>>, ApiError> {
         let mut tx = self.pool.begin().await?;
         // The lock: a write to the user's row, created if missing, held until commit (a
         // row lock on PostgreSQL, the database's write lock on SQLite).
@@ -190,19 +207,33 @@ impl Db {
              ON CONFLICT (id) DO UPDATE SET id = excluded.id
              RETURNING max_bytes, max_files",
         )
-        .bind(&u.owner)
+        .bind(owner)
         .fetch_one(&mut *tx)
         .await?;
         let limits = limits_of(&row)?;
-        let holding = holding_in(&mut *tx, &u.owner, counts_stored(&limits)).await?;
-        allowed(&holding, &limits)?;
-        insert_upload_in(&mut *tx, u).await?;
-        let event = upload_event(EventKind::UploadCreated, u);
-        self.record_event(&mut tx, &u.owner, event, u.created_at)
-            .await?;
-        tx.commit().await?;
-        self.wake(Some(&u.owner));
-        Ok(())
+        let mut holding = holding_in(&mut *tx, owner, counts_stored(&limits)).await?;
+        let mut answers = Vec::with_capacity(uploads.len());
+        for u in uploads {
+            debug_assert_eq!(u.owner, owner, "one user's uploads");
+            let answer = allowed(&holding, &limits, u);
+            if answer.is_ok() {
+                insert_upload_in(&mut *tx, u).await?;
+                let event = upload_event(EventKind::UploadCreated, u);
+                self.record_event(&mut tx, owner, event, u.created_at)
+                    .await?;
+                // What holding_in would now read: the upload is active.
+                holding.reserved_bytes += u.size;
+                holding.reserved_files += 1;
+            }
+            answers.push(answer);
+        }
+        if answers.iter().any(Result::is_ok) {
+            tx.commit().await?;
+            self.wake(Some(owner));
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(answers)
     }
 
     /// What `owner` stores and reserves now, and their own limits.

@@ -7,7 +7,7 @@ use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::openapi::Refusals;
-use crate::routes::uploads::{complete_one, create_one};
+use crate::routes::uploads::{complete_one, create_batch};
 use crate::AppState;
 use axum::extract::State;
 use axum::routing::post;
@@ -49,15 +49,17 @@ pub(crate) async fn create_many(
     Json(req): Json<CreateUploadsRequest>,
 ) -> Result<Json<BatchResponse<CreateUploadResponse>>, ApiError> {
     check_count(req.uploads.len())?;
-    let mut results = Vec::with_capacity(req.uploads.len());
-    // In order, one after another: each counts against the quota the next is checked by.
-    for (i, item) in req.uploads.into_iter().enumerate() {
-        let result = match admit(&state, &user, i) {
-            Ok(()) => create_one(&state, user.clone(), item).await,
-            Err(e) => Err(e),
-        };
-        results.push(into_result(result));
-    }
+    let admitted = req
+        .uploads
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| admit(&state, &user, i).map(|()| item))
+        .collect();
+    let results = create_batch(&state, &user, admitted)
+        .await
+        .into_iter()
+        .map(into_result)
+        .collect();
     Ok(Json(BatchResponse { results }))
 }
 

@@ -1,7 +1,7 @@
 //! `/api/uploads`: start, sign, inspect, complete and abort multipart uploads.
 
 use crate::auth::AuthUser;
-use crate::db::{FileRow, UploadRow};
+use crate::db::{FileRow, Holding, UploadRow, UserLimits};
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::openapi::Refusals;
@@ -58,12 +58,90 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(response)))
 }
 
-/// Starts one upload for `user`: the work of `POST /api/uploads`, alone or in a batch.
+/// Starts one upload for `user`: the work of `POST /api/uploads`.
 pub(crate) async fn create_one(
     state: &AppState,
     user: String,
     req: CreateUploadRequest,
 ) -> Result<CreateUploadResponse, ApiError> {
+    let started = start_upload(state, user, req).await?;
+    let recorded = state
+        .db
+        .insert_upload_if(
+            &started.row,
+            |own| counts_stored(state, own),
+            |held, own, row| admit(state, held, own, row),
+        )
+        .await;
+    finish_create(state, started, recorded).await
+}
+
+/// Starts the uploads of a batch for `user`: each as [`create_one`] would, in order, and
+/// all recorded in one transaction (each counted against the quota the next is checked
+/// by), which spares the database a commit per file.
+pub(crate) async fn create_batch(
+    state: &AppState,
+    user: &str,
+    requests: Vec<Result<CreateUploadRequest, ApiError>>,
+) -> Vec<Result<CreateUploadResponse, ApiError>> {
+    let mut started = Vec::with_capacity(requests.len());
+    for req in requests {
+        started.push(match req {
+            Ok(req) => start_upload(state, user.to_string(), req).await,
+            Err(e) => Err(e),
+        });
+    }
+    let rows: Vec<&UploadRow> = started.iter().flatten().map(|s| &s.row).collect();
+    let mut recorded = match state
+        .db
+        .insert_uploads_if(
+            user,
+            &rows,
+            |own| counts_stored(state, own),
+            |held, own, row| admit(state, held, own, row),
+        )
+        .await
+    {
+        Ok(answers) => answers,
+        // Nothing was recorded: every upload of the batch fails alike.
+        Err(e) => {
+            let detail = e.to_string();
+            rows.iter()
+                .map(|_| Err(ApiError::internal(&detail)))
+                .collect()
+        }
+    }
+    .into_iter();
+    let mut answers = Vec::with_capacity(started.len());
+    for s in started {
+        answers.push(match s {
+            Ok(s) => {
+                let recorded = recorded.next().unwrap_or_else(|| {
+                    Err(ApiError::internal("an upload of the batch got no answer"))
+                });
+                finish_create(state, s, recorded).await
+            }
+            Err(e) => Err(e),
+        });
+    }
+    answers
+}
+
+/// An upload checked and started in storage, not yet recorded.
+struct Started {
+    row: UploadRow,
+    plan: Plan,
+    parts: Vec<PartChecksum>,
+    /// Storage was not asked for anything (see [`crate::storage::Storage::starts_for_free`]).
+    free: bool,
+}
+
+/// Checks the file and its plan and starts the upload in storage.
+async fn start_upload(
+    state: &AppState,
+    user: String,
+    req: CreateUploadRequest,
+) -> Result<Started, ApiError> {
     policy::check_name(&req.name)?;
     policy::check_size(req.size, &state.config)?;
     let content_type = policy::normalise_type(&req.content_type)?;
@@ -113,15 +191,40 @@ pub(crate) async fn create_one(
         created_at: now,
         updated_at: now,
     };
-    let config = &state.config;
-    let recorded = state
-        .db
-        .insert_upload_if(
-            &row,
-            |own| Limits::of(own, config).counts_stored(),
-            |held, own| Limits::of(own, config).admit(held, row.size),
-        )
-        .await;
+    Ok(Started {
+        row,
+        plan,
+        parts: req.parts,
+        free,
+    })
+}
+
+fn counts_stored(state: &AppState, own: &UserLimits) -> bool {
+    Limits::of(own, &state.config).counts_stored()
+}
+
+fn admit(
+    state: &AppState,
+    held: &Holding,
+    own: &UserLimits,
+    row: &UploadRow,
+) -> Result<(), ApiError> {
+    Limits::of(own, &state.config).admit(held, row.size)
+}
+
+/// Answers for an upload started in storage, once recording it was `recorded`: its
+/// first parts signed, or, refused, nothing left of it in storage.
+async fn finish_create(
+    state: &AppState,
+    started: Started,
+    recorded: Result<(), ApiError>,
+) -> Result<CreateUploadResponse, ApiError> {
+    let Started {
+        row,
+        plan,
+        parts,
+        free,
+    } = started;
     if let Err(e) = recorded {
         // Don't leave an upload in storage that nothing refers to (one that started for
         // free left nothing there: no URL was signed for it yet).
@@ -133,13 +236,13 @@ pub(crate) async fn create_one(
         }
         return Err(e);
     }
-    let parts = sign_parts(state, &row, &plan, &req.parts).await?;
+    let parts = sign_parts(state, &row, &plan, &parts).await?;
     Ok(CreateUploadResponse {
         upload_id: UploadId(row.id),
         part_size: plan.part_size,
         part_count: plan.part_count,
         parts,
-        checksum: mode,
+        checksum: row.checksum_mode,
     })
 }
 
