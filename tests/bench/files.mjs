@@ -12,7 +12,8 @@
 // Chromium trace instead and prints the main thread's self time by trace event, which
 // also shows the browser's own work (style, layout, paint, requests) that a JavaScript
 // profile lumps together as "(program)". With PROFILE_OUT=file.json the whole profile is
-// also written, for DevTools. --hide-rows hides the widget's rows: what they cost.
+// also written, for DevTools; with TRACE_OUT=dir, each round's trace. --hide-rows hides
+// the widget's rows: what they cost.
 //
 // With --garage the server stores into the Garage that tests/services/garage.sh started;
 // the Uppy modes need it (Uppy 5 and 6 at their defaults, as in upload.mjs: for small
@@ -179,8 +180,8 @@ try {
     if (values.trace) {
       const trace = JSON.parse((await browser.stopTracing()).toString());
       printTrace(trace);
-      // The whole trace, for DevTools (Performance > Load profile) or a script.
-      if (process.env.TRACE_OUT) writeFileSync(process.env.TRACE_OUT, JSON.stringify(trace));
+      // Each round's whole trace, for DevTools or a script: TRACE_OUT=dir.
+      if (process.env.TRACE_OUT) writeFileSync(join(process.env.TRACE_OUT, `${mode}-${round}.json`), JSON.stringify(trace));
       // A long task of little CPU is the thread waiting for a core, not the page's work.
       const long = longTasks(trace).map((t) => `${t.wallMs.toFixed(0)} ms (CPU ${t.cpuMs.toFixed(0)})`);
       console.log(`trace: long tasks, wall (CPU): ${long.join(', ') || 'none'}`);

@@ -171,27 +171,13 @@ impl Db {
         insert_upload_in(&self.pool, u).await
     }
 
-    /// Records a new, active upload if `allowed` says the user may hold it, deciding on
-    /// what the user stores and reserves at that moment: creates of one user check one at
-    /// a time (their `users` row is locked until the insert commits), so that concurrent
-    /// creates, on any number of instances, cannot together pass a limit. Stored files
-    /// are summed only where `counts_stored` says a limit needs them.
-    pub async fn insert_upload_if(
-        &self,
-        u: &UploadRow,
-        counts_stored: impl FnOnce(&UserLimits) -> bool,
-        allowed: impl Fn(&Holding, &UserLimits, &UploadRow) -> Result<(), ApiError>,
-    ) -> Result<(), ApiError> {
-        let mut answers = self
-            .insert_uploads_if(&u.owner, &[u], counts_stored, allowed)
-            .await?;
-        answers.pop().unwrap_or(Ok(()))
-    }
-
-    /// [`Db::insert_upload_if`] for several uploads of `owner` at once, in order, in one
-    /// transaction: each is checked against what the user holds with the ones before it
-    /// that were allowed. One answer per upload; an error of the database fails them all
-    /// (nothing is recorded).
+    /// Records new, active uploads of `owner`, in order, each if `allowed` says the user
+    /// may hold it with the ones before it that were allowed, deciding on what the user
+    /// stores and reserves at that moment: creates of one user check one transaction at a
+    /// time (their `users` row is locked until it commits), so that concurrent creates, on
+    /// any number of instances, cannot together pass a limit. Stored files are summed
+    /// only where `counts_stored` says a limit needs them. One answer per upload; an
+    /// error of the database fails them all (nothing is recorded).
     pub async fn insert_uploads_if(
         &self,
         owner: &str,

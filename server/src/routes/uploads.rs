@@ -54,31 +54,17 @@ pub(crate) async fn create(
     AuthUser(user): AuthUser,
     Json(req): Json<CreateUploadRequest>,
 ) -> Result<(StatusCode, Json<CreateUploadResponse>), ApiError> {
-    let response = create_one(&state, user, req).await?;
+    let mut answers = create_batch(&state, &user, vec![Ok(req)]).await;
+    let response = answers
+        .pop()
+        .unwrap_or_else(|| Err(ApiError::internal("the upload got no answer")))?;
     Ok((StatusCode::CREATED, Json(response)))
 }
 
-/// Starts one upload for `user`: the work of `POST /api/uploads`.
-pub(crate) async fn create_one(
-    state: &AppState,
-    user: String,
-    req: CreateUploadRequest,
-) -> Result<CreateUploadResponse, ApiError> {
-    let started = start_upload(state, user, req).await?;
-    let recorded = state
-        .db
-        .insert_upload_if(
-            &started.row,
-            |own| counts_stored(state, own),
-            |held, own, row| admit(state, held, own, row),
-        )
-        .await;
-    finish_create(state, started, recorded).await
-}
-
-/// Starts the uploads of a batch for `user`: each as [`create_one`] would, in order, and
-/// all recorded in one transaction (each counted against the quota the next is checked
-/// by), which spares the database a commit per file.
+/// Starts uploads for `user` (one for `POST /api/uploads`, a batch's otherwise): each is
+/// checked and started in storage, in order, then all are recorded in one transaction,
+/// each counted against the quota the next is checked by, which spares the database a
+/// commit per file.
 pub(crate) async fn create_batch(
     state: &AppState,
     user: &str,
